@@ -1,0 +1,103 @@
+#include "app/config_reader.h"
+
+namespace wardgate::app {
+namespace {
+
+std::string shown(const nlohmann::json& value) {
+  std::string s = value.dump();
+  constexpr std::size_t kMaxShown = 60;
+  if (s.size() > kMaxShown) s = s.substr(0, kMaxShown) + "...";
+  return s;
+}
+
+}  // namespace
+
+ObjectReader::ObjectReader(const nlohmann::json& object, std::string path)
+    : object_(object), path_(std::move(path)) {
+  if (!object_.is_object()) {
+    throw ConfigError((path_.empty() ? std::string("configuration") : path_) +
+                      ": must be a JSON object (got " + shown(object_) + ")");
+  }
+}
+
+std::string ObjectReader::path_of(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void ObjectReader::fail(const std::string& key, const std::string& reason) const {
+  throw ConfigError(path_of(key) + ": " + reason);
+}
+
+const nlohmann::json* ObjectReader::member(const std::string& key) {
+  known_.insert(key);
+  auto it = object_.find(key);
+  return it == object_.end() ? nullptr : &*it;
+}
+
+std::int64_t ObjectReader::integer(const std::string& key, std::int64_t min, std::int64_t max,
+                                   std::int64_t fallback) {
+  const nlohmann::json* v = member(key);
+  if (v == nullptr) return fallback;
+  const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!v->is_number_integer()) fail(key, "must be " + range + " (got " + shown(*v) + ")");
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+    fail(key, "must be " + range + " (got " + shown(*v) + ")");
+  }
+  const auto n = v->get<std::int64_t>();
+  if (n < min || n > max) fail(key, "must be " + range + " (got " + shown(*v) + ")");
+  return n;
+}
+
+std::string ObjectReader::string(const std::string& key, const std::string& fallback) {
+  const nlohmann::json* v = member(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_string()) fail(key, "must be a string (got " + shown(*v) + ")");
+  return v->get<std::string>();
+}
+
+std::string ObjectReader::choice(const std::string& key, const std::vector<std::string>& allowed,
+                                 const std::string& fallback) {
+  std::string s = string(key, fallback);
+  for (const auto& a : allowed) {
+    if (a == s) return s;
+  }
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  fail(key, "must be one of " + list + " (got \"" + s + "\")");
+}
+
+bool ObjectReader::boolean(const std::string& key, bool fallback) {
+  const nlohmann::json* v = member(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_boolean()) fail(key, "must be true or false (got " + shown(*v) + ")");
+  return v->get<bool>();
+}
+
+void ObjectReader::reject_unknown_keys() const {
+  for (const auto& [key, value] : object_.items()) {
+    if (known_.count(key) == 0) fail(key, "unknown key");
+  }
+}
+
+nlohmann::json parse_json(const std::string& text, const std::string& source_name) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string why = e.what();
+    if (auto pos = why.find("parse error"); pos != std::string::npos) why = why.substr(pos);
+    throw ConfigError(source_name + ": not valid JSON at line " + std::to_string(line) +
+                      ", column " + std::to_string(column) + ": " + why);
+  }
+}
+
+}  // namespace wardgate::app

@@ -1,0 +1,48 @@
+#pragma once
+// Strict reading of one JSON object of the configuration: every key must be known, every value
+// of the right type and range. Errors name the key by its full path ("proxy.idle_timeout_s") and
+// say why, so an operator can fix the file without reading the source.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace wardgate::app {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ObjectReader {
+ public:
+  // `path` is the key path of this object ("" for the document root).
+  ObjectReader(const nlohmann::json& object, std::string path);
+
+  std::int64_t integer(const std::string& key, std::int64_t min, std::int64_t max,
+                       std::int64_t fallback);
+  std::string string(const std::string& key, const std::string& fallback);
+  // A string that must be one of `allowed`.
+  std::string choice(const std::string& key, const std::vector<std::string>& allowed,
+                     const std::string& fallback);
+  bool boolean(const std::string& key, bool fallback);
+  // The member if present (marked as known), else null.
+  const nlohmann::json* member(const std::string& key);
+  // Throws on the first key that no accessor asked for.
+  void reject_unknown_keys() const;
+
+  std::string path_of(const std::string& key) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& reason) const;
+
+ private:
+  const nlohmann::json& object_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+// Parses the text as JSON; syntax errors are reported with line and column.
+nlohmann::json parse_json(const std::string& text, const std::string& source_name);
+
+}  // namespace wardgate::app

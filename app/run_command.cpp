@@ -1,0 +1,149 @@
+// `wardgate run`: load and validate the configuration, open the transparent listeners, install
+// the interception rules, relay until SIGTERM/SIGINT, then drain and remove the rules again.
+// Listeners open before the rules go in, so no diverted connection ever meets a closed port.
+#include <csignal>
+#include <iostream>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "nat/tproxy_setup.h"
+#include "proxy/byte_count_inspector.h"
+#include "proxy/proxy_server.h"
+#include "proxy/tcp_buffer_ceiling.h"
+
+namespace wardgate::app {
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "wardgate", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+// Each session holds two descriptors; the soft default (1024) would cap wardgate at ~500.
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+proxy::ProxyOptions proxy_options(const Config& c) {
+  proxy::ProxyOptions o;
+  o.listen_port = c.interception.listen_port;
+  o.threads = c.proxy.threads;
+  o.connect_timeout = c.proxy.connect_timeout;
+  o.idle_timeout = c.proxy.idle_timeout;
+  o.max_connections = c.proxy.max_connections;
+  o.max_connections_per_device = c.proxy.max_connections_per_device;
+  o.chunk_bytes = c.proxy.chunk_bytes;
+  o.device_leg.buffer_bytes = static_cast<int>(c.proxy.socket_buffer_bytes);
+  o.device_leg.congestion_control = c.proxy.congestion_control;
+  o.upstream_leg = o.device_leg;
+  for (const auto& s : c.interception.services) o.services[s.port] = s.name;
+  return o;
+}
+
+std::string describe_services(const InterceptionConfig& c) {
+  std::string out;
+  for (const auto& s : c.services) {
+    out += (out.empty() ? "" : ", ") + std::to_string(s.port) + " (" + s.name + ")";
+  }
+  std::string where;
+  for (const auto& i : c.interfaces) where += (where.empty() ? "" : ", ") + i;
+  return "tcp ports " + out + " arriving on " + (where.empty() ? "any interface" : where);
+}
+
+}  // namespace
+
+int config_check_command(const std::string& path) {
+  try {
+    const Config c = load_config_file(path);
+    std::cout << path << ": valid; would intercept " << describe_services(c.interception) << "\n";
+    return kExitOk;
+  } catch (const ConfigError& e) {
+    std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
+    return kExitBadConfig;
+  }
+}
+
+int run_command(const std::string& path) {
+  Config config;
+  try {
+    config = load_config_file(path);
+  } catch (const ConfigError& e) {
+    std::cerr << "wardgate: invalid configuration, nothing applied: " << e.what() << "\n";
+    return kExitBadConfig;
+  }
+  setup_logging(config.log_level);
+  raise_descriptor_limit();
+  if (!config.proxy.congestion_control.empty() &&
+      !proxy::congestion_control_available(config.proxy.congestion_control)) {
+    spdlog::warn("congestion control \"{}\" is not available in this kernel; using the default",
+                 config.proxy.congestion_control);
+    config.proxy.congestion_control.clear();
+  }
+  if (const auto changed = proxy::ensure_tcp_buffer_ceiling(); !changed.empty()) {
+    spdlog::info("socket buffers: {}", changed);
+  }
+
+  // Signals are taken synchronously by this thread; block them before any worker thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto counters = std::make_shared<proxy::ByteCountInspectorFactory>();
+  proxy::ProxyServer server(proxy_options(config), counters);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the transparent listener on port {}: {}",
+                  config.interception.listen_port, e.what());
+    return kExitFailure;
+  }
+
+  const auto& ic = config.interception;
+  nat::TproxyRules rules{ic.nft_table, ic.interfaces, {}, ic.listen_port, ic.fwmark};
+  for (const auto& s : ic.services) rules.ports.push_back(s.port);
+  nat::TproxySetup interception(rules, nat::PolicyRoute{ic.fwmark, ic.route_table, ic.rule_priority});
+  if (const auto error = interception.install(); !error.empty()) {
+    spdlog::error("cannot install interception: {}", error);
+    server.stop();
+    return kExitFailure;
+  }
+  spdlog::info("wardgate {} ready: intercepting {}", WARDGATE_VERSION, describe_services(ic));
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  const auto before = server.stats();
+  spdlog::info("{} received: no new connections; draining {} open sessions for up to {} s",
+               strsignal(signal), before.sessions_active, config.proxy.drain_timeout.count());
+  server.stop_accepting();
+  if (const auto forced = server.drain(config.proxy.drain_timeout); forced > 0) {
+    spdlog::warn("closed {} sessions still open at the drain deadline", forced);
+  }
+  if (const auto error = interception.remove(); !error.empty()) {
+    spdlog::error("cleanup incomplete: {}", error);
+  }
+  server.stop();
+
+  const auto stats = server.stats();
+  for (const auto& [service, t] : counters->totals()) {
+    spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
+                 t.sessions, t.bytes_from_device, t.bytes_to_device);
+  }
+  spdlog::info("stopped: {} sessions, {} refused by connection limits, {} upstream failures",
+               stats.sessions_total, stats.refused_by_limits, stats.upstream_failures);
+  return kExitOk;
+}
+
+}  // namespace wardgate::app

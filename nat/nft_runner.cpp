@@ -1,0 +1,25 @@
+#include "nat/nft_runner.h"
+
+#include <memory>
+#include <nftables/libnftables.h>
+
+namespace wardgate::nat {
+
+NftResult run_nft_script(const std::string& script) {
+  const std::unique_ptr<nft_ctx, decltype(&nft_ctx_free)> ctx(nft_ctx_new(NFT_CTX_DEFAULT),
+                                                              &nft_ctx_free);
+  if (!ctx) return {false, "cannot create an nftables context"};
+  nft_ctx_buffer_output(ctx.get());
+  nft_ctx_buffer_error(ctx.get());
+  const int rc = nft_run_cmd_from_buffer(ctx.get(), script.c_str());
+  NftResult result;
+  result.ok = rc == 0;
+  if (!result.ok) {
+    const char* err = nft_ctx_get_error_buffer(ctx.get());
+    result.error = err != nullptr && *err != '\0' ? err : "nftables rejected the ruleset";
+    while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+  }
+  return result;
+}
+
+}  // namespace wardgate::nat

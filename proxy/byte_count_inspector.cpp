@@ -1,0 +1,50 @@
+#include "proxy/byte_count_inspector.h"
+
+namespace wardgate::proxy {
+namespace {
+
+class ByteCountInspector final : public Inspector {
+ public:
+  ByteCountInspector(ByteCountInspectorFactory& factory, std::string service)
+      : factory_(factory), service_(std::move(service)) {
+    counts_.sessions = 1;
+  }
+  ~ByteCountInspector() override { factory_.add(service_, counts_); }
+  ByteCountInspector(const ByteCountInspector&) = delete;
+  ByteCountInspector& operator=(const ByteCountInspector&) = delete;
+
+  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
+    (direction == Direction::kFromDevice ? counts_.bytes_from_device : counts_.bytes_to_device) +=
+        chunk.size();
+    ++counts_.chunks;
+    return Verdict::kContinue;
+  }
+  void on_close(Direction /*direction*/, CloseCause /*cause*/) override {}
+
+ private:
+  ByteCountInspectorFactory& factory_;
+  std::string service_;
+  ServiceTotals counts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Inspector> ByteCountInspectorFactory::create(const SessionInfo& info) {
+  return std::make_unique<ByteCountInspector>(*this, info.service);
+}
+
+void ByteCountInspectorFactory::add(const std::string& service, const ServiceTotals& session) {
+  const std::lock_guard lock(mutex_);
+  ServiceTotals& t = totals_[service];
+  t.sessions += session.sessions;
+  t.bytes_from_device += session.bytes_from_device;
+  t.bytes_to_device += session.bytes_to_device;
+  t.chunks += session.chunks;
+}
+
+std::map<std::string, ServiceTotals> ByteCountInspectorFactory::totals() const {
+  const std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+}  // namespace wardgate::proxy

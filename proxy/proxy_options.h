@@ -1,0 +1,34 @@
+#pragma once
+// Everything the proxy core is told by the configuration (app/ maps the JSON onto this).
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "proxy/asio.h"
+#include "proxy/socket_options.h"
+
+namespace wardgate::proxy {
+
+struct ProxyOptions {
+  asio::ip::address_v4 listen_address = asio::ip::address_v4::any();
+  std::uint16_t listen_port = 15001;
+  // IP_TRANSPARENT on listener and upstream: accept diverted connections and connect upstream
+  // from the device's own address. Off only where nothing is diverted (tests on loopback).
+  bool transparent = true;
+  unsigned threads = 0;  // 0: one per core
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_device = 256;
+  std::size_t chunk_bytes = 128 * 1024;
+  int backlog = 4096;
+  LegTuning device_leg;
+  LegTuning upstream_leg;
+  // Intercepted destination ports and their service names ("dicom", "hl7", ...). A connection to
+  // any other port (or to the listener itself) is refused rather than relayed.
+  std::map<std::uint16_t, std::string> services;
+};
+
+}  // namespace wardgate::proxy

@@ -1,0 +1,195 @@
+#include "proxy/proxy_server.h"
+
+#include <optional>
+#include <spdlog/spdlog.h>
+#include <unordered_set>
+
+#include "common/limit_episode.h"
+#include "proxy/buffer_pool.h"
+#include "proxy/proxy_session.h"
+#include "proxy/transparent_socket.h"
+
+namespace wardgate::proxy {
+namespace {
+
+// Free chunk buffers a worker keeps for reuse; beyond this, buffers go back to the allocator.
+constexpr std::size_t kPooledChunksPerWorker = 64;
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory;
+}
+
+void refuse(tcp::socket& socket) {
+  set_reset_on_close(socket.native_handle());
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+}  // namespace
+
+struct ProxyServer::Worker {
+  explicit Worker(std::size_t chunk_bytes)
+      : io(1), guard(asio::make_work_guard(io)), pool(chunk_bytes, kPooledChunksPerWorker) {}
+
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::optional<tcp::acceptor> acceptor;
+  BufferPool pool;
+  std::unordered_set<ProxySession*> sessions;
+  common::LimitEpisode accept_failures;
+};
+
+ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors)
+    : options_(std::move(options)),
+      inspectors_(std::move(inspectors)),
+      limiter_(options_.max_connections, options_.max_connections_per_device) {}
+
+ProxyServer::~ProxyServer() { stop(); }
+
+void ProxyServer::start() {
+  unsigned n = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
+  if (n == 0) n = 1;
+  std::uint16_t port = options_.listen_port;
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>(options_.chunk_bytes);
+    w->acceptor.emplace(open_listener(w->io, tcp::endpoint(options_.listen_address, port),
+                                      options_.transparent, options_.backlog));
+    port = w->acceptor->local_endpoint().port();  // an ephemeral port is shared by all workers
+    workers_.push_back(std::move(w));
+  }
+  bound_port_ = port;
+  for (auto& w : workers_) {
+    asio::co_spawn(w->io, accept_loop(*w), asio::detached);
+    threads_.emplace_back([&io = w->io] { io.run(); });
+  }
+  spdlog::info("proxy listening on {}:{} ({}, {} worker threads)", options_.listen_address.to_string(),
+               bound_port_, options_.transparent ? "transparent" : "not transparent", n);
+}
+
+awaitable<void> ProxyServer::accept_loop(Worker& w) {
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor->async_accept(kNoThrow);
+    if (!w.acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      if (out_of_resources(ec)) {
+        if (w.accept_failures.on_refused()) {
+          spdlog::error("cannot accept connections: {}; retrying every {} ms until resources free up",
+                        ec.message(), kAcceptRetryDelay.count());
+        }
+        asio::steady_timer pause(w.io, kAcceptRetryDelay);
+        co_await pause.async_wait(kNoThrow);
+      }
+      continue;
+    }
+    if (const auto n = w.accept_failures.on_recovered()) {
+      spdlog::info("accepting connections again after {} failed accepts", n);
+    }
+
+    boost::system::error_code e1;
+    boost::system::error_code e2;
+    const tcp::endpoint device = socket.remote_endpoint(e1);
+    const tcp::endpoint original = socket.local_endpoint(e2);
+    if (e1 || e2 || !device.address().is_v4() || !original.address().is_v4()) {
+      refuse(socket);
+      continue;
+    }
+    // Only diverted service ports are relayed; a direct connection to the listener would
+    // otherwise be relayed to itself.
+    const auto service = options_.services.find(original.port());
+    if (service == options_.services.end()) {
+      spdlog::debug("refusing connection from {} to {}: not an intercepted service port",
+                    device.address().to_string(), original.port());
+      refuse(socket);
+      continue;
+    }
+    SessionInfo info;
+    info.id = next_session_id_++;
+    info.service = service->second;
+    info.device_addr.s_addr = htonl(device.address().to_v4().to_uint());
+    info.device_port = device.port();
+    info.server_addr.s_addr = htonl(original.address().to_v4().to_uint());
+    info.server_port = original.port();
+
+    if (limiter_.try_acquire(info.device_addr) != ConnectionLimiter::Admission::kAdmitted) {
+      refuse(socket);
+      continue;
+    }
+    ++sessions_total_;
+    ++sessions_active_;
+    asio::co_spawn(
+        w.io,
+        [](ProxyServer* self, Worker* worker, tcp::socket s, SessionInfo i) -> awaitable<void> {
+          ProxySession session(*self, worker->pool, std::move(s), i);
+          worker->sessions.insert(&session);
+          co_await session.run();
+          worker->sessions.erase(&session);
+          self->limiter_.release(i.device_addr);
+          --self->sessions_active_;
+        }(this, &w, std::move(socket), std::move(info)),
+        [](const std::exception_ptr& e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("session ended by an unexpected error: {}", ex.what());
+          }
+        });
+  }
+}
+
+void ProxyServer::stop_accepting() {
+  for (auto& w : workers_) {
+    asio::post(w->io, [&w] {
+      boost::system::error_code ignored;
+      if (w->acceptor) w->acceptor->close(ignored);
+    });
+  }
+}
+
+std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::size_t remaining = sessions_active_;
+  if (remaining == 0) return 0;
+  spdlog::warn("drain deadline reached with {} sessions open; closing them", remaining);
+  for (auto& w : workers_) {
+    asio::post(w->io, [&w] {
+      const std::vector<ProxySession*> open(w->sessions.begin(), w->sessions.end());
+      for (ProxySession* s : open) s->shutdown();
+    });
+  }
+  const auto hard_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < hard_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return remaining;
+}
+
+void ProxyServer::stop() {
+  for (auto& w : workers_) {
+    w->guard.reset();
+    w->io.stop();
+  }
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  workers_.clear();
+}
+
+ProxyStats ProxyServer::stats() const {
+  ProxyStats s;
+  s.sessions_total = sessions_total_;
+  s.sessions_active = sessions_active_;
+  s.refused_by_limits = limiter_.refused_total();
+  s.upstream_failures = upstream_failures_;
+  s.bytes_from_devices = bytes_from_devices_;
+  s.bytes_to_devices = bytes_to_devices_;
+  return s;
+}
+
+}  // namespace wardgate::proxy

@@ -1,0 +1,36 @@
+#pragma once
+// One intercepted connection: learn where the device was going, connect there from the device's
+// own address (with a timeout), then relay until both directions end, and log one summary line.
+// If the upstream refuses or does not answer, the device is reset promptly.
+#include <memory>
+
+#include "proxy/asio.h"
+#include "proxy/buffer_pool.h"
+#include "proxy/inspector.h"
+#include "proxy/relay.h"
+
+namespace wardgate::proxy {
+
+class ProxyServer;
+
+class ProxySession {
+ public:
+  ProxySession(ProxyServer& server, BufferPool& pool, tcp::socket device, SessionInfo info);
+
+  awaitable<void> run();
+  // Ends the session now (drain deadline); call on the session's executor.
+  void shutdown();
+
+ private:
+  awaitable<bool> connect_upstream();
+
+  ProxyServer& server_;
+  BufferPool& pool_;
+  tcp::socket device_;
+  tcp::socket upstream_;
+  SessionInfo info_;
+  std::unique_ptr<Relay> relay_;
+  bool shut_down_ = false;
+};
+
+}  // namespace wardgate::proxy

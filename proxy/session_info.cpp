@@ -1,0 +1,37 @@
+#include <arpa/inet.h>
+
+#include "proxy/inspector.h"
+
+namespace wardgate::proxy {
+namespace {
+
+std::string endpoint_text(in_addr a, std::uint16_t port) {
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return std::string(buf) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+const char* to_string(Direction d) {
+  return d == Direction::kFromDevice ? "from-device" : "to-device";
+}
+
+const char* to_string(CloseCause c) {
+  switch (c) {
+    case CloseCause::kEof: return "eof";
+    case CloseCause::kReset: return "reset";
+    case CloseCause::kWriteFailed: return "write-failed";
+    case CloseCause::kIdleTimeout: return "idle-timeout";
+    case CloseCause::kInspector: return "inspector";
+    case CloseCause::kShutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+std::string describe(const SessionInfo& info) {
+  return endpoint_text(info.device_addr, info.device_port) + " -> " +
+         endpoint_text(info.server_addr, info.server_port) + " (" + info.service + ")";
+}
+
+}  // namespace wardgate::proxy

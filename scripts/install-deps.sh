@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything wardgate needs to build, run the lab and run its tests, from Debian 12
+# packages only. Idempotent: installs only what is missing, so the README, CI and the lab all
+# call it unconditionally.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ clang pkg-config make
+  libboost1.81-dev libdcmtk-dev libsodium-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+  libsqlite3-dev libspdlog-dev libnftables-dev libssl-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # lab and test peers
+  dcmtk nftables iproute2 iputils-ping iperf3 python3-hl7 tshark procps psmisc openssl util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer for it.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all packages present"
+fi
