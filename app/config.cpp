@@ -55,7 +55,8 @@ std::vector<ServiceConfig> read_services(ObjectReader& r) {
     if (port == nullptr) s.fail("port", "is required");
     svc.port = static_cast<std::uint16_t>(s.integer("port", 1, kMaxPort, 0));
     s.reject_unknown_keys();
-    if (!ports.insert(svc.port).second) s.fail("port", "port " + std::to_string(svc.port) + " is listed twice");
+    if (!ports.insert(svc.port).second)
+      s.fail("port", "port " + std::to_string(svc.port) + " is listed twice");
     out.push_back(svc);
   }
   return out;
@@ -76,7 +77,8 @@ InterceptionConfig read_interception(const nlohmann::json& j) {
   c.fwmark = static_cast<std::uint32_t>(r.integer("fwmark", 1, 0xffffffffLL, c.fwmark));
   // Tables 253-255 are the kernel's default, main and local tables.
   c.route_table = static_cast<std::uint32_t>(r.integer("route_table", 1, 252, c.route_table));
-  c.rule_priority = static_cast<std::uint32_t>(r.integer("rule_priority", 1, 32765, c.rule_priority));
+  c.rule_priority =
+      static_cast<std::uint32_t>(r.integer("rule_priority", 1, 32765, c.rule_priority));
   c.nft_table = r.string("nft_table", c.nft_table);
   if (!valid_name(c.nft_table, 64)) {
     r.fail("nft_table", "must be 1 to 64 letters, digits, '-', '_' or '.'");
@@ -92,12 +94,16 @@ ProxyConfig read_proxy(const nlohmann::json* j) {
   c.threads = static_cast<unsigned>(r.integer("threads", 0, 256, c.threads));
   c.connect_timeout = std::chrono::milliseconds(
       r.integer("connect_timeout_ms", 100, 600000, c.connect_timeout.count()));
-  c.idle_timeout = std::chrono::seconds(r.integer("idle_timeout_s", 1, 7 * 86400, c.idle_timeout.count()));
-  c.drain_timeout = std::chrono::seconds(r.integer("drain_timeout_s", 0, 3600, c.drain_timeout.count()));
-  c.max_connections = static_cast<std::uint32_t>(r.integer("max_connections", 1, 1000000, c.max_connections));
+  c.idle_timeout =
+      std::chrono::seconds(r.integer("idle_timeout_s", 1, 7 * 86400, c.idle_timeout.count()));
+  c.drain_timeout =
+      std::chrono::seconds(r.integer("drain_timeout_s", 0, 3600, c.drain_timeout.count()));
+  c.max_connections =
+      static_cast<std::uint32_t>(r.integer("max_connections", 1, 1000000, c.max_connections));
   c.max_connections_per_device = static_cast<std::uint32_t>(
       r.integer("max_connections_per_device", 1, 1000000, c.max_connections_per_device));
-  c.chunk_bytes = static_cast<std::uint32_t>(r.integer("chunk_bytes", 4096, 16 << 20, c.chunk_bytes));
+  c.chunk_bytes =
+      static_cast<std::uint32_t>(r.integer("chunk_bytes", 4096, 16 << 20, c.chunk_bytes));
   c.socket_buffer_bytes = static_cast<std::uint32_t>(
       r.integer("socket_buffer_bytes", 0, 256 << 20, c.socket_buffer_bytes));
   c.congestion_control = r.string("congestion_control", "");
@@ -117,8 +123,8 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   const nlohmann::json doc = parse_json(json_text, source_name);
   ObjectReader root(doc, "");
   Config c;
-  c.log_level = root.choice("log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"},
-                            c.log_level);
+  c.log_level = root.choice(
+      "log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, c.log_level);
   const nlohmann::json* interception = root.member("interception");
   if (interception == nullptr) root.fail("interception", "is required");
   c.interception = read_interception(*interception);

@@ -33,8 +33,9 @@ struct ProxyConfig {
   std::uint32_t max_connections = 10000;
   std::uint32_t max_connections_per_device = 256;
   std::uint32_t chunk_bytes = 128 * 1024;
-  std::uint32_t socket_buffer_bytes = 0;  // 0: kernel autotuning (checked to reach 10 Gbit/s x 1 ms)
-  std::string congestion_control;         // empty: system default
+  std::uint32_t socket_buffer_bytes =
+      0;                           // 0: kernel autotuning (checked to reach 10 Gbit/s x 1 ms)
+  std::string congestion_control;  // empty: system default
 };
 
 struct Config {

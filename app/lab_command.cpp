@@ -1,11 +1,11 @@
 // `wardgate lab` hands over to the lab script (lab/wardgate-lab), which builds the network-
 // namespace topology with iproute2: the same script the demo, the tests and the benchmarks use.
+#include <unistd.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <unistd.h>
 
 #include "app/commands.h"
 

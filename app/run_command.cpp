@@ -1,11 +1,11 @@
 // `wardgate run`: load and validate the configuration, open the transparent listeners, install
 // the interception rules, relay until SIGTERM/SIGINT, then drain and remove the rules again.
 // Listeners open before the rules go in, so no diverted connection ever meets a closed port.
-#include <csignal>
-#include <iostream>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <csignal>
+#include <iostream>
 
 #include "app/commands.h"
 #include "app/config.h"
@@ -18,8 +18,8 @@ namespace wardgate::app {
 namespace {
 
 void setup_logging(const std::string& level) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "wardgate", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("wardgate",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::trace);
@@ -114,7 +114,8 @@ int run_command(const std::string& path) {
   const auto& ic = config.interception;
   nat::TproxyRules rules{ic.nft_table, ic.interfaces, {}, ic.listen_port, ic.fwmark};
   for (const auto& s : ic.services) rules.ports.push_back(s.port);
-  nat::TproxySetup interception(rules, nat::PolicyRoute{ic.fwmark, ic.route_table, ic.rule_priority});
+  nat::TproxySetup interception(rules,
+                                nat::PolicyRoute{ic.fwmark, ic.route_table, ic.rule_priority});
   if (const auto error = interception.install(); !error.empty()) {
     spdlog::error("cannot install interception: {}", error);
     server.stop();

@@ -1,7 +1,7 @@
 #include "nat/nft_runner.h"
 
-#include <memory>
 #include <nftables/libnftables.h>
+#include <memory>
 
 namespace wardgate::nat {
 

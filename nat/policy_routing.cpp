@@ -2,13 +2,13 @@
 
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
-#include <memory>
 #include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <sys/socket.h>
+#include <memory>
 
 namespace wardgate::nat {
 namespace {

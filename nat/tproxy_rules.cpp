@@ -31,9 +31,8 @@ std::string render_install_script(const TproxyRules& r) {
     << "    meta l4proto tcp socket transparent 1 meta mark set " << r.fwmark << " accept\n"
     << "    ";
   if (!r.ingress_interfaces.empty()) {
-    s << "iifname " << set_of(r.ingress_interfaces, [](const std::string& n) {
-      return "\"" + n + "\"";
-    }) << " ";
+    s << "iifname "
+      << set_of(r.ingress_interfaces, [](const std::string& n) { return "\"" + n + "\""; }) << " ";
   }
   s << "tcp dport " << set_of(r.ports, [](std::uint16_t p) { return std::to_string(p); })
     << " tproxy to :" << r.listener_port << " meta mark set " << r.fwmark << " accept\n"

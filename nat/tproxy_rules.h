@@ -9,7 +9,7 @@
 namespace wardgate::nat {
 
 struct TproxyRules {
-  std::string table = "wardgate";              // nft table (family ip) owned by wardgate
+  std::string table = "wardgate";               // nft table (family ip) owned by wardgate
   std::vector<std::string> ingress_interfaces;  // the imaging VLAN interfaces; empty: any
   std::vector<std::uint16_t> ports;             // intercepted TCP destination ports
   std::uint16_t listener_port = 15001;          // where the transparent listeners wait

@@ -14,7 +14,8 @@ class BufferPool {
   class Lease {
    public:
     Lease() = default;
-    Lease(BufferPool* pool, std::unique_ptr<std::byte[]> data) : pool_(pool), data_(std::move(data)) {}
+    Lease(BufferPool* pool, std::unique_ptr<std::byte[]> data)
+        : pool_(pool), data_(std::move(data)) {}
     Lease(Lease&&) noexcept = default;
     Lease& operator=(Lease&& other) noexcept {
       release();

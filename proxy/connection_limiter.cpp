@@ -22,9 +22,10 @@ ConnectionLimiter::Admission ConnectionLimiter::try_acquire(in_addr device) {
   if (active_ >= max_total_) {
     ++refused_;
     if (global_episode_.on_refused()) {
-      spdlog::warn("connection limit reached: {} concurrent connections in total; refusing new "
-                   "connections until some close",
-                   max_total_);
+      spdlog::warn(
+          "connection limit reached: {} concurrent connections in total; refusing new "
+          "connections until some close",
+          max_total_);
     }
     return Admission::kGlobalLimit;
   }
@@ -32,9 +33,10 @@ ConnectionLimiter::Admission ConnectionLimiter::try_acquire(in_addr device) {
   if (d.active >= max_per_device_) {
     ++refused_;
     if (d.episode.on_refused()) {
-      spdlog::warn("device {} reached its limit of {} concurrent connections; refusing its new "
-                   "connections until some close",
-                   to_text(device), max_per_device_);
+      spdlog::warn(
+          "device {} reached its limit of {} concurrent connections; refusing its new "
+          "connections until some close",
+          to_text(device), max_per_device_);
     }
     return Admission::kDeviceLimit;
   }

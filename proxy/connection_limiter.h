@@ -2,9 +2,9 @@
 // Per-device and global limits on concurrent proxied connections. A port scan or a connection
 // flood from one device must not exhaust wardgate's memory or file descriptors, nor starve the
 // other devices. Each limit logs one line when it is first hit and one summary when it clears.
+#include <netinet/in.h>
 #include <cstdint>
 #include <mutex>
-#include <netinet/in.h>
 #include <unordered_map>
 
 #include "common/limit_episode.h"

@@ -3,9 +3,9 @@
 // forwards, in both directions, before it is forwarded, and the close of each direction. It may
 // answer kClose to cut the session (the chunk it was shown is then not forwarded). Inspectors never
 // modify bytes and never do I/O: the DICOM and HL7 decoders plug in here.
+#include <netinet/in.h>
 #include <cstdint>
 #include <memory>
-#include <netinet/in.h>
 #include <span>
 #include <string>
 
@@ -24,8 +24,8 @@ enum class CloseCause : std::uint8_t {
   kReset,        // the sender reset, propagated as a reset
   kWriteFailed,  // the receiving side went away; the sender is reset
   kIdleTimeout,
-  kInspector,    // an inspector answered kClose
-  kShutdown,     // wardgate stopped (drain deadline)
+  kInspector,  // an inspector answered kClose
+  kShutdown,   // wardgate stopped (drain deadline)
 };
 
 const char* to_string(Direction d);

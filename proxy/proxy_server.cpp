@@ -1,7 +1,7 @@
 #include "proxy/proxy_server.h"
 
-#include <optional>
 #include <spdlog/spdlog.h>
+#include <optional>
 #include <unordered_set>
 
 #include "common/limit_episode.h"
@@ -17,8 +17,8 @@ constexpr std::size_t kPooledChunksPerWorker = 64;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 bool out_of_resources(const boost::system::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
-         ec == asio::error::no_memory;
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 void refuse(tcp::socket& socket) {
@@ -64,8 +64,9 @@ void ProxyServer::start() {
     asio::co_spawn(w->io, accept_loop(*w), asio::detached);
     threads_.emplace_back([&io = w->io] { io.run(); });
   }
-  spdlog::info("proxy listening on {}:{} ({}, {} worker threads)", options_.listen_address.to_string(),
-               bound_port_, options_.transparent ? "transparent" : "not transparent", n);
+  spdlog::info("proxy listening on {}:{} ({}, {} worker threads)",
+               options_.listen_address.to_string(), bound_port_,
+               options_.transparent ? "transparent" : "not transparent", n);
 }
 
 awaitable<void> ProxyServer::accept_loop(Worker& w) {
@@ -75,8 +76,9 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     if (ec) {
       if (out_of_resources(ec)) {
         if (w.accept_failures.on_refused()) {
-          spdlog::error("cannot accept connections: {}; retrying every {} ms until resources free up",
-                        ec.message(), kAcceptRetryDelay.count());
+          spdlog::error(
+              "cannot accept connections: {}; retrying every {} ms until resources free up",
+              ec.message(), kAcceptRetryDelay.count());
         }
         asio::steady_timer pause(w.io, kAcceptRetryDelay);
         co_await pause.async_wait(kNoThrow);

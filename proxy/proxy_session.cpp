@@ -40,8 +40,8 @@ awaitable<bool> ProxySession::connect_upstream() {
       spdlog::debug("session {}: upstream tuning incomplete: {}", info_.id, e.message());
     }
     asio::steady_timer timer(device_.get_executor(), opt.connect_timeout);
-    auto outcome = co_await (upstream_.async_connect(target, kNoThrow) ||
-                             timer.async_wait(kNoThrow));
+    auto outcome =
+        co_await (upstream_.async_connect(target, kNoThrow) || timer.async_wait(kNoThrow));
     if (outcome.index() == 0) {
       ec = std::get<0>(std::get<0>(outcome));
     } else {
@@ -52,10 +52,11 @@ awaitable<bool> ProxySession::connect_upstream() {
   if (shut_down_) co_return false;
 
   ++server_.upstream_failures_;
-  spdlog::warn("session {}: upstream {}:{} did not accept the connection from device {} ({}); "
-               "resetting the device's connection",
-               info_.id, target.address().to_string(), target.port(), describe(info_),
-               ec == asio::error::timed_out ? "no answer within connect timeout" : ec.message());
+  spdlog::warn(
+      "session {}: upstream {}:{} did not accept the connection from device {} ({}); "
+      "resetting the device's connection",
+      info_.id, target.address().to_string(), target.port(), describe(info_),
+      ec == asio::error::timed_out ? "no answer within connect timeout" : ec.message());
   // The device sees what it would have seen without wardgate: a prompt reset.
   set_reset_on_close(device_.native_handle());
   boost::system::error_code ignored;
@@ -85,10 +86,11 @@ awaitable<void> ProxySession::run() {
   server_.bytes_to_devices_ += c.bytes_to_device;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("session {}: {} closed after {:.3f} s: {} bytes from device ({}), {} bytes to "
-               "device ({})",
-               info_.id, describe(info_), seconds, c.bytes_from_device,
-               to_string(c.from_device_end), c.bytes_to_device, to_string(c.to_device_end));
+  spdlog::info(
+      "session {}: {} closed after {:.3f} s: {} bytes from device ({}), {} bytes to "
+      "device ({})",
+      info_.id, describe(info_), seconds, c.bytes_from_device, to_string(c.from_device_end),
+      c.bytes_to_device, to_string(c.to_device_end));
 }
 
 }  // namespace wardgate::proxy

@@ -82,7 +82,8 @@ awaitable<void> Relay::pump(tcp::socket& from, tcp::socket& to, Direction direct
         end_direction(direction, CloseCause::kInspector);
         co_return;
       }
-      auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(chunk.data(), n), kNoThrow);
+      auto [write_ec, written] =
+          co_await asio::async_write(to, asio::buffer(chunk.data(), n), kNoThrow);
       if (write_ec) {
         if (aborted_) {
           end_direction(direction, abort_cause_);

@@ -19,12 +19,18 @@ const char* to_string(Direction d) {
 
 const char* to_string(CloseCause c) {
   switch (c) {
-    case CloseCause::kEof: return "eof";
-    case CloseCause::kReset: return "reset";
-    case CloseCause::kWriteFailed: return "write-failed";
-    case CloseCause::kIdleTimeout: return "idle-timeout";
-    case CloseCause::kInspector: return "inspector";
-    case CloseCause::kShutdown: return "shutdown";
+    case CloseCause::kEof:
+      return "eof";
+    case CloseCause::kReset:
+      return "reset";
+    case CloseCause::kWriteFailed:
+      return "write-failed";
+    case CloseCause::kIdleTimeout:
+      return "idle-timeout";
+    case CloseCause::kInspector:
+      return "inspector";
+    case CloseCause::kShutdown:
+      return "shutdown";
   }
   return "unknown";
 }

@@ -1,10 +1,10 @@
 #include "proxy/socket_options.h"
 
-#include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sstream>
 #include <sys/socket.h>
+#include <fstream>
+#include <sstream>
 
 namespace wardgate::proxy {
 namespace {

@@ -34,7 +34,8 @@ boost::system::error_code open_upstream(tcp::socket& socket, const asio::ip::add
   boost::system::error_code ec;
   socket.open(tcp::v4(), ec);
   if (ec || !transparent) return ec;
-  if (auto e = set_transparent(socket.native_handle())) return {e.value(), boost::system::generic_category()};
+  if (auto e = set_transparent(socket.native_handle()))
+    return {e.value(), boost::system::generic_category()};
   if (auto e = set_bind_address_no_port(socket.native_handle())) {
     return {e.value(), boost::system::generic_category()};
   }

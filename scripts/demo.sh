@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The demo: brings the lab up, starts wardgate in the appliance namespace, a PACS (storescp) and
+# an HL7 engine on the core side, then sends a CT study from the CT modality and vitals from the
+# patient monitor through wardgate, and shows what wardgate saw. Everything keeps running until
+# `make demo-stop` (scripts/demo.sh stop).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${WARDGATE_BUILD:-$repo/build/release}
+lab="$repo/lab/wardgate-lab"
+state=/run/wardgate-demo
+name=${WARDGATE_LAB_NAME:-wlab}
+export WARDGATE_LAB_NAME=$name
+
+stop_demo() {
+  if [[ -d $state ]]; then
+    for pidfile in "$state"/*.pid; do
+      [[ -e $pidfile ]] || continue
+      pid=$(cat "$pidfile")
+      if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+      rm -f "$pidfile"
+    done
+  fi
+  "$lab" down
+  echo "demo stopped; the lab '$name' is down"
+}
+
+if [[ ${1:-} == stop ]]; then
+  stop_demo
+  exit 0
+fi
+
+[[ -x $build/wardgate ]] || { echo "demo: $build/wardgate not built (run make build)" >&2; exit 1; }
+if [[ -d $state ]] && compgen -G "$state/*.pid" >/dev/null; then
+  echo "demo: a demo seems to be running already; stopping it first"
+  stop_demo
+fi
+mkdir -p "$state"
+"$lab" up --replace
+eval "$("$lab" status --env)"
+
+# start ROLE NAME CMD...: runs CMD in the role's namespace in the background, records its PID.
+start() {
+  local ns=$1 tag=$2; shift 2
+  ip netns exec "$ns" "$@" >"$state/$tag.log" 2>&1 &
+  echo $! >"$state/$tag.pid"
+}
+wait_port() {  # wait_port NS PORT: bounded wait until something listens
+  for _ in $(seq 100); do
+    ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+    sleep 0.05
+  done
+  echo "demo: nothing listens on port $2 in $1" >&2
+  return 1
+}
+
+echo; echo "== starting the PACS (storescp) on $WARDGATE_LAB_IP_PACS:104 and the HL7 engine on $WARDGATE_LAB_IP_HL7:2575"
+rm -rf "$state/pacs-store"; mkdir -p "$state/pacs-store"
+start "$WARDGATE_LAB_NS_PACS" storescp storescp -dhl -od "$state/pacs-store" 104
+start "$WARDGATE_LAB_NS_HL7" hl7engine "$repo/tests/peers/mllp_ack_server.py" --port 2575 \
+  --out "$state/hl7-received.jsonl"
+wait_port "$WARDGATE_LAB_NS_PACS" 104
+wait_port "$WARDGATE_LAB_NS_HL7" 2575
+
+echo; echo "== starting wardgate in the appliance namespace $WARDGATE_LAB_NS_GW"
+start "$WARDGATE_LAB_NS_GW" wardgate "$build/wardgate" run --config "$repo/lab/wardgate.json"
+for _ in $(seq 100); do grep -q " ready: " "$state/wardgate.log" && break; sleep 0.05; done
+grep -q " ready: " "$state/wardgate.log" || { cat "$state/wardgate.log"; exit 1; }
+
+study="$repo/build/demo-data/ct-study"
+if [[ ! -d $study ]] || (($(find "$study" -name '*.dcm' | wc -l) < 20)); then
+  "$repo/tests/tools/make-ct-study" "$study" 20
+fi
+echo; echo "== the CT ($WARDGATE_LAB_IP_CT) sends 20 CT images to the PACS with storescu"
+start_ns=$(date +%s.%N)
+ip netns exec "$WARDGATE_LAB_NS_CT" storescu -aet CT01 -aec PACS "$WARDGATE_LAB_IP_PACS" 104 "$study"/*.dcm
+end_ns=$(date +%s.%N)
+awk -v a="$start_ns" -v b="$end_ns" -v n="$(find "$state/pacs-store" -type f | wc -l)" \
+  'BEGIN { printf "   sent in %.3f s; the PACS stored %d files\n", b - a, n }'
+
+echo; echo "== the patient monitor ($WARDGATE_LAB_IP_MON) sends 10 ORU^R01 vitals messages with mllp_send"
+msgs="$state/vitals.hl7"
+: >"$msgs"
+for i in $(seq 1 10); do
+  printf 'MSH|^~\\&|MONITOR|ICU|HIS|HOSP|20261122120%02d||ORU^R01^ORU_R01|VITALS%04d|P|2.5\rPID|||DEMO%04d^^^HOSP^MR||Demo^Patient\rOBX|1|NM|8867-4^Heart rate^LN||%d|/min|||||F\n' \
+    "$i" "$i" "$i" $((60 + i)) >>"$msgs"
+done
+ip netns exec "$WARDGATE_LAB_NS_MON" mllp_send --loose --file "$msgs" --port 2575 "$WARDGATE_LAB_IP_HL7" | tr '\r' '\n' | grep -c '^MSA|AA' |
+  xargs -I{} echo "   {} of 10 messages acknowledged (AA) by the HL7 engine"
+
+echo; echo "== what wardgate saw (its log, $state/wardgate.log)"
+grep -E "ready|session" "$state/wardgate.log" | sed 's/^/   /'
+cat <<MSG
+
+wardgate keeps running in the lab. Try it yourself, e.g.:
+   ip netns exec $WARDGATE_LAB_NS_US echoscu -v $WARDGATE_LAB_IP_PACS 104
+   tail -f $state/wardgate.log
+Stop everything with:  make demo-stop
+MSG

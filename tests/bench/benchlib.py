@@ -1,0 +1,160 @@
+"""benchlib: what every wardgate benchmark shares.
+
+Each figure is appended as one JSON object to build/bench-results.jsonl (or the file named by
+WARDGATE_BENCH_RESULTS), with exactly the keys bench, metric, value, unit and target:
+
+    {"bench": "dicom_store", "metric": "proxied_over_routed_time", "value": 0.04,
+     "unit": "ratio", "target": "<= 0.1"}
+
+A benchmark never fails because of a number; it fails (exit 1, via BenchFailure) only when its
+workload failed: files missing, a peer that exited with an error, traffic that was not proxied.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build"
+NO_TARGET = "n/a"
+
+
+class BenchFailure(Exception):
+    """The workload itself failed: the benchmark's numbers mean nothing."""
+
+
+def results_path():
+    return Path(os.environ.get("WARDGATE_BENCH_RESULTS", str(BUILD / "bench-results.jsonl")))
+
+
+def record(bench, metric, value, unit, target=NO_TARGET):
+    """Appends one figure; target is a string such as "<= 0.1", or "n/a" for information only."""
+    entry = {"bench": str(bench), "metric": str(metric), "value": value, "unit": str(unit),
+             "target": str(target)}
+    path = results_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+    return entry
+
+
+def meets(value, target):
+    """"yes"/"NO" for targets of the form "<= x", ">= x", "< x", "> x"; "" when there is none."""
+    parts = str(target).split()
+    if len(parts) != 2 or not isinstance(value, (int, float)):
+        return ""
+    op, raw = parts
+    try:
+        limit = float(raw)
+    except ValueError:
+        return ""
+    ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit, ">": value > limit}.get(op)
+    if ok is None:
+        return ""
+    return "yes" if ok else "NO"
+
+
+def fmt(value):
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        if abs(value) >= 1:
+            return f"{value:.3f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def print_table(title, entries, notes=()):
+    """Prints entries (dicts as returned by record, optionally with a "note") as a table."""
+    header = ("metric", "value", "unit", "target", "met", "note")
+    rows = [(e["metric"], fmt(e["value"]), e["unit"], e["target"], meets(e["value"], e["target"]),
+             e.get("note", "")) for e in entries]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    out = [f"== {title} ==", line.format(*header), line.format(*("-" * w for w in widths))]
+    out += [line.format(*r) for r in rows]
+    out += [f"  {n}" for n in notes]
+    print("\n".join(o.rstrip() for o in out), flush=True)
+
+
+class Report:
+    """Collects the figures of one benchmark: records each at once, prints them together."""
+
+    def __init__(self, bench):
+        self.bench = bench
+        self.entries = []
+
+    def add(self, metric, value, unit, target=NO_TARGET, note=""):
+        entry = record(self.bench, metric, value, unit, target)
+        self.entries.append({**entry, "note": note})
+        return entry
+
+    def print(self, notes=()):
+        print_table(self.bench, self.entries, notes)
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def ratio(numerator, denominator):
+    return numerator / denominator if denominator else float("nan")
+
+
+# -- process measurements ------------------------------------------------------------------------
+def proc_comm(pid):
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def proc_status_kib(pid, field="VmRSS"):
+    """A kB field of /proc/PID/status (VmRSS, RssAnon, VmHWM, ...)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise BenchFailure(f"/proc/{pid}/status has no {field}")
+
+
+def proc_cpu_seconds(pid):
+    """User + system CPU time of all of the process's threads."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wardgate_pid(proc):
+    """The PID of the wardgate process a Lab started (ip netns exec execs, so it is the Popen's)."""
+    comm = proc_comm(proc.pid)
+    if comm != "wardgate":
+        raise BenchFailure(f"PID {proc.pid} is {comm!r}, not wardgate")
+    return proc.pid
+
+
+def sessions_closed(wardgate_proc):
+    """How many relay sessions wardgate has logged as closed so far."""
+    return wardgate_proc.log().count(" closed after ")
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def main(run):
+    """Runs a benchmark's run() and turns its outcome into the exit status ctest sees."""
+    try:
+        run()
+    except BenchFailure as e:
+        print(f"BENCH FAILED (workload): {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    sys.exit(0)

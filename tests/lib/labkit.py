@@ -1,0 +1,193 @@
+"""labkit: the network-namespace lab for wardgate's integration tests and benchmarks.
+
+A Lab brings up the topology of lab/wardgate-lab under its own name and address ranges, starts
+processes inside its namespaces (wardgate, DCMTK peers, MLLP peers, iperf3), remembers every PID
+it started and stops each of them by PID, then removes the namespaces. Traffic stays inside the
+namespaces the lab created.
+
+    with Lab("itest") as lab:
+        wg = lab.start_wardgate()
+        lab.start("pacs", ["storescp", "-dhl", "-od", out, "104"], ready_port=104)
+        lab.run("ct", ["storescu", lab.ip("pacs"), "104", *files])
+"""
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_SCRIPT = REPO / "lab" / "wardgate-lab"
+BASE_CONFIG = REPO / "lab" / "wardgate.json"
+
+
+def wardgate_bin():
+    return os.environ.get("WARDGATE_BIN", str(REPO / "build" / "release" / "wardgate"))
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Proc:
+    """A process the lab started: its Popen, its log file and its role."""
+
+    def __init__(self, popen, log_path, role, argv):
+        self.popen = popen
+        self.log_path = log_path
+        self.role = role
+        self.argv = argv
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def log(self):
+        try:
+            return Path(self.log_path).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def wait_log(self, text, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return True
+            if not self.running():
+                break
+            time.sleep(0.05)
+        return text in self.log()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stops the process by its PID; returns its exit status."""
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        return self.popen.returncode
+
+
+class Lab:
+    def __init__(self, name, index=None):
+        # Distinct /24s per lab name, so labs of different tests never share addresses.
+        k = index if index is not None else zlib.crc32(name.encode()) % 100
+        self.name = name
+        self.vlan_net = f"10.{110 + k}.1"
+        self.core_net = f"10.{110 + k}.2"
+        self.env = {}
+        self.procs = []
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"wardgate-{name}-"))
+
+    # -- topology -------------------------------------------------------------------------
+    def _script(self, *args, check=True):
+        cmd = [str(LAB_SCRIPT), *args, "--name", self.name]
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=60)
+
+    def up(self):
+        self._script("up", "--replace", "--vlan-net", self.vlan_net, "--core-net", self.core_net)
+        out = self._script("status", "--env").stdout
+        for line in out.splitlines():
+            key, _, value = line.partition("=")
+            self.env[key.removeprefix("WARDGATE_LAB_")] = value
+        return self
+
+    def down(self):
+        self.stop_all()
+        self._script("down", check=False)
+
+    def __enter__(self):
+        return self.up()
+
+    def __exit__(self, *exc):
+        self.down()
+        return False
+
+    def ns(self, role):
+        return self.env[f"NS_{role.upper()}"]
+
+    def ip(self, role):
+        return self.env[f"IP_{role.upper()}"]
+
+    # -- processes ------------------------------------------------------------------------
+    def _argv(self, role, argv):
+        return ["ip", "netns", "exec", self.ns(role), *map(str, argv)]
+
+    def start(self, role, argv, ready_port=None, ready_text=None, timeout=10.0, env=None):
+        """Starts argv in the role's namespace; waits until it listens on ready_port (TCP) or
+        prints ready_text."""
+        log_path = self.workdir / f"{role}-{len(self.procs)}-{Path(str(argv[0])).name}.log"
+        log = open(log_path, "wb")
+        popen = subprocess.Popen(self._argv(role, argv), stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        log.close()
+        proc = Proc(popen, log_path, role, argv)
+        self.procs.append(proc)
+        if ready_port is not None and not self.wait_listening(role, ready_port, timeout):
+            raise RuntimeError(f"{argv[0]} in {role} not listening on {ready_port}:\n{proc.log()}")
+        if ready_text is not None and not proc.wait_log(ready_text, timeout):
+            raise RuntimeError(f"{argv[0]} in {role} did not print {ready_text!r}:\n{proc.log()}")
+        return proc
+
+    def run(self, role, argv, timeout=120, check=True, input=None):
+        """Runs argv to completion in the role's namespace."""
+        result = subprocess.run(self._argv(role, argv), capture_output=True, timeout=timeout,
+                                input=input)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{argv} in {role} exited {result.returncode}:\n"
+                               f"{result.stdout.decode(errors='replace')}\n"
+                               f"{result.stderr.decode(errors='replace')}")
+        return result
+
+    def wait_listening(self, role, port, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.run(role, ["ss", "-Htln", f"sport = :{port}"], check=False).stdout
+            if out.strip():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+
+    # -- wardgate -------------------------------------------------------------------------
+    def wardgate_config(self, **overrides):
+        """The lab's configuration, with top-level sections merged from overrides."""
+        config = json.loads(BASE_CONFIG.read_text())
+        for section, values in overrides.items():
+            if isinstance(values, dict) and isinstance(config.get(section), dict):
+                config[section].update(values)
+            else:
+                config[section] = values
+        return config
+
+    def write_config(self, config, name="wardgate.json"):
+        path = self.workdir / name
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    def start_wardgate(self, config=None, timeout=10.0):
+        path = self.write_config(config or self.wardgate_config())
+        return self.start("gw", [wardgate_bin(), "run", "--config", path],
+                          ready_text=" ready: ", timeout=timeout)
