@@ -23,15 +23,15 @@ demo-stop:
 # the network-namespace lab. Benchmarks are separate (make bench).
 test: build format-check
 	@$(MAKE) --no-print-directory test-asan
-	@$(CTEST) -L 'unit|integration'
+	@$(CTEST) -L 'unit|fuzz|integration'
 
 test-unit: build
 	@$(CTEST) -L unit
 
 test-asan: deps
 	@cmake --preset asan >/dev/null
-	@cmake --build --preset asan --target wardgate_unit_tests
-	@ctest --test-dir build/asan --output-on-failure --no-tests=error -L unit
+	@cmake --build --preset asan --target wardgate_unit_tests config_fuzz
+	@ctest --test-dir build/asan --output-on-failure --no-tests=error -L "unit|fuzz"
 
 test-integration: build
 	@$(CTEST) -L integration

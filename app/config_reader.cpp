@@ -80,8 +80,21 @@ void ObjectReader::reject_unknown_keys() const {
 }
 
 nlohmann::json parse_json(const std::string& text, const std::string& source_name) {
+  if (text.size() > kMaxConfigBytes) {
+    throw ConfigError(source_name + ": larger than " + std::to_string(kMaxConfigBytes) +
+                      " bytes; not a wardgate configuration");
+  }
+  // No valid configuration nests deeper than a few levels; a cap keeps hostile input cheap.
+  const auto depth_cap = [&](int depth, nlohmann::json::parse_event_t /*event*/,
+                             nlohmann::json& /*parsed*/) {
+    if (depth > kMaxConfigDepth) {
+      throw ConfigError(source_name + ": nested deeper than " + std::to_string(kMaxConfigDepth) +
+                        " levels");
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, depth_cap);
   } catch (const nlohmann::json::parse_error& e) {
     std::size_t line = 1;
     std::size_t column = 1;
@@ -97,6 +110,11 @@ nlohmann::json parse_json(const std::string& text, const std::string& source_nam
     if (auto pos = why.find("parse error"); pos != std::string::npos) why = why.substr(pos);
     throw ConfigError(source_name + ": not valid JSON at line " + std::to_string(line) +
                       ", column " + std::to_string(column) + ": " + why);
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. a number too large for any integer or double (out_of_range.406)
+    std::string why = e.what();
+    if (auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);
+    throw ConfigError(source_name + ": not valid JSON: " + why);
   }
 }
 

@@ -42,7 +42,10 @@ class ObjectReader {
   std::set<std::string> known_;
 };
 
-// Parses the text as JSON; syntax errors are reported with line and column.
+constexpr std::size_t kMaxConfigBytes = 1u << 20;
+constexpr int kMaxConfigDepth = 16;
+
+// Parses the text as JSON; syntax errors are reported with line and column. Caps: size and depth.
 nlohmann::json parse_json(const std::string& text, const std::string& source_name);
 
 }  // namespace wardgate::app

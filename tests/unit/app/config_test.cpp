@@ -115,6 +115,18 @@ TEST(Config, SyntaxErrorsGiveLineAndColumn) {
   EXPECT_EQ(e.rfind("test.json: not valid JSON at line 3, column 3", 0), 0u) << e;
 }
 
+TEST(Config, HostileInputHitsTheCapsWithAClearError) {
+  EXPECT_EQ(error_of(std::string(100, '[') + std::string(100, ']')),
+            "test.json: nested deeper than 16 levels");
+  EXPECT_EQ(error_of(std::string(2u << 20, ' ')),
+            "test.json: larger than 1048576 bytes; not a wardgate configuration");
+}
+
+TEST(Config, NumbersBeyondAnyTypeAreASyntaxError) {
+  EXPECT_EQ(error_of(R"({"proxy": 1e999999})"),
+            "test.json: not valid JSON: number overflow parsing '1e999999'");
+}
+
 TEST(Config, MissingFileIsAClearError) {
   try {
     load_config_file("/nonexistent/wardgate.json");
