@@ -31,14 +31,16 @@ void refuse(tcp::socket& socket) {
 
 struct ProxyServer::Worker {
   explicit Worker(std::size_t chunk_bytes)
-      : io(1), guard(asio::make_work_guard(io)), pool(chunk_bytes, kPooledChunksPerWorker) {}
+      : pool(chunk_bytes, kPooledChunksPerWorker), io(1), guard(asio::make_work_guard(io)) {}
 
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard;
-  std::optional<tcp::acceptor> acceptor;
+  // Declared before io: destroying io destroys the coroutine frames of unfinished sessions,
+  // which still give buffers back to the pool and leave the session set.
   BufferPool pool;
   std::unordered_set<ProxySession*> sessions;
   common::LimitEpisode accept_failures;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::optional<tcp::acceptor> acceptor;
 };
 
 ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors)

@@ -115,6 +115,7 @@ def proxied_run(lab, files, out_dir, label):
 
 
 def run():
+    machine = benchlib.machine_note()
     files = ensure_study()
     total_mib = sum(p.stat().st_size for p in files) / (1 << 20)
     routed, proxied = [], []
@@ -136,7 +137,8 @@ def run():
     report.add("proxied_time_s", round(p, 4), "s",
                note=f"median of {len(proxied)}; {runs(proxied)}")
     report.add("proxied_over_routed_time", round(benchlib.ratio(p, r), 4), "ratio", "<= 0.1")
-    report.print(notes=[f"{IMAGES} x {ROWS}x{COLS} CT images, {total_mib:.1f} MiB, one storescu "
+    report.print(notes=[machine,
+                        f"{IMAGES} x {ROWS}x{COLS} CT images, {total_mib:.1f} MiB, one storescu "
                         f"association per run, all {IMAGES} files verified at the PACS each run"])
 
 

@@ -98,6 +98,7 @@ def describe(test):
 
 
 def run():
+    machine = benchlib.machine_note()
     routed, proxied = [], []
     with Lab(LAB) as lab:
         lab.start("pacs", ["iperf3", "-s", "-p", str(PORT)], ready_port=PORT)
@@ -128,8 +129,9 @@ def run():
     report.add("proxied_over_routed_throughput_p2",
                round(proxied_p2["gbit"] / routed_p2["gbit"], 4), "ratio",
                note="-P 2, information only")
-    report.print(notes=[f"iperf3 {SECONDS} s tests, ct -> pacs port {PORT}, sum_received; "
-                        f"{os.cpu_count()} CPUs shared by both iperf3 ends and wardgate"])
+    report.print(notes=[machine,
+                        f"iperf3 {SECONDS} s tests, ct -> pacs port {PORT}, sum_received; "
+                        "the CPUs are shared by both iperf3 ends and wardgate"])
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def meets(value, target):
         limit = float(raw)
     except ValueError:
         return ""
-    ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit, ">": value > limit}.get(op)
+    ok = {"<=": value <= limit, ">=": value >= limit,
+          "<": value < limit, ">": value > limit}.get(op)
     if ok is None:
         return ""
     return "yes" if ok else "NO"
@@ -139,6 +140,12 @@ def wardgate_pid(proc):
 def sessions_closed(wardgate_proc):
     """How many relay sessions wardgate has logged as closed so far."""
     return wardgate_proc.log().count(" closed after ")
+
+
+def machine_note():
+    """The machine's state, for the notes under a table: numbers from a busy machine are noisy."""
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return f"{os.cpu_count()} CPUs, load average {' '.join(load)} when the benchmark started"
 
 
 def wait_until(predicate, timeout, interval=0.05):
