@@ -121,12 +121,33 @@ def proc_status_kib(pid, field="VmRSS"):
     raise BenchFailure(f"/proc/{pid}/status has no {field}")
 
 
-def proc_cpu_seconds(pid):
-    """User + system CPU time of all of the process's threads."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def _stat_cpu_seconds(stat_path):
+    stat = Path(stat_path).read_text()
     fields = stat[stat.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid):
+    """User + system CPU time of all of the process's threads."""
+    return _stat_cpu_seconds(f"/proc/{pid}/stat")
+
+
+def thread_cpu_seconds(pid):
+    """{thread id: user + system CPU seconds} for each of the process's threads."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[task.name] = _stat_cpu_seconds(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
+def busiest_thread_share(before, after, seconds):
+    """The largest per-thread CPU share (1.0 = one full core) between two thread_cpu_seconds."""
+    deltas = [after[t] - before.get(t, 0.0) for t in after]
+    return max(deltas, default=0.0) / seconds if seconds > 0 else 0.0
 
 
 def wardgate_pid(proc):

@@ -14,6 +14,7 @@ namespaces the lab created.
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,6 +114,7 @@ class Lab:
     def down(self):
         self.stop_all()
         self._script("down", check=False)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self):
         return self.up()
