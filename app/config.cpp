@@ -107,6 +107,7 @@ ProxyConfig read_proxy(const nlohmann::json* j) {
   c.socket_buffer_bytes = static_cast<std::uint32_t>(
       r.integer("socket_buffer_bytes", 0, 256 << 20, c.socket_buffer_bytes));
   c.congestion_control = r.string("congestion_control", "");
+  c.zero_copy = r.boolean("zero_copy", c.zero_copy);
   if (!c.congestion_control.empty() && !valid_name(c.congestion_control, 15)) {
     r.fail("congestion_control", "must be a congestion control name such as \"bbr\" or \"cubic\"");
   }

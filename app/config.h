@@ -36,6 +36,7 @@ struct ProxyConfig {
   std::uint32_t socket_buffer_bytes =
       0;                           // 0: kernel autotuning (checked to reach 10 Gbit/s x 1 ms)
   std::string congestion_control;  // empty: system default
+  bool zero_copy = true;           // splice bytes no inspector needs to see
 };
 
 struct Config {

@@ -44,6 +44,7 @@ proxy::ProxyOptions proxy_options(const Config& c) {
   o.max_connections = c.proxy.max_connections;
   o.max_connections_per_device = c.proxy.max_connections_per_device;
   o.chunk_bytes = c.proxy.chunk_bytes;
+  o.zero_copy = c.proxy.zero_copy;
   o.device_leg.buffer_bytes = static_cast<int>(c.proxy.socket_buffer_bytes);
   o.device_leg.congestion_control = c.proxy.congestion_control;
   o.upstream_leg = o.device_leg;

@@ -19,6 +19,13 @@ class ByteCountInspector final : public Inspector {
     ++counts_.chunks;
     return Verdict::kContinue;
   }
+  // Counting needs no bytes: everything may take the zero-copy path.
+  std::uint64_t opaque_bytes(Direction /*direction*/) override { return kAllOpaque; }
+  void on_opaque(Direction direction, std::size_t n) override {
+    (direction == Direction::kFromDevice ? counts_.bytes_from_device : counts_.bytes_to_device) +=
+        n;
+    ++counts_.chunks;
+  }
   void on_close(Direction /*direction*/, CloseCause /*cause*/) override {}
 
  private:

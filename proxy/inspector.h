@@ -1,9 +1,16 @@
 #pragma once
-// The seam between the relay and protocol understanding. An Inspector sees every chunk the relay
-// forwards, in both directions, before it is forwarded, and the close of each direction. It may
+// The seam between the relay and protocol understanding. An Inspector sees the bytes the relay
+// forwards, in both directions, before they are forwarded, and the close of each direction. It may
 // answer kClose to cut the session (the chunk it was shown is then not forwarded). Inspectors never
 // modify bytes and never do I/O: the DICOM and HL7 decoders plug in here.
+//
+// An inspector that knows it does not need the next N bytes of a direction (pixel data inside a
+// P-DATA fragment, or everything for a counting inspector) says so through opaque_bytes(); the
+// relay then moves those bytes socket to socket in the kernel (splice) without copying them into
+// wardgate, and only reports their count through on_opaque(). That is what keeps inspection from
+// costing throughput.
 #include <netinet/in.h>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -46,8 +53,16 @@ std::string describe(const SessionInfo& info);
 
 class Inspector {
  public:
+  // opaque_bytes() value meaning "never show me bytes of this direction again".
+  static constexpr std::uint64_t kAllOpaque = UINT64_MAX;
+
   virtual ~Inspector() = default;
   virtual Verdict on_data(Direction direction, std::span<const std::byte> chunk) = 0;
+  // How many of the next bytes of `direction` need not be shown; asked at the start and again
+  // after each on_data() and each exhausted opaque run.
+  virtual std::uint64_t opaque_bytes(Direction /*direction*/) { return 0; }
+  // `n` opaque bytes of `direction` have been relayed.
+  virtual void on_opaque(Direction /*direction*/, std::size_t /*n*/) {}
   virtual void on_close(Direction direction, CloseCause cause) = 0;
 };
 

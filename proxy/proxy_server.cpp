@@ -31,11 +31,15 @@ void refuse(tcp::socket& socket) {
 
 struct ProxyServer::Worker {
   explicit Worker(std::size_t chunk_bytes)
-      : pool(chunk_bytes, kPooledChunksPerWorker), io(1), guard(asio::make_work_guard(io)) {}
+      : pool(chunk_bytes, kPooledChunksPerWorker),
+        pipes(chunk_bytes, kPooledChunksPerWorker),
+        io(1),
+        guard(asio::make_work_guard(io)) {}
 
   // Declared before io: destroying io destroys the coroutine frames of unfinished sessions,
   // which still give buffers back to the pool and leave the session set.
   BufferPool pool;
+  PipePool pipes;
   std::unordered_set<ProxySession*> sessions;
   common::LimitEpisode accept_failures;
   asio::io_context io;
@@ -87,6 +91,10 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
       }
       continue;
     }
+    if (refusing_) {
+      refuse(socket);
+      continue;
+    }
     if (const auto n = w.accept_failures.on_recovered()) {
       spdlog::info("accepting connections again after {} failed accepts", n);
     }
@@ -125,7 +133,7 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     asio::co_spawn(
         w.io,
         [](ProxyServer* self, Worker* worker, tcp::socket s, SessionInfo i) -> awaitable<void> {
-          ProxySession session(*self, worker->pool, std::move(s), i);
+          ProxySession session(*self, worker->pool, worker->pipes, std::move(s), i);
           worker->sessions.insert(&session);
           co_await session.run();
           worker->sessions.erase(&session);
@@ -143,14 +151,7 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
   }
 }
 
-void ProxyServer::stop_accepting() {
-  for (auto& w : workers_) {
-    asio::post(w->io, [&w] {
-      boost::system::error_code ignored;
-      if (w->acceptor) w->acceptor->close(ignored);
-    });
-  }
-}
+void ProxyServer::stop_accepting() { refusing_ = true; }
 
 std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;

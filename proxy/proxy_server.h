@@ -35,7 +35,9 @@ class ProxyServer {
 
   // Opens the listeners and starts the workers. Throws on failure (start-up only).
   void start();
-  // Closes the listeners; established sessions go on.
+  // Refuses (resets) new connections; established sessions go on. The listeners stay open: with
+  // no listener, nftables TPROXY does not match and a diverted connection would be routed past
+  // wardgate uninspected while the rules are still in place.
   void stop_accepting();
   // Waits for sessions to end, up to `deadline`, then ends the rest; returns how many it ended.
   std::size_t drain(std::chrono::milliseconds deadline);
@@ -58,6 +60,7 @@ class ProxyServer {
   std::vector<std::thread> threads_;
   std::uint16_t bound_port_ = 0;
 
+  std::atomic<bool> refusing_{false};
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<std::uint64_t> sessions_total_{0};
   std::atomic<std::uint64_t> sessions_active_{0};

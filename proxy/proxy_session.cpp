@@ -9,10 +9,11 @@ namespace wardgate::proxy {
 
 using namespace asio::experimental::awaitable_operators;
 
-ProxySession::ProxySession(ProxyServer& server, BufferPool& pool, tcp::socket device,
-                           SessionInfo info)
+ProxySession::ProxySession(ProxyServer& server, BufferPool& buffers, PipePool& pipes,
+                           tcp::socket device, SessionInfo info)
     : server_(server),
-      pool_(pool),
+      buffers_(buffers),
+      pipes_(pipes),
       device_(std::move(device)),
       upstream_(device_.get_executor()),
       info_(std::move(info)) {}
@@ -77,7 +78,9 @@ awaitable<void> ProxySession::run() {
   if (server_.inspectors_) inspector = server_.inspectors_->create(info_);
   RelayOptions relay_options;
   relay_options.idle_timeout = server_.options_.idle_timeout;
-  relay_ = std::make_unique<Relay>(device_, upstream_, pool_, inspector.get(), relay_options);
+  relay_options.zero_copy = server_.options_.zero_copy;
+  relay_ =
+      std::make_unique<Relay>(device_, upstream_, buffers_, pipes_, inspector.get(), relay_options);
   if (shut_down_) relay_->shutdown();
   co_await relay_->run();
 

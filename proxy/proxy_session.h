@@ -7,6 +7,7 @@
 #include "proxy/asio.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/inspector.h"
+#include "proxy/pipe_pool.h"
 #include "proxy/relay.h"
 
 namespace wardgate::proxy {
@@ -15,7 +16,8 @@ class ProxyServer;
 
 class ProxySession {
  public:
-  ProxySession(ProxyServer& server, BufferPool& pool, tcp::socket device, SessionInfo info);
+  ProxySession(ProxyServer& server, BufferPool& buffers, PipePool& pipes, tcp::socket device,
+               SessionInfo info);
 
   awaitable<void> run();
   // Ends the session now (drain deadline); call on the session's executor.
@@ -25,7 +27,8 @@ class ProxySession {
   awaitable<bool> connect_upstream();
 
   ProxyServer& server_;
-  BufferPool& pool_;
+  BufferPool& buffers_;
+  PipePool& pipes_;
   tcp::socket device_;
   tcp::socket upstream_;
   SessionInfo info_;

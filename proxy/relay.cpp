@@ -1,16 +1,27 @@
 #include "proxy/relay.h"
 
+#include <fcntl.h>
+
+#include <algorithm>
+
 #include "proxy/socket_options.h"
 
 namespace wardgate::proxy {
 
 using namespace asio::experimental::awaitable_operators;
 
-Relay::Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& pool, Inspector* inspector,
-             RelayOptions options)
+namespace {
+
+bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+}  // namespace
+
+Relay::Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, PipePool& pipes,
+             Inspector* inspector, RelayOptions options)
     : device_(device),
       upstream_(upstream),
-      pool_(pool),
+      buffers_(buffers),
+      pipes_(pipes),
       inspector_(inspector),
       options_(options),
       last_activity_(std::chrono::steady_clock::now()) {}
@@ -19,8 +30,10 @@ awaitable<void> Relay::run() {
   boost::system::error_code ec;
   device_.non_blocking(true, ec);
   upstream_.non_blocking(true, ec);
-  co_await ((pump(device_, upstream_, Direction::kFromDevice) &&
-             pump(upstream_, device_, Direction::kToDevice)) ||
+  co_await ((pump(Leg{device_, upstream_, Direction::kFromDevice, counters_.bytes_from_device,
+                      counters_.chunks_from_device}) &&
+             pump(Leg{upstream_, device_, Direction::kToDevice, counters_.bytes_to_device,
+                      counters_.chunks_to_device})) ||
             watchdog());
   device_.close(ec);
   upstream_.close(ec);
@@ -44,62 +57,137 @@ void Relay::abort(CloseCause cause, bool reset) {
   }
 }
 
-awaitable<void> Relay::pump(tcp::socket& from, tcp::socket& to, Direction direction) {
-  const bool from_device = direction == Direction::kFromDevice;
-  std::uint64_t& bytes = from_device ? counters_.bytes_from_device : counters_.bytes_to_device;
-  std::uint64_t& chunks = from_device ? counters_.chunks_from_device : counters_.chunks_to_device;
+std::uint64_t Relay::ask_opaque(Direction direction) const {
+  return inspector_ == nullptr ? Inspector::kAllOpaque : inspector_->opaque_bytes(direction);
+}
 
+void Relay::relayed_opaque(Leg& leg, std::size_t n) {
+  leg.bytes += n;
+  ++leg.chunks;
+  if (inspector_ != nullptr) inspector_->on_opaque(leg.direction, n);
+  if (leg.opaque != Inspector::kAllOpaque) {
+    leg.opaque -= n;
+    if (leg.opaque == 0) leg.opaque = ask_opaque(leg.direction);
+  }
+}
+
+bool Relay::end_after_read(Leg& leg, const boost::system::error_code& ec) {
+  if (aborted_) {
+    end_direction(leg.direction, abort_cause_);
+  } else if (ec == asio::error::eof) {
+    boost::system::error_code ignored;
+    leg.to.shutdown(tcp::socket::shutdown_send, ignored);
+    end_direction(leg.direction, CloseCause::kEof);
+  } else {
+    // The sender reset (or its socket failed): the receiver sees a reset too.
+    abort(CloseCause::kReset, true);
+    end_direction(leg.direction, CloseCause::kReset);
+  }
+  return true;
+}
+
+bool Relay::end_after_write_failure(Leg& leg) {
+  if (aborted_) {
+    end_direction(leg.direction, abort_cause_);
+  } else {
+    // The receiver is gone: reset the sender so it does not keep sending into a void.
+    abort(CloseCause::kWriteFailed, true);
+    end_direction(leg.direction, CloseCause::kWriteFailed);
+  }
+  return true;
+}
+
+awaitable<void> Relay::pump(Leg leg) {
+  leg.opaque = ask_opaque(leg.direction);
   for (;;) {
-    auto [wait_ec] = co_await from.async_wait(tcp::socket::wait_read, kNoThrow);
+    auto [wait_ec] = co_await leg.from.async_wait(tcp::socket::wait_read, kNoThrow);
     if (wait_ec || aborted_) {
-      end_direction(direction, aborted_ ? abort_cause_ : CloseCause::kShutdown);
+      end_direction(leg.direction, aborted_ ? abort_cause_ : CloseCause::kShutdown);
       co_return;
     }
-    BufferPool::Lease lease = pool_.acquire();
-    const auto buf = lease.span();
-    // Read what is there without returning to the reactor; a short read means drained.
-    for (;;) {
-      boost::system::error_code ec;
-      const std::size_t n = from.read_some(asio::buffer(buf.data(), buf.size()), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec == asio::error::eof) {
-        to.shutdown(tcp::socket::shutdown_send, ec);
-        end_direction(direction, CloseCause::kEof);
-        co_return;
-      }
-      if (ec) {
-        // The sender reset (or the socket failed): the receiver sees a reset too.
-        abort(CloseCause::kReset, true);
-        end_direction(direction, CloseCause::kReset);
-        co_return;
-      }
-      if (options_.quickack) arm_quickack(from.native_handle());
-      last_activity_ = std::chrono::steady_clock::now();
-
-      const std::span<const std::byte> chunk(buf.data(), n);
-      if (inspector_ != nullptr && inspector_->on_data(direction, chunk) == Verdict::kClose) {
-        abort(CloseCause::kInspector, true);
-        end_direction(direction, CloseCause::kInspector);
-        co_return;
-      }
-      auto [write_ec, written] =
-          co_await asio::async_write(to, asio::buffer(chunk.data(), n), kNoThrow);
-      if (write_ec) {
-        if (aborted_) {
-          end_direction(direction, abort_cause_);
-        } else {
-          // The receiver is gone: reset the sender so it does not keep sending into a void.
-          abort(CloseCause::kWriteFailed, true);
-          end_direction(direction, CloseCause::kWriteFailed);
-        }
-        co_return;
-      }
-      bytes += written;
-      ++chunks;
-      last_activity_ = std::chrono::steady_clock::now();
-      if (n < buf.size()) break;
+    bool ended = false;
+    if (leg.opaque > 0 && options_.zero_copy) {
+      PipePool::Lease pipe = pipes_.acquire();
+      ended = pipe ? co_await splice_burst(leg, pipe) : co_await copy_burst(leg);
+    } else {
+      ended = co_await copy_burst(leg);
     }
+    if (ended) co_return;
   }
+}
+
+awaitable<bool> Relay::copy_burst(Leg& leg) {
+  BufferPool::Lease lease = buffers_.acquire();
+  const auto buf = lease.span();
+  for (;;) {
+    const bool opaque = leg.opaque > 0;
+    const std::size_t want = opaque ? std::min<std::uint64_t>(leg.opaque, buf.size()) : buf.size();
+    boost::system::error_code ec;
+    const std::size_t n = leg.from.read_some(asio::buffer(buf.data(), want), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) co_return false;
+    if (ec) co_return end_after_read(leg, ec);
+    if (options_.quickack) arm_quickack(leg.from.native_handle());
+    touch();
+
+    const std::span<const std::byte> chunk(buf.data(), n);
+    if (!opaque && inspector_ != nullptr &&
+        inspector_->on_data(leg.direction, chunk) == Verdict::kClose) {
+      abort(CloseCause::kInspector, true);
+      end_direction(leg.direction, CloseCause::kInspector);
+      co_return true;
+    }
+    auto [write_ec, written] =
+        co_await asio::async_write(leg.to, asio::buffer(chunk.data(), n), kNoThrow);
+    if (write_ec) co_return end_after_write_failure(leg);
+    touch();
+    if (opaque) {
+      relayed_opaque(leg, n);
+    } else {
+      leg.bytes += written;
+      ++leg.chunks;
+      if (inspector_ != nullptr) leg.opaque = inspector_->opaque_bytes(leg.direction);
+    }
+    // A short read means the socket is drained; opaque bytes from here on take the splice path.
+    if (n < want || (leg.opaque > 0 && options_.zero_copy)) co_return false;
+  }
+}
+
+awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {
+  const int from = leg.from.native_handle();
+  const int to = leg.to.native_handle();
+  while (leg.opaque > 0) {
+    const std::size_t want = std::min<std::uint64_t>(leg.opaque, pipes_.capacity());
+    const ssize_t n =
+        ::splice(from, nullptr, pipe.write_fd(), nullptr, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0 && would_block(errno)) co_return false;
+    if (n <= 0) {
+      co_return end_after_read(
+          leg, n == 0 ? asio::error::eof
+                      : boost::system::error_code(errno, boost::system::system_category()));
+    }
+    if (options_.quickack) arm_quickack(from);
+    touch();
+    // Move everything the pipe holds to the other leg before reading again (backpressure).
+    auto pending = static_cast<std::size_t>(n);
+    while (pending > 0) {
+      const ssize_t m = ::splice(pipe.read_fd(), nullptr, to, nullptr, pending,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (m > 0) {
+        pending -= static_cast<std::size_t>(m);
+        continue;
+      }
+      if (m < 0 && would_block(errno) && !aborted_) {
+        auto [ec] = co_await leg.to.async_wait(tcp::socket::wait_write, kNoThrow);
+        if (!ec && !aborted_) continue;
+      }
+      pipe.mark_dirty();
+      co_return end_after_write_failure(leg);
+    }
+    touch();
+    relayed_opaque(leg, static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < want) co_return false;
+  }
+  co_return false;
 }
 
 awaitable<void> Relay::watchdog() {

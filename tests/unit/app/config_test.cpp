@@ -43,7 +43,8 @@ TEST(Config, EveryFieldIsRead) {
                      "nft_table": "wg_test"},
     "proxy": {"threads": 2, "connect_timeout_ms": 1500, "idle_timeout_s": 60, "drain_timeout_s": 3,
               "max_connections": 500, "max_connections_per_device": 50, "chunk_bytes": 65536,
-              "socket_buffer_bytes": 1048576, "congestion_control": "bbr"}})",
+              "socket_buffer_bytes": 1048576, "congestion_control": "bbr",
+              "zero_copy": false}})",
                                 "t");
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.interception.listen_port, 16000);
@@ -60,6 +61,7 @@ TEST(Config, EveryFieldIsRead) {
   EXPECT_EQ(c.proxy.chunk_bytes, 65536u);
   EXPECT_EQ(c.proxy.socket_buffer_bytes, 1048576u);
   EXPECT_EQ(c.proxy.congestion_control, "bbr");
+  EXPECT_FALSE(c.proxy.zero_copy);
 }
 
 TEST(Config, UnknownKeysAreRejectedByTheirPath) {

@@ -81,11 +81,46 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
+// Shows how the relay treats an inspector: kSeesAll wants every byte; kOpaque wants none (the
+// relay splices); kHeaders parses records of a `header` followed by a `body` it does not need, as
+// the DICOM decoder will treat P-DATA fragments: whatever part of a body arrives in a chunk it
+// was shown, it skips; the rest of the body it declares opaque.
+enum class Mode { kSeesAll, kOpaque, kHeaders };
+
 class RecordingInspector : public Inspector {
  public:
+  Mode mode = Mode::kSeesAll;
+  static constexpr std::size_t kHeader = 10;
+  static constexpr std::size_t kBody = 100'000;
+
+  std::uint64_t opaque_bytes(Direction d) override {
+    if (mode == Mode::kSeesAll) return 0;
+    if (mode == Mode::kOpaque) return kAllOpaque;
+    const std::size_t pos = record_pos(d);
+    return pos >= kHeader ? kHeader + kBody - pos : 0;
+  }
+  void on_opaque(Direction d, std::size_t n) override {
+    (d == Direction::kFromDevice ? opaque_from_device : opaque_to_device) += n;
+    if (mode == Mode::kHeaders) {
+      std::size_t& pos = record_pos(d);
+      EXPECT_GE(pos, kHeader) << "header bytes were not shown";
+      pos += n;
+      EXPECT_LE(pos, kHeader + kBody) << "the relay skipped past what was declared opaque";
+      if (pos == kHeader + kBody) pos = 0;
+    }
+  }
   Verdict on_data(Direction d, std::span<const std::byte> chunk) override {
     std::string& s = d == Direction::kFromDevice ? from_device : to_device;
     s.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    if (mode == Mode::kHeaders) {
+      std::size_t& pos = record_pos(d);
+      for (std::byte b : chunk) {
+        if (pos < kHeader && d == Direction::kFromDevice) {
+          headers_from_device.push_back(static_cast<char>(b));
+        }
+        pos = (pos + 1) % (kHeader + kBody);
+      }
+    }
     if (!close_on.empty() && s.find(close_on) != std::string::npos) return Verdict::kClose;
     return Verdict::kContinue;
   }
@@ -93,21 +128,35 @@ class RecordingInspector : public Inspector {
     (d == Direction::kFromDevice ? from_device_close : to_device_close) = c;
     ++closes;
   }
-  std::string from_device, to_device, close_on;
+  std::string from_device, to_device, close_on, headers_from_device;
+  std::uint64_t opaque_from_device = 0, opaque_to_device = 0;
   CloseCause from_device_close = CloseCause::kShutdown, to_device_close = CloseCause::kShutdown;
   int closes = 0;
+
+ private:
+  std::size_t& record_pos(Direction d) { return d == Direction::kFromDevice ? pos_from_ : pos_to_; }
+  std::size_t pos_from_ = 0, pos_to_ = 0;
 };
 
 // Runs one relay on its own thread; `done` resolves with the counters when it finishes.
-class RelayFixture : public ::testing::Test {
+struct Variant {
+  Mode mode;
+  bool zero_copy;
+};
+
+class RelayHarness {
  protected:
-  void start(RelayOptions options = {}, std::size_t chunk = 16 * 1024) {
+  void start_relay(Variant v, RelayOptions options, std::size_t chunk) {
+    inspector_.mode = v.mode;
+    options.zero_copy = v.zero_copy;
     device_ = make_pair();
     upstream_ = make_pair();
     pool_ = std::make_unique<BufferPool>(chunk, 4);
+    pipes_ = std::make_unique<PipePool>(chunk, 4);
     device_sock_ = std::make_unique<tcp::socket>(io_, tcp::v4(), device_.inner);
     upstream_sock_ = std::make_unique<tcp::socket>(io_, tcp::v4(), upstream_.inner);
-    relay_ = std::make_unique<Relay>(*device_sock_, *upstream_sock_, *pool_, &inspector_, options);
+    relay_ = std::make_unique<Relay>(*device_sock_, *upstream_sock_, *pool_, *pipes_, &inspector_,
+                                     options);
     asio::co_spawn(io_, relay_->run(), [this](const std::exception_ptr&) { done_.set_value(); });
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -117,7 +166,7 @@ class RelayFixture : public ::testing::Test {
     return done_future_.wait_for(within) == std::future_status::ready;
   }
 
-  void TearDown() override {
+  void stop_relay() {
     if (thread_.joinable()) {
       if (!finished(100ms)) asio::post(io_, [this] { relay_->shutdown(); });
       EXPECT_TRUE(finished());
@@ -131,6 +180,7 @@ class RelayFixture : public ::testing::Test {
   asio::io_context io_;
   Pair device_, upstream_;
   std::unique_ptr<BufferPool> pool_;
+  std::unique_ptr<PipePool> pipes_;
   std::unique_ptr<tcp::socket> device_sock_, upstream_sock_;
   std::unique_ptr<Relay> relay_;
   RecordingInspector inspector_;
@@ -139,7 +189,22 @@ class RelayFixture : public ::testing::Test {
   std::thread thread_;
 };
 
-TEST_F(RelayFixture, RelaysBothDirectionsUnchangedAndShowsEveryByteToTheInspector) {
+// Every relay behaviour, for each way an inspector can take the bytes and with splice on or off.
+class RelayFixture : public RelayHarness, public ::testing::TestWithParam<Variant> {
+ protected:
+  void start(RelayOptions options = {}, std::size_t chunk = 16 * 1024) {
+    start_relay(GetParam(), options, chunk);
+  }
+  void TearDown() override { stop_relay(); }
+  Mode mode() const { return GetParam().mode; }
+};
+
+class RelayInspectorCut : public RelayHarness, public ::testing::Test {
+ protected:
+  void TearDown() override { stop_relay(); }
+};
+
+TEST_P(RelayFixture, RelaysBothDirectionsUnchangedAndShowsEveryByteToTheInspector) {
   start();
   const std::string request = pattern(3 * 1024 * 1024 + 17);
   const std::string response = pattern(777'777);
@@ -157,13 +222,35 @@ TEST_F(RelayFixture, RelaysBothDirectionsUnchangedAndShowsEveryByteToTheInspecto
   ASSERT_TRUE(finished());
   EXPECT_EQ(relay_->counters().bytes_from_device, request.size());
   EXPECT_EQ(relay_->counters().bytes_to_device, response.size());
-  EXPECT_EQ(inspector_.from_device, request);
-  EXPECT_EQ(inspector_.to_device, response);
+  switch (mode()) {
+    case Mode::kSeesAll:
+      EXPECT_EQ(inspector_.from_device, request);
+      EXPECT_EQ(inspector_.to_device, response);
+      break;
+    case Mode::kOpaque:
+      EXPECT_EQ(inspector_.from_device, "");
+      EXPECT_EQ(inspector_.opaque_from_device, request.size());
+      EXPECT_EQ(inspector_.opaque_to_device, response.size());
+      break;
+    case Mode::kHeaders: {
+      // Every record header was shown; shown plus skipped is the whole stream; and bodies were
+      // mostly skipped (splice or hidden copy), not shown.
+      std::string headers;
+      constexpr std::size_t kRecord = RecordingInspector::kHeader + RecordingInspector::kBody;
+      for (std::size_t off = 0; off < request.size(); off += kRecord) {
+        headers += request.substr(off, RecordingInspector::kHeader);
+      }
+      EXPECT_TRUE(inspector_.headers_from_device == headers);
+      EXPECT_EQ(inspector_.from_device.size() + inspector_.opaque_from_device, request.size());
+      EXPECT_GT(inspector_.opaque_from_device, request.size() / 2);
+      break;
+    }
+  }
   EXPECT_EQ(inspector_.from_device_close, CloseCause::kEof);
   EXPECT_EQ(inspector_.to_device_close, CloseCause::kEof);
 }
 
-TEST_F(RelayFixture, StalledReaderStallsTheSenderInsteadOfBuffering) {
+TEST_P(RelayFixture, StalledReaderStallsTheSenderInsteadOfBuffering) {
   start();
   // The upstream peer reads nothing. The device peer writes until the kernel pushes back; what it
   // managed to write is bounded by socket buffers plus one chunk, not by wardgate buffering.
@@ -193,7 +280,7 @@ TEST_F(RelayFixture, StalledReaderStallsTheSenderInsteadOfBuffering) {
   EXPECT_TRUE(got == sent) << "relayed bytes differ from what was sent";
 }
 
-TEST_F(RelayFixture, HalfCloseLetsTheOtherDirectionFinish) {
+TEST_P(RelayFixture, HalfCloseLetsTheOtherDirectionFinish) {
   start();
   write_all(device_.peer, "query");
   ::shutdown(device_.peer, SHUT_WR);
@@ -211,7 +298,7 @@ TEST_F(RelayFixture, HalfCloseLetsTheOtherDirectionFinish) {
   EXPECT_EQ(relay_->counters().to_device_end, CloseCause::kEof);
 }
 
-TEST_F(RelayFixture, ResetIsPropagatedAsReset) {
+TEST_P(RelayFixture, ResetIsPropagatedAsReset) {
   start();
   write_all(device_.peer, "hello");
   int err = 0;
@@ -225,7 +312,7 @@ TEST_F(RelayFixture, ResetIsPropagatedAsReset) {
   EXPECT_EQ(relay_->counters().to_device_end, CloseCause::kReset);
 }
 
-TEST_F(RelayFixture, IdleTimeoutClosesBothLegs) {
+TEST_P(RelayFixture, IdleTimeoutClosesBothLegs) {
   RelayOptions options;
   options.idle_timeout = 200ms;
   const auto started = std::chrono::steady_clock::now();
@@ -239,7 +326,7 @@ TEST_F(RelayFixture, IdleTimeoutClosesBothLegs) {
   EXPECT_EQ(read_until_eof(upstream_.peer, err), "");
 }
 
-TEST_F(RelayFixture, ActivityKeepsTheSessionPastTheIdleTimeout) {
+TEST_P(RelayFixture, ActivityKeepsTheSessionPastTheIdleTimeout) {
   RelayOptions options;
   options.idle_timeout = 300ms;
   start(options);
@@ -252,9 +339,9 @@ TEST_F(RelayFixture, ActivityKeepsTheSessionPastTheIdleTimeout) {
   EXPECT_FALSE(finished(0ms));
 }
 
-TEST_F(RelayFixture, InspectorCloseCutsTheSessionWithoutForwardingTheChunk) {
+TEST_F(RelayInspectorCut, InspectorCloseCutsTheSessionWithoutForwardingTheChunk) {
   inspector_.close_on = "FORBIDDEN";
-  start();
+  start_relay({Mode::kSeesAll, true}, {}, 16 * 1024);
   write_all(device_.peer, "fine");
   int err = 0;
   EXPECT_EQ(read_until_eof(upstream_.peer, err, 4), "fine");
@@ -267,7 +354,7 @@ TEST_F(RelayFixture, InspectorCloseCutsTheSessionWithoutForwardingTheChunk) {
   EXPECT_EQ(relay_->counters().bytes_from_device, 4u);
 }
 
-TEST_F(RelayFixture, ShutdownEndsAnActiveRelay) {
+TEST_P(RelayFixture, ShutdownEndsAnActiveRelay) {
   start();
   write_all(device_.peer, "ping");
   int err = 0;
@@ -277,6 +364,25 @@ TEST_F(RelayFixture, ShutdownEndsAnActiveRelay) {
   EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kShutdown);
   EXPECT_EQ(inspector_.closes, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Inspection, RelayFixture,
+                         ::testing::Values(Variant{Mode::kSeesAll, true},
+                                           Variant{Mode::kOpaque, true},
+                                           Variant{Mode::kHeaders, true},
+                                           Variant{Mode::kOpaque, false},
+                                           Variant{Mode::kHeaders, false}),
+                         [](const auto& param_info) {
+                           const char* copy = param_info.param.zero_copy ? "" : "Copied";
+                           switch (param_info.param.mode) {
+                             case Mode::kSeesAll:
+                               return std::string("EveryByteShown");
+                             case Mode::kOpaque:
+                               return std::string("Opaque") + copy;
+                             case Mode::kHeaders:
+                               return std::string("HeadersShownBodies") + copy;
+                           }
+                           return std::string("Unknown");
+                         });
 
 }  // namespace
 }  // namespace wardgate::proxy
