@@ -40,7 +40,8 @@ struct ProxyServer::Worker {
   // which still give buffers back to the pool and leave the session set.
   BufferPool pool;
   PipePool pipes;
-  std::unordered_set<ProxySession*> sessions;
+  std::unordered_set<ProxySession*> sessions;  // touched only on this worker's thread
+  std::atomic<std::size_t> active{0};          // sessions placed here; read by every acceptor
   common::LimitEpisode accept_failures;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -130,25 +131,49 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     }
     ++sessions_total_;
     ++sessions_active_;
-    asio::co_spawn(
-        w.io,
-        [](ProxyServer* self, Worker* worker, tcp::socket s, SessionInfo i) -> awaitable<void> {
-          ProxySession session(*self, worker->pool, worker->pipes, std::move(s), i);
-          worker->sessions.insert(&session);
-          co_await session.run();
-          worker->sessions.erase(&session);
-          self->limiter_.release(i.device_addr);
-          --self->sessions_active_;
-        }(this, &w, std::move(socket), std::move(info)),
-        [](const std::exception_ptr& e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            spdlog::error("session ended by an unexpected error: {}", ex.what());
-          }
-        });
+    // The kernel spreads connections over the workers' listeners by hash, which can put the two
+    // big transfers of the moment on one core; hand the session to the least busy worker instead.
+    Worker& target = least_busy_worker(w);
+    ++target.active;
+    if (&target == &w) {
+      start_session(w, std::move(socket), std::move(info));
+    } else {
+      const int fd = socket.release();
+      asio::post(target.io, [this, &target, fd, info = std::move(info)]() mutable {
+        start_session(target, tcp::socket(target.io, tcp::v4(), fd), std::move(info));
+      });
+    }
   }
+}
+
+ProxyServer::Worker& ProxyServer::least_busy_worker(Worker& preferred) {
+  Worker* best = &preferred;
+  for (auto& w : workers_) {
+    if (w->active < best->active) best = w.get();
+  }
+  return *best;
+}
+
+void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info) {
+  asio::co_spawn(
+      w.io,
+      [](ProxyServer* self, Worker* worker, tcp::socket s, SessionInfo i) -> awaitable<void> {
+        ProxySession session(*self, worker->pool, worker->pipes, std::move(s), i);
+        worker->sessions.insert(&session);
+        co_await session.run();
+        worker->sessions.erase(&session);
+        self->limiter_.release(i.device_addr);
+        --worker->active;
+        --self->sessions_active_;
+      }(this, &w, std::move(socket), std::move(info)),
+      [](const std::exception_ptr& e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("session ended by an unexpected error: {}", ex.what());
+        }
+      });
 }
 
 void ProxyServer::stop_accepting() { refusing_ = true; }

@@ -52,6 +52,8 @@ class ProxyServer {
   friend class ProxySession;
 
   awaitable<void> accept_loop(Worker& worker);
+  Worker& least_busy_worker(Worker& preferred);
+  void start_session(Worker& worker, tcp::socket socket, SessionInfo info);
 
   ProxyOptions options_;
   std::shared_ptr<InspectorFactory> inspectors_;
