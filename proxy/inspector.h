@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace wardgate::proxy {
 
@@ -23,7 +24,20 @@ enum class Direction : std::uint8_t {
   kToDevice,    // core -> device
 };
 
-enum class Verdict : std::uint8_t { kContinue, kClose };
+enum class Verdict : std::uint8_t {
+  kContinue,
+  kClose,            // cut the session: both sides see a reset
+  kRespondAndClose,  // send response() to each side (e.g. A-ASSOCIATE-RJ, A-ABORT), then close
+};
+
+// What wardgate itself says to each side when an inspector answers kRespondAndClose. The chunk
+// that caused it is not forwarded. A side whose response is empty is reset instead: an inspector
+// leaves it empty when that side's stream is not at a message boundary, where a message of
+// wardgate's own would be misread.
+struct Response {
+  std::vector<std::byte> to_device;
+  std::vector<std::byte> to_upstream;
+};
 
 // Why one direction of a session ended.
 enum class CloseCause : std::uint8_t {
@@ -58,6 +72,8 @@ class Inspector {
 
   virtual ~Inspector() = default;
   virtual Verdict on_data(Direction direction, std::span<const std::byte> chunk) = 0;
+  // Asked once when on_data() answered kRespondAndClose.
+  virtual Response response() { return {}; }
   // How many of the next bytes of `direction` need not be shown; asked at the start and again
   // after each on_data() and each exhausted opaque run.
   virtual std::uint64_t opaque_bytes(Direction /*direction*/) { return 0; }

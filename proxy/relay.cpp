@@ -14,6 +14,9 @@ namespace {
 
 bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
+// A peer that does not read wardgate's response within this time gets a reset instead.
+constexpr auto kRespondTimeout = std::chrono::seconds(2);
+
 }  // namespace
 
 Relay::Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, PipePool& pipes,
@@ -130,14 +133,23 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
     touch();
 
     const std::span<const std::byte> chunk(buf.data(), n);
-    if (!opaque && inspector_ != nullptr &&
-        inspector_->on_data(leg.direction, chunk) == Verdict::kClose) {
+    const Verdict verdict = opaque || inspector_ == nullptr
+                                ? Verdict::kContinue
+                                : inspector_->on_data(leg.direction, chunk);
+    if (verdict == Verdict::kClose) {
       abort(CloseCause::kInspector, true);
       end_direction(leg.direction, CloseCause::kInspector);
       co_return true;
     }
+    if (verdict == Verdict::kRespondAndClose) {
+      co_await respond_and_close(inspector_->response());
+      end_direction(leg.direction, CloseCause::kInspector);
+      co_return true;
+    }
+    writing(leg.to) = true;
     auto [write_ec, written] =
         co_await asio::async_write(leg.to, asio::buffer(chunk.data(), n), kNoThrow);
+    writing(leg.to) = false;
     if (write_ec) co_return end_after_write_failure(leg);
     touch();
     if (opaque) {
@@ -177,7 +189,9 @@ awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {
         continue;
       }
       if (m < 0 && would_block(errno) && !aborted_) {
+        writing(leg.to) = true;
         auto [ec] = co_await leg.to.async_wait(tcp::socket::wait_write, kNoThrow);
+        writing(leg.to) = false;
         if (!ec && !aborted_) continue;
       }
       pipe.mark_dirty();
@@ -188,6 +202,39 @@ awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {
     if (static_cast<std::size_t>(n) < want) co_return false;
   }
   co_return false;
+}
+
+awaitable<void> Relay::respond_and_close(Response response) {
+  // The other direction's pump must not forward anything more meanwhile: mark the relay aborted
+  // first (its pending waits end on the close below).
+  aborted_ = true;
+  abort_cause_ = CloseCause::kInspector;
+  asio::steady_timer deadline(co_await asio::this_coro::executor, kRespondTimeout);
+  const auto send = [this](tcp::socket& s, const std::vector<std::byte>& bytes) -> awaitable<void> {
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    while (writing(s)) {  // the other direction finishes its write first (bounded: deadline)
+      pause.expires_after(std::chrono::milliseconds(1));
+      co_await pause.async_wait(kNoThrow);
+    }
+    if (!bytes.empty() && s.is_open()) {
+      co_await asio::async_write(s, asio::buffer(bytes.data(), bytes.size()), kNoThrow);
+    }
+  };
+  const auto outcome =
+      co_await ((send(device_, response.to_device) && send(upstream_, response.to_upstream)) ||
+                deadline.async_wait(kNoThrow));
+  boost::system::error_code ec;
+  for (auto [s, said] :
+       {std::pair{&device_, &response.to_device}, std::pair{&upstream_, &response.to_upstream}}) {
+    if (!s->is_open()) continue;
+    // Reset a side that got no response, or did not read it in time; FIN to the others.
+    if (said->empty() || outcome.index() == 1) {
+      set_reset_on_close(s->native_handle());
+    } else {
+      s->shutdown(tcp::socket::shutdown_send, ec);
+    }
+    s->close(ec);
+  }
 }
 
 awaitable<void> Relay::watchdog() {

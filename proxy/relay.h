@@ -60,6 +60,9 @@ class Relay {
   awaitable<bool> copy_burst(Leg& leg);
   awaitable<bool> splice_burst(Leg& leg, PipePool::Lease& pipe);
   awaitable<void> watchdog();
+  // Sends the inspector's response to both sides, then closes both (FIN); bounded by
+  // kRespondTimeout.
+  awaitable<void> respond_and_close(Response response);
 
   std::uint64_t ask_opaque(Direction direction) const;
   void relayed_opaque(Leg& leg, std::size_t n);
@@ -71,6 +74,9 @@ class Relay {
   void abort(CloseCause cause, bool reset);
   void end_direction(Direction direction, CloseCause cause);
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  bool& writing(const tcp::socket& to) {
+    return &to == &device_ ? writing_to_device_ : writing_to_upstream_;
+  }
 
   tcp::socket& device_;
   tcp::socket& upstream_;
@@ -80,6 +86,10 @@ class Relay {
   RelayOptions options_;
   RelayCounters counters_;
   std::chrono::steady_clock::time_point last_activity_;
+  // A write to this socket is in progress: wardgate's own response must wait for it, or the two
+  // would interleave on the wire.
+  bool writing_to_device_ = false;
+  bool writing_to_upstream_ = false;
   bool aborted_ = false;
   CloseCause abort_cause_ = CloseCause::kShutdown;
 };

@@ -122,8 +122,18 @@ class RecordingInspector : public Inspector {
       }
     }
     if (!close_on.empty() && s.find(close_on) != std::string::npos) return Verdict::kClose;
+    if (!respond_on.empty() && s.find(respond_on) != std::string::npos) {
+      return Verdict::kRespondAndClose;
+    }
     return Verdict::kContinue;
   }
+  Response response() override {
+    Response r;
+    for (char c : to_device_response) r.to_device.push_back(static_cast<std::byte>(c));
+    for (char c : to_upstream_response) r.to_upstream.push_back(static_cast<std::byte>(c));
+    return r;
+  }
+  std::string respond_on, to_device_response, to_upstream_response;
   void on_close(Direction d, CloseCause c) override {
     (d == Direction::kFromDevice ? from_device_close : to_device_close) = c;
     ++closes;
@@ -352,6 +362,35 @@ TEST_F(RelayInspectorCut, InspectorCloseCutsTheSessionWithoutForwardingTheChunk)
   ASSERT_TRUE(finished());
   EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kInspector);
   EXPECT_EQ(relay_->counters().bytes_from_device, 4u);
+}
+
+TEST_F(RelayInspectorCut, RespondAndCloseAnswersEachSideThenClosesCleanly) {
+  inspector_.respond_on = "ASSOCIATE-RQ";
+  inspector_.to_device_response = "ASSOCIATE-RJ";
+  inspector_.to_upstream_response = "ABORT";
+  start_relay({Mode::kSeesAll, true}, {}, 16 * 1024);
+  write_all(device_.peer, "ASSOCIATE-RQ");
+  int err = 0;
+  EXPECT_EQ(read_until_eof(device_.peer, err), "ASSOCIATE-RJ");  // wardgate's own answer, then FIN
+  EXPECT_EQ(err, 0);
+  EXPECT_EQ(read_until_eof(upstream_.peer, err), "ABORT");  // the request itself never arrived
+  EXPECT_EQ(err, 0);
+  ASSERT_TRUE(finished());
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kInspector);
+  EXPECT_EQ(relay_->counters().bytes_from_device, 0u);
+}
+
+TEST_F(RelayInspectorCut, RespondAndCloseResetsASideWithoutResponse) {
+  inspector_.respond_on = "BAD";
+  inspector_.to_device_response = "ABORT";
+  start_relay({Mode::kSeesAll, true}, {}, 16 * 1024);
+  write_all(device_.peer, "BAD");
+  int err = 0;
+  EXPECT_EQ(read_until_eof(device_.peer, err), "ABORT");
+  EXPECT_EQ(err, 0);
+  EXPECT_EQ(read_until_eof(upstream_.peer, err), "");
+  EXPECT_EQ(err, ECONNRESET);
+  ASSERT_TRUE(finished());
 }
 
 TEST_P(RelayFixture, ShutdownEndsAnActiveRelay) {
