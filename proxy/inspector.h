@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,13 +31,13 @@ enum class Verdict : std::uint8_t {
   kRespondAndClose,  // send response() to each side (e.g. A-ASSOCIATE-RJ, A-ABORT), then close
 };
 
-// What wardgate itself says to each side when an inspector answers kRespondAndClose. The chunk
-// that caused it is not forwarded. A side whose response is empty is reset instead: an inspector
-// leaves it empty when that side's stream is not at a message boundary, where a message of
-// wardgate's own would be misread.
+// What wardgate itself says to each side when an inspector answers kRespondAndClose, before it
+// closes that side with FIN. The chunk that caused it is not forwarded. No value (nullopt): that
+// side is reset instead; an inspector chooses that when the side's stream is not at a message
+// boundary, where a message of wardgate's own would be misread.
 struct Response {
-  std::vector<std::byte> to_device;
-  std::vector<std::byte> to_upstream;
+  std::optional<std::vector<std::byte>> to_device;
+  std::optional<std::vector<std::byte>> to_upstream;
 };
 
 // Why one direction of a session ended.

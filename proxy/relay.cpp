@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "proxy/socket_options.h"
 
@@ -210,14 +212,15 @@ awaitable<void> Relay::respond_and_close(Response response) {
   aborted_ = true;
   abort_cause_ = CloseCause::kInspector;
   asio::steady_timer deadline(co_await asio::this_coro::executor, kRespondTimeout);
-  const auto send = [this](tcp::socket& s, const std::vector<std::byte>& bytes) -> awaitable<void> {
+  const auto send = [this](tcp::socket& s,
+                           const std::optional<std::vector<std::byte>>& bytes) -> awaitable<void> {
     asio::steady_timer pause(co_await asio::this_coro::executor);
     while (writing(s)) {  // the other direction finishes its write first (bounded: deadline)
       pause.expires_after(std::chrono::milliseconds(1));
       co_await pause.async_wait(kNoThrow);
     }
-    if (!bytes.empty() && s.is_open()) {
-      co_await asio::async_write(s, asio::buffer(bytes.data(), bytes.size()), kNoThrow);
+    if (bytes && !bytes->empty() && s.is_open()) {
+      co_await asio::async_write(s, asio::buffer(bytes->data(), bytes->size()), kNoThrow);
     }
   };
   const auto outcome =
@@ -228,7 +231,7 @@ awaitable<void> Relay::respond_and_close(Response response) {
        {std::pair{&device_, &response.to_device}, std::pair{&upstream_, &response.to_upstream}}) {
     if (!s->is_open()) continue;
     // Reset a side that got no response, or did not read it in time; FIN to the others.
-    if (said->empty() || outcome.index() == 1) {
+    if (!said->has_value() || outcome.index() == 1) {
       set_reset_on_close(s->native_handle());
     } else {
       s->shutdown(tcp::socket::shutdown_send, ec);

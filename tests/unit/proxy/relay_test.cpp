@@ -128,12 +128,17 @@ class RecordingInspector : public Inspector {
     return Verdict::kContinue;
   }
   Response response() override {
-    Response r;
-    for (char c : to_device_response) r.to_device.push_back(static_cast<std::byte>(c));
-    for (char c : to_upstream_response) r.to_upstream.push_back(static_cast<std::byte>(c));
-    return r;
+    const auto bytes = [](const std::optional<std::string>& s) {
+      std::optional<std::vector<std::byte>> out;
+      if (!s) return out;
+      out.emplace();
+      for (char c : *s) out->push_back(static_cast<std::byte>(c));
+      return out;
+    };
+    return {bytes(to_device_response), bytes(to_upstream_response)};
   }
-  std::string respond_on, to_device_response, to_upstream_response;
+  std::string respond_on;
+  std::optional<std::string> to_device_response, to_upstream_response;
   void on_close(Direction d, CloseCause c) override {
     (d == Direction::kFromDevice ? from_device_close : to_device_close) = c;
     ++closes;
@@ -378,6 +383,19 @@ TEST_F(RelayInspectorCut, RespondAndCloseAnswersEachSideThenClosesCleanly) {
   ASSERT_TRUE(finished());
   EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kInspector);
   EXPECT_EQ(relay_->counters().bytes_from_device, 0u);
+}
+
+TEST_F(RelayInspectorCut, AnEmptyResponseIsAPlainClose) {
+  inspector_.respond_on = "ASSOCIATE-RQ";
+  inspector_.to_device_response = "ASSOCIATE-RJ";
+  inspector_.to_upstream_response = "";
+  start_relay({Mode::kSeesAll, true}, {}, 16 * 1024);
+  write_all(device_.peer, "ASSOCIATE-RQ");
+  int err = 0;
+  EXPECT_EQ(read_until_eof(device_.peer, err), "ASSOCIATE-RJ");
+  EXPECT_EQ(read_until_eof(upstream_.peer, err), "");
+  EXPECT_EQ(err, 0);  // FIN, not reset
+  ASSERT_TRUE(finished());
 }
 
 TEST_F(RelayInspectorCut, RespondAndCloseResetsASideWithoutResponse) {
