@@ -1,6 +1,13 @@
 #include "app/config.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -118,6 +125,195 @@ ProxyConfig read_proxy(const nlohmann::json* j) {
   return c;
 }
 
+// A value as it appears in the file, shortened: for error messages.
+std::string shown(const nlohmann::json& value) {
+  std::string s = value.dump();
+  constexpr std::size_t kMaxShown = 60;
+  if (s.size() > kMaxShown) s = s.substr(0, kMaxShown) + "...";
+  return s;
+}
+
+std::string host_name() {
+  std::array<char, HOST_NAME_MAX + 1> buf{};
+  if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "wardgate";
+  return buf.data();
+}
+
+std::string read_appliance_id(const nlohmann::json* j) {
+  if (j == nullptr) return host_name();
+  ObjectReader r(*j, "appliance");
+  if (r.member("id") == nullptr) {
+    r.reject_unknown_keys();
+    return host_name();
+  }
+  std::string id = r.string("id", "");
+  if (!valid_name(id, 64)) r.fail("id", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+  r.reject_unknown_keys();
+  return id;
+}
+
+bool absolute_path(const std::string& s) {
+  if (s.size() < 2 || s[0] != '/' || s.back() == '/') return false;
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
+
+AuditConfig read_audit(const nlohmann::json* j) {
+  AuditConfig c;
+  if (j == nullptr) return c;
+  ObjectReader r(*j, "audit");
+  c.log = r.string("log", c.log);
+  if (c.log != "stderr" && !absolute_path(c.log)) {
+    r.fail("log", "must be \"stderr\" or the absolute path of a file (got " +
+                      shown(nlohmann::json(c.log)) + ")");
+  }
+  const std::string policy =
+      r.choice("patient_data", {"plain", "keyed-hash", "omit"}, audit::to_string(c.patient_data));
+  c.patient_data = *audit::parse_patient_data_policy(policy);
+  c.secret_file = r.string("secret_file", c.secret_file);
+  if (!absolute_path(c.secret_file)) {
+    r.fail("secret_file", "must be the absolute path of a file (got " +
+                              shown(nlohmann::json(c.secret_file)) + ")");
+  }
+  r.reject_unknown_keys();
+  return c;
+}
+
+// PS3.5 6.2, VR AE: at most 16 characters of the Default Character Repertoire (printable ASCII
+// here) without backslash or control characters, not only spaces. Leading and trailing spaces
+// are not significant and are removed.
+std::optional<std::string> ae_title(const std::string& s) {
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '\\') return std::nullopt;
+  }
+  const std::string_view trimmed = policy::trim_ae_title(s);
+  if (trimmed.empty()) return std::nullopt;
+  return std::string(trimmed);
+}
+
+// PS3.5 9.1: components of digits separated by '.', no leading zero in a component, at most 64
+// characters.
+std::optional<std::string> uid(const std::string& s) {
+  if (s.empty() || s.size() > 64) return std::nullopt;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = s.find('.', start);
+    if (end == std::string::npos) end = s.size();
+    if (end == start) return std::nullopt;
+    if (end - start > 1 && s[start] == '0') return std::nullopt;
+    for (std::size_t i = start; i < end; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    }
+    if (end == s.size()) return s;
+    start = end + 1;
+  }
+}
+
+std::optional<std::string> operation(const std::string& s) {
+  const auto names = policy::operation_names();
+  if (std::find(names.begin(), names.end(), s) == names.end()) return std::nullopt;
+  return s;
+}
+
+// An optional list of strings, each checked (and normalised) by `check`; `what` says what an
+// item must be. Repeated items are refused.
+std::optional<std::vector<std::string>> read_list(
+    ObjectReader& r, const std::string& key,
+    std::optional<std::string> (*check)(const std::string&), const std::string& what) {
+  const nlohmann::json* v = r.member(key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_array()) r.fail(key, "must be an array (got " + shown(*v) + ")");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const auto& item = (*v)[i];
+    const std::string item_key = key + "[" + std::to_string(i) + "]";
+    std::optional<std::string> value;
+    if (item.is_string()) value = check(item.get<std::string>());
+    if (!value) r.fail(item_key, "must be " + what + " (got " + shown(item) + ")");
+    if (std::find(out.begin(), out.end(), *value) != out.end()) {
+      r.fail(item_key, *value + " is listed twice");
+    }
+    out.push_back(std::move(*value));
+  }
+  return out;
+}
+
+policy::DicomRules read_dicom_rules(const nlohmann::json& j, const std::string& path) {
+  ObjectReader r(j, path);
+  const std::string ae =
+      "an AE title: 1 to 16 printable ASCII characters, no backslash, not only spaces";
+  std::string operations;
+  for (auto name : policy::operation_names()) {
+    operations += (operations.empty() ? "" : ", ") + std::string(name);
+  }
+  policy::DicomRules rules;
+  rules.allowed_calling_ae = read_list(r, "allowed_calling_ae", ae_title, ae);
+  rules.allowed_called_ae = read_list(r, "allowed_called_ae", ae_title, ae);
+  rules.allowed_sop_classes = read_list(
+      r, "allowed_sop_classes", uid,
+      "a UID: up to 64 digits and dots, no empty component, no leading zero in a component");
+  rules.allowed_operations = read_list(r, "allowed_operations", operation, "one of " + operations);
+  rules.allowed_move_destinations = read_list(r, "allowed_move_destinations", ae_title, ae);
+  r.reject_unknown_keys();
+  return rules;
+}
+
+std::vector<policy::Device> read_devices(ObjectReader& root) {
+  std::vector<policy::Device> out;
+  const nlohmann::json* v = root.member("devices");
+  if (v == nullptr) return out;
+  if (!v->is_array()) root.fail("devices", R"(must be an array of {"name", "address", "type"})");
+  std::map<std::string, std::string> names;      // name -> its key path
+  std::map<std::uint32_t, std::string> holders;  // address -> device name
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const std::string path = root.path_of("devices[" + std::to_string(i) + "]");
+    ObjectReader r((*v)[i], path);
+    policy::Device d;
+    if (r.member("name") == nullptr) r.fail("name", "is required");
+    d.name = r.string("name", "");
+    if (!valid_name(d.name, 64)) r.fail("name", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+    if (r.member("address") == nullptr) r.fail("address", "is required");
+    const std::string address = r.string("address", "");
+    const auto parsed = policy::parse_ipv4(address);
+    if (!parsed) {
+      r.fail("address", "must be an IPv4 address such as \"10.1.1.20\" (got " +
+                            shown(nlohmann::json(address)) + ")");
+    }
+    d.address = *parsed;
+    if (r.member("type") == nullptr) {
+      r.fail("type", "is required: modality, monitor, workstation or other");
+    }
+    d.type = *policy::parse_device_type(
+        r.choice("type", {"modality", "monitor", "workstation", "other"}, ""));
+    if (const nlohmann::json* dicom = r.member("dicom")) {
+      d.dicom = read_dicom_rules(*dicom, r.path_of("dicom"));
+    }
+    r.reject_unknown_keys();
+    if (const auto [it, fresh] = names.emplace(d.name, path); !fresh) {
+      r.fail("name", d.name + " is already the name of " + it->second);
+    }
+    if (const auto [it, fresh] = holders.emplace(d.address, d.name); !fresh) {
+      r.fail("address", address + " is already the address of device " + it->second);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+DicomConfig read_dicom(const nlohmann::json* j) {
+  DicomConfig c;
+  if (j == nullptr) return c;
+  ObjectReader r(*j, "dicom");
+  c.enforce = r.boolean("enforce", c.enforce);
+  c.peek_bytes = static_cast<std::uint32_t>(r.integer("peek_bytes", 0, 1 << 20, c.peek_bytes));
+  c.pdu_slack = static_cast<std::uint32_t>(r.integer("pdu_slack", 0, 16 << 20, c.pdu_slack));
+  c.max_pdu_length =
+      static_cast<std::uint32_t>(r.integer("max_pdu_length", 16384, 1 << 30, c.max_pdu_length));
+  r.reject_unknown_keys();
+  return c;
+}
+
 }  // namespace
 
 Config parse_config(const std::string& json_text, const std::string& source_name) {
@@ -130,6 +326,10 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   if (interception == nullptr) root.fail("interception", "is required");
   c.interception = read_interception(*interception);
   c.proxy = read_proxy(root.member("proxy"));
+  c.appliance_id = read_appliance_id(root.member("appliance"));
+  c.audit = read_audit(root.member("audit"));
+  c.devices = read_devices(root);
+  c.dicom = read_dicom(root.member("dicom"));
   root.reject_unknown_keys();
   return c;
 }

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "app/config_reader.h"
+#include "audit/patient_data.h"
+#include "policy/device_registry.h"
 
 namespace wardgate::app {
 
@@ -39,10 +41,28 @@ struct ProxyConfig {
   bool zero_copy = true;           // splice bytes no inspector needs to see
 };
 
+struct AuditConfig {
+  std::string log = "stderr";  // "stderr" or an absolute file path (JSON lines, appended)
+  audit::PatientDataPolicy patient_data = audit::PatientDataPolicy::kKeyedHash;
+  std::string secret_file = "/var/lib/wardgate/audit-secret";  // used by kKeyedHash
+};
+
+// Limits of the DICOM decoder, and whether rule violations are enforced or only audited.
+struct DicomConfig {
+  bool enforce = true;  // false: violations are audited, the traffic goes on untouched
+  std::uint32_t peek_bytes = 64 * 1024;
+  std::uint32_t pdu_slack = 64 * 1024;
+  std::uint32_t max_pdu_length = 16 * 1024 * 1024;
+};
+
 struct Config {
   std::string log_level = "info";
+  std::string appliance_id;  // default: the host name
   InterceptionConfig interception;
   ProxyConfig proxy;
+  AuditConfig audit;
+  std::vector<policy::Device> devices;
+  DicomConfig dicom;
 };
 
 Config parse_config(const std::string& json_text, const std::string& source_name);

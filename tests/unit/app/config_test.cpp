@@ -1,6 +1,9 @@
 #include "app/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <climits>
 
 namespace wardgate::app {
 namespace {
@@ -127,6 +130,226 @@ TEST(Config, HostileInputHitsTheCapsWithAClearError) {
 TEST(Config, NumbersBeyondAnyTypeAreASyntaxError) {
   EXPECT_EQ(error_of(R"({"proxy": 1e999999})"),
             "test.json: not valid JSON: number overflow parsing '1e999999'");
+}
+
+// kMinimal plus `extra` members ("\"audit\": {...}").
+std::string with(const std::string& extra) {
+  return R"({"interception": {"services": [{"name": "dicom", "port": 104}]}, )" + extra + "}";
+}
+
+std::string this_host() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  gethostname(buf, HOST_NAME_MAX);
+  return buf;
+}
+
+TEST(Config, NewSectionsHaveDefaults) {
+  const Config c = parse_config(kMinimal, "test.json");
+  EXPECT_EQ(c.appliance_id, this_host());
+  EXPECT_EQ(c.audit.log, "stderr");
+  EXPECT_EQ(c.audit.patient_data, audit::PatientDataPolicy::kKeyedHash);
+  EXPECT_EQ(c.audit.secret_file, "/var/lib/wardgate/audit-secret");
+  EXPECT_TRUE(c.devices.empty());
+  EXPECT_TRUE(c.dicom.enforce);
+  EXPECT_EQ(c.dicom.peek_bytes, 65536u);
+  EXPECT_EQ(c.dicom.pdu_slack, 65536u);
+  EXPECT_EQ(c.dicom.max_pdu_length, 16777216u);
+  EXPECT_EQ(parse_config(with(R"("appliance": {})"), "t").appliance_id, this_host());
+}
+
+TEST(Config, ApplianceAuditAndDicomAreRead) {
+  const Config c = parse_config(with(R"(
+    "appliance": {"id": "wardgate-ct-vlan"},
+    "audit": {"log": "/var/log/wardgate/audit.jsonl", "patient_data": "omit",
+              "secret_file": "/etc/wardgate/secret"},
+    "dicom": {"enforce": false, "peek_bytes": 0, "pdu_slack": 1024, "max_pdu_length": 131072})"),
+                                "t");
+  EXPECT_EQ(c.appliance_id, "wardgate-ct-vlan");
+  EXPECT_EQ(c.audit.log, "/var/log/wardgate/audit.jsonl");
+  EXPECT_EQ(c.audit.patient_data, audit::PatientDataPolicy::kOmit);
+  EXPECT_EQ(c.audit.secret_file, "/etc/wardgate/secret");
+  EXPECT_FALSE(c.dicom.enforce);
+  EXPECT_EQ(c.dicom.peek_bytes, 0u);
+  EXPECT_EQ(c.dicom.pdu_slack, 1024u);
+  EXPECT_EQ(c.dicom.max_pdu_length, 131072u);
+  EXPECT_EQ(parse_config(with(R"("audit": {"patient_data": "plain"})"), "t").audit.patient_data,
+            audit::PatientDataPolicy::kPlain);
+}
+
+TEST(Config, DevicesAreRead) {
+  const Config c = parse_config(with(R"("devices": [
+    {"name": "ct-1", "address": "10.1.1.20", "type": "modality",
+     "dicom": {"allowed_calling_ae": ["CT01"], "allowed_called_ae": ["PACS", " ARCHIVE "],
+               "allowed_sop_classes": ["1.2.840.10008.5.1.4.1.1.2"],
+               "allowed_operations": ["C-ECHO", "C-STORE", "C-FIND", "C-MOVE"],
+               "allowed_move_destinations": ["CT01"]}},
+    {"name": "monitor-3", "address": "10.1.1.30", "type": "monitor"},
+    {"name": "ws", "address": "10.1.1.40", "type": "workstation", "dicom": {}}])"),
+                                "t");
+  ASSERT_EQ(c.devices.size(), 3u);
+  const policy::Device& ct = c.devices[0];
+  EXPECT_EQ(ct.name, "ct-1");
+  EXPECT_EQ(ct.address, 0x0a010114u);
+  EXPECT_EQ(ct.type, policy::DeviceType::kModality);
+  EXPECT_EQ(ct.dicom.allowed_calling_ae, std::vector<std::string>{"CT01"});
+  // AE titles are stored without their non-significant spaces.
+  EXPECT_EQ(ct.dicom.allowed_called_ae, (std::vector<std::string>{"PACS", "ARCHIVE"}));
+  EXPECT_EQ(ct.dicom.allowed_sop_classes, std::vector<std::string>{"1.2.840.10008.5.1.4.1.1.2"});
+  EXPECT_EQ(ct.dicom.allowed_operations,
+            (std::vector<std::string>{"C-ECHO", "C-STORE", "C-FIND", "C-MOVE"}));
+  EXPECT_EQ(ct.dicom.allowed_move_destinations, std::vector<std::string>{"CT01"});
+  EXPECT_EQ(c.devices[1].type, policy::DeviceType::kMonitor);
+  EXPECT_EQ(c.devices[1].dicom, policy::DicomRules{});  // no restriction
+  EXPECT_EQ(c.devices[2].dicom, policy::DicomRules{});
+  // What the proxy builds from it.
+  const policy::DeviceRegistry registry(c.devices);
+  ASSERT_NE(registry.find(0x0a01011e), nullptr);
+  EXPECT_EQ(registry.find(0x0a01011e)->name, "monitor-3");
+}
+
+TEST(Config, EmptyRuleListsAllowNothing) {
+  const Config c = parse_config(with(R"("devices": [{"name": "d", "address": "10.0.0.1",
+      "type": "other", "dicom": {"allowed_move_destinations": []}}])"),
+                                "t");
+  EXPECT_EQ(c.devices[0].dicom.allowed_move_destinations, std::vector<std::string>{});
+  EXPECT_EQ(c.devices[0].dicom.allowed_calling_ae, std::nullopt);
+}
+
+TEST(Config, UnknownKeysInNewSectionsAreRejected) {
+  EXPECT_EQ(error_of(with(R"("appliance": {"name": "x"})")), "appliance.name: unknown key");
+  EXPECT_EQ(error_of(with(R"("audit": {"syslog": "x"})")), "audit.syslog: unknown key");
+  EXPECT_EQ(error_of(with(R"("dicom": {"peek": 1})")), "dicom.peek: unknown key");
+  EXPECT_EQ(error_of(with(R"("devices": [{"name": "d", "address": "10.0.0.1", "type": "other",
+                                          "mac": "00:11:22:33:44:55"}])")),
+            "devices[0].mac: unknown key");
+  EXPECT_EQ(error_of(with(R"("devices": [{"name": "d", "address": "10.0.0.1", "type": "other",
+                                          "dicom": {"allowed_calling_aes": []}}])")),
+            "devices[0].dicom.allowed_calling_aes: unknown key");
+}
+
+TEST(Config, BadApplianceAndAuditValues) {
+  EXPECT_EQ(error_of(with(R"("appliance": {"id": ""})")),
+            "appliance.id: must be 1 to 64 letters, digits, '-', '_' or '.'");
+  EXPECT_EQ(error_of(with(R"("appliance": {"id": "ct vlan"})")),
+            "appliance.id: must be 1 to 64 letters, digits, '-', '_' or '.'");
+  EXPECT_EQ(error_of(with(R"("appliance": "gw")")),
+            "appliance: must be a JSON object (got \"gw\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"log": "audit.jsonl"})")),
+            "audit.log: must be \"stderr\" or the absolute path of a file (got \"audit.jsonl\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"log": "/var/log/"})")),
+            "audit.log: must be \"stderr\" or the absolute path of a file (got \"/var/log/\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"log": "stdout"})")),
+            "audit.log: must be \"stderr\" or the absolute path of a file (got \"stdout\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"patient_data": "hash"})")),
+            "audit.patient_data: must be one of plain, keyed-hash, omit (got \"hash\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"secret_file": "secret"})")),
+            "audit.secret_file: must be the absolute path of a file (got \"secret\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"secret_file": 5})")),
+            "audit.secret_file: must be a string (got 5)");
+}
+
+TEST(Config, BadDicomLimits) {
+  EXPECT_EQ(error_of(with(R"("dicom": {"enforce": "yes"})")),
+            "dicom.enforce: must be true or false (got \"yes\")");
+  EXPECT_EQ(error_of(with(R"("dicom": {"peek_bytes": 2000000})")),
+            "dicom.peek_bytes: must be an integer from 0 to 1048576 (got 2000000)");
+  EXPECT_EQ(error_of(with(R"("dicom": {"pdu_slack": -1})")),
+            "dicom.pdu_slack: must be an integer from 0 to 16777216 (got -1)");
+  EXPECT_EQ(error_of(with(R"("dicom": {"max_pdu_length": 4096})")),
+            "dicom.max_pdu_length: must be an integer from 16384 to 1073741824 (got 4096)");
+}
+
+std::string device_error(const std::string& device_json) {
+  return error_of(with(R"("devices": [)" + device_json + "]"));
+}
+
+std::string rules_error(const std::string& rules_json) {
+  return device_error(R"({"name": "ct-1", "address": "10.1.1.20", "type": "modality", "dicom": )" +
+                      rules_json + "}");
+}
+
+TEST(Config, BadDevices) {
+  EXPECT_EQ(error_of(with(R"("devices": {})")),
+            "devices: must be an array of {\"name\", \"address\", \"type\"}");
+  EXPECT_EQ(device_error(R"({"address": "10.0.0.1", "type": "other"})"),
+            "devices[0].name: is required");
+  EXPECT_EQ(device_error(R"({"name": "ct/1", "address": "10.0.0.1", "type": "other"})"),
+            "devices[0].name: must be 1 to 64 letters, digits, '-', '_' or '.'");
+  EXPECT_EQ(device_error(R"({"name": "d", "type": "other"})"), "devices[0].address: is required");
+  EXPECT_EQ(device_error(R"({"name": "d", "address": "10.0.0.256", "type": "other"})"),
+            "devices[0].address: must be an IPv4 address such as \"10.1.1.20\" (got "
+            "\"10.0.0.256\")");
+  EXPECT_EQ(device_error(R"({"name": "d", "address": "10.1.1.0/24", "type": "other"})"),
+            "devices[0].address: must be an IPv4 address such as \"10.1.1.20\" (got "
+            "\"10.1.1.0/24\")");
+  EXPECT_EQ(device_error(R"({"name": "d", "address": "10.0.0.1"})"),
+            "devices[0].type: is required: modality, monitor, workstation or other");
+  EXPECT_EQ(device_error(R"({"name": "d", "address": "10.0.0.1", "type": "printer"})"),
+            "devices[0].type: must be one of modality, monitor, workstation, other (got "
+            "\"printer\")");
+  EXPECT_EQ(device_error(R"({"name": "d", "address": "10.0.0.1", "type": "other", "dicom": []})"),
+            "devices[0].dicom: must be a JSON object (got [])");
+}
+
+TEST(Config, DeviceNamesAndAddressesAreUnique) {
+  EXPECT_EQ(device_error(R"({"name": "ct-1", "address": "10.1.1.20", "type": "modality"},
+                            {"name": "ct-1", "address": "10.1.1.21", "type": "modality"})"),
+            "devices[1].name: ct-1 is already the name of devices[0]");
+  EXPECT_EQ(device_error(R"({"name": "ct-1", "address": "10.1.1.20", "type": "modality"},
+                            {"name": "us-1", "address": "10.1.1.20", "type": "modality"})"),
+            "devices[1].address: 10.1.1.20 is already the address of device ct-1");
+}
+
+TEST(Config, BadDicomRules) {
+  const std::string ae =
+      "must be an AE title: 1 to 16 printable ASCII characters, no backslash, not only spaces";
+  EXPECT_EQ(rules_error(R"({"allowed_calling_ae": "CT01"})"),
+            "devices[0].dicom.allowed_calling_ae: must be an array (got \"CT01\")");
+  EXPECT_EQ(rules_error(R"({"allowed_calling_ae": ["CT01", "ABCDEFGHIJKLMNOPQ"]})"),
+            "devices[0].dicom.allowed_calling_ae[1]: " + ae + " (got \"ABCDEFGHIJKLMNOPQ\")");
+  EXPECT_EQ(rules_error(R"({"allowed_called_ae": [""]})"),
+            "devices[0].dicom.allowed_called_ae[0]: " + ae + " (got \"\")");
+  EXPECT_EQ(rules_error(R"({"allowed_called_ae": ["    "]})"),
+            "devices[0].dicom.allowed_called_ae[0]: " + ae + " (got \"    \")");
+  EXPECT_EQ(rules_error(R"({"allowed_called_ae": ["PA\\CS"]})"),
+            "devices[0].dicom.allowed_called_ae[0]: " + ae + " (got \"PA\\\\CS\")");
+  EXPECT_EQ(rules_error(R"({"allowed_called_ae": ["PA\nCS"]})"),
+            "devices[0].dicom.allowed_called_ae[0]: " + ae + " (got \"PA\\nCS\")");
+  EXPECT_EQ(rules_error(R"({"allowed_called_ae": ["PAC\u00c9"]})"),
+            "devices[0].dicom.allowed_called_ae[0]: " + ae + " (got \"PAC\xc3\x89\")");
+  EXPECT_EQ(rules_error(R"({"allowed_move_destinations": [42]})"),
+            "devices[0].dicom.allowed_move_destinations[0]: " + ae + " (got 42)");
+  EXPECT_EQ(rules_error(R"({"allowed_calling_ae": ["CT01", " CT01 "]})"),
+            "devices[0].dicom.allowed_calling_ae[1]: CT01 is listed twice");
+  // The longest AE title; spaces inside are significant.
+  EXPECT_EQ(rules_error(R"({"allowed_calling_ae": ["ABCDEFGHIJKLMNOP", "CT 01"]})"), "");
+}
+
+TEST(Config, BadSopClassUidsAndOperations) {
+  const std::string uid =
+      "must be a UID: up to 64 digits and dots, no empty component, no leading zero in a "
+      "component";
+  for (const char* bad : {"", "1.2.", ".1.2", "1..2", "1.02.3", "1.2.a", "1.2.840 "}) {
+    EXPECT_EQ(rules_error(std::string(R"({"allowed_sop_classes": [")") + bad + "\"]}"),
+              "devices[0].dicom.allowed_sop_classes[0]: " + uid + " (got \"" + bad + "\")");
+  }
+  const std::string uid65 = "1." + std::string(63, '2');
+  EXPECT_EQ(rules_error(R"({"allowed_sop_classes": [")" + uid65 + "\"]}")
+                .rfind("devices[0].dicom.allowed_sop_classes[0]: must be a UID", 0),
+            0u);
+  EXPECT_EQ(rules_error(R"({"allowed_sop_classes": ["1.0.2", ")" + uid65.substr(1) + "\"]}")
+                .rfind("devices[0].dicom.allowed_sop_classes[1]: must be a UID", 0),
+            0u);
+  EXPECT_EQ(rules_error(R"({"allowed_sop_classes": ["1.2.840.10008.1.1", "0.1"]})"), "");
+  EXPECT_EQ(rules_error(R"({"allowed_operations": ["C-ECHO", "C-CANCEL"]})"),
+            "devices[0].dicom.allowed_operations[1]: must be one of C-ECHO, C-STORE, C-FIND, "
+            "C-MOVE, C-GET, N-CREATE, N-SET, N-ACTION, N-EVENT-REPORT, N-GET, N-DELETE (got "
+            "\"C-CANCEL\")");
+  EXPECT_EQ(rules_error(R"({"allowed_operations": ["c-echo"]})")
+                .rfind("devices[0].dicom.allowed_operations[0]: must be one of", 0),
+            0u);
+  EXPECT_EQ(rules_error(R"({"allowed_operations": ["C-STORE", "C-STORE"]})"),
+            "devices[0].dicom.allowed_operations[1]: C-STORE is listed twice");
 }
 
 TEST(Config, MissingFileIsAClearError) {

@@ -1,0 +1,91 @@
+#pragma once
+// The audit event: what every inspector reports and what the durable store (later) keeps. One
+// record carries at least date and time, subject (appliance + device), event type (category +
+// action), success or failure (outcome), which is the minimum of GB/T 22239-2019 (等保 2.0), plus
+// protocol detail as typed fields. docs/audit-events.md describes the schema and every action.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace wardgate::audit {
+
+enum class Outcome : std::uint8_t { kSuccess, kWarning, kFailure, kDenied };
+enum class Severity : std::uint8_t { kInfo, kNotice, kWarning, kAlert };
+
+// The names used in the canonical encoding: "success", "warning", "failure", "denied" and
+// "info", "notice", "warning", "alert".
+const char* to_string(Outcome outcome);
+const char* to_string(Severity severity);
+
+using FieldValue =
+    std::variant<std::string, std::int64_t, std::uint64_t, double, bool, std::vector<std::string>>;
+
+struct Field {
+  std::string key;
+  FieldValue value;
+  bool operator==(const Field&) const = default;
+};
+
+// Protocol detail of an event: keys are unique (set() replaces), kept in the order first set.
+// Keys are ASCII snake_case ("calling_ae"); values keep their type so the store can index them.
+class Fields {
+ public:
+  void set(std::string_view key, FieldValue value);
+  void set(std::string_view key, std::string value) { set(key, FieldValue(std::move(value))); }
+  void set(std::string_view key, std::string_view value) { set(key, std::string(value)); }
+  void set(std::string_view key, const char* value) { set(key, std::string(value)); }
+  void set(std::string_view key, bool value) { set(key, FieldValue(value)); }
+  void set(std::string_view key, double value) { set(key, FieldValue(value)); }
+  void set(std::string_view key, std::vector<std::string> value) {
+    set(key, FieldValue(std::move(value)));
+  }
+  // Any other integer: signed ones are kept as int64, unsigned ones as uint64.
+  template <typename T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) void set(std::string_view key,
+                                                                       T value) {
+    if constexpr (std::is_signed_v<T>) {
+      set(key, FieldValue(static_cast<std::int64_t>(value)));
+    } else {
+      set(key, FieldValue(static_cast<std::uint64_t>(value)));
+    }
+  }
+
+  // The value of `key`, or null.
+  const FieldValue* find(std::string_view key) const;
+
+  std::size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  auto begin() const { return fields_.begin(); }
+  auto end() const { return fields_.end(); }
+  bool operator==(const Fields&) const = default;
+
+ private:
+  std::vector<Field> fields_;
+};
+
+struct Event {
+  std::chrono::system_clock::time_point time;
+  std::string appliance_id;
+  std::string device;    // configured device name, else its address ("10.1.1.20")
+  std::string category;  // "dicom", "hl7", "proxy", "policy", "tunnel", "admin"
+  std::string action;    // e.g. "association-accepted", "operation", "security-alert"
+  Outcome outcome = Outcome::kSuccess;
+  Severity severity = Severity::kInfo;
+  Fields fields;
+  bool operator==(const Event&) const = default;
+};
+
+// "2026-11-22T02:03:04.123456Z": UTC, always six fraction digits (truncated, not rounded).
+std::string format_time(std::chrono::system_clock::time_point time);
+
+// The canonical encoding (docs/audit-events.md): RFC 8785 (JCS) JSON, i.e. no whitespace, object
+// keys sorted, shortest round-trip numbers, minimal string escapes; the same event always gives
+// the same bytes. The store hashes exactly these bytes. Invalid UTF-8 in a string is replaced by
+// U+FFFD per byte; a non-finite double is written as null. Never throws except std::bad_alloc.
+std::string to_json(const Event& event);
+
+}  // namespace wardgate::audit

@@ -1,0 +1,53 @@
+#pragma once
+// The devices of the imaging VLAN, as configured (devices[]), looked up by IPv4 address for
+// every intercepted connection. Immutable once built: lookups from any thread without locking
+// (a new configuration builds a new registry).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/dicom_rules.h"
+
+namespace wardgate::policy {
+
+enum class DeviceType : std::uint8_t { kModality, kMonitor, kWorkstation, kOther };
+
+// "modality", "monitor", "workstation", "other" (the configuration's names).
+const char* to_string(DeviceType type);
+std::optional<DeviceType> parse_device_type(std::string_view name);
+
+// Dotted-quad IPv4 ("10.1.1.20": four decimal numbers 0-255 without leading zeros, which other
+// tools read as octal) to host byte order; nullopt if it is not one.
+std::optional<std::uint32_t> parse_ipv4(std::string_view text);
+std::string format_ipv4(std::uint32_t address);
+
+struct Device {
+  std::string name;
+  std::uint32_t address = 0;  // IPv4, host byte order
+  DeviceType type = DeviceType::kOther;
+  DicomRules dicom;
+  bool operator==(const Device&) const = default;
+};
+
+class DeviceRegistry {
+ public:
+  DeviceRegistry() = default;
+  // Throws std::invalid_argument on a repeated name or address (the configuration refuses them
+  // first, with the key path).
+  explicit DeviceRegistry(std::vector<Device> devices);
+
+  // The device at `address` (IPv4, host byte order, e.g. ntohl(sin_addr.s_addr) or Asio's
+  // address_v4::to_uint()), or null: an unknown device.
+  const Device* find(std::uint32_t address) const;
+
+  const std::vector<Device>& devices() const { return devices_; }
+
+ private:
+  std::vector<Device> devices_;
+  std::unordered_map<std::uint32_t, std::size_t> by_address_;
+};
+
+}  // namespace wardgate::policy
