@@ -61,6 +61,7 @@ std::vector<ServiceConfig> read_services(ObjectReader& r) {
     const nlohmann::json* port = s.member("port");
     if (port == nullptr) s.fail("port", "is required");
     svc.port = static_cast<std::uint16_t>(s.integer("port", 1, kMaxPort, 0));
+    svc.protocol = s.choice("protocol", {"dicom", "hl7", "tcp"}, svc.protocol);
     s.reject_unknown_keys();
     if (!ports.insert(svc.port).second)
       s.fail("port", "port " + std::to_string(svc.port) + " is listed twice");

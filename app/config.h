@@ -13,8 +13,11 @@
 namespace wardgate::app {
 
 struct ServiceConfig {
-  std::string name;  // e.g. "dicom", "hl7": shown in logs, later chooses the decoder
+  std::string name;  // shown in logs and audit events
   std::uint16_t port = 0;
+  // Which inspector reads the connections: "dicom", "hl7" (byte counting until the HL7 decoder
+  // lands) or "tcp" (byte counting only).
+  std::string protocol = "tcp";
 };
 
 struct InterceptionConfig {

@@ -9,8 +9,8 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/inspection_setup.h"
 #include "nat/tproxy_setup.h"
-#include "proxy/byte_count_inspector.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
 
@@ -48,7 +48,7 @@ proxy::ProxyOptions proxy_options(const Config& c) {
   o.device_leg.buffer_bytes = static_cast<int>(c.proxy.socket_buffer_bytes);
   o.device_leg.congestion_control = c.proxy.congestion_control;
   o.upstream_leg = o.device_leg;
-  for (const auto& s : c.interception.services) o.services[s.port] = s.name;
+  for (const auto& s : c.interception.services) o.services[s.port] = {s.name, s.protocol};
   return o;
 }
 
@@ -102,8 +102,14 @@ int run_command(const std::string& path) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto counters = std::make_shared<proxy::ByteCountInspectorFactory>();
-  proxy::ProxyServer server(proxy_options(config), counters);
+  Inspection inspection;
+  try {
+    inspection = make_inspection(config);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start inspection, nothing applied: {}", e.what());
+    return kExitFailure;
+  }
+  proxy::ProxyServer server(proxy_options(config), inspection.inspectors);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -139,12 +145,14 @@ int run_command(const std::string& path) {
   server.stop();
 
   const auto stats = server.stats();
-  for (const auto& [service, t] : counters->totals()) {
+  for (const auto& [service, t] : inspection.counters->totals()) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
-  spdlog::info("stopped: {} sessions, {} refused by connection limits, {} upstream failures",
-               stats.sessions_total, stats.refused_by_limits, stats.upstream_failures);
+  spdlog::info("stopped: {} sessions, {} refused by connection limits, {} upstream failures, {} "
+               "audit events",
+               stats.sessions_total, stats.refused_by_limits, stats.upstream_failures,
+               inspection.audit->recorded());
   return kExitOk;
 }
 

@@ -56,7 +56,8 @@ const char* to_string(CloseCause c);
 // What an inspector knows about the session it watches. Addresses are IPv4, host order ports.
 struct SessionInfo {
   std::uint64_t id = 0;
-  std::string service;  // configured name of the intercepted port, e.g. "dicom"
+  std::string service;   // configured name of the intercepted port, e.g. "pacs-dicom"
+  std::string protocol;  // configured protocol of that port: "dicom", "hl7", "tcp"
   in_addr device_addr{};
   std::uint16_t device_port = 0;
   in_addr server_addr{};  // the original destination the device connected to

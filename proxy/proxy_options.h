@@ -29,7 +29,11 @@ struct ProxyOptions {
   LegTuning upstream_leg;
   // Intercepted destination ports and their service names ("dicom", "hl7", ...). A connection to
   // any other port (or to the listener itself) is refused rather than relayed.
-  std::map<std::uint16_t, std::string> services;
+  struct Service {
+    std::string name;
+    std::string protocol;  // chooses the inspector (ProtocolInspectors)
+  };
+  std::map<std::uint16_t, Service> services;
 };
 
 }  // namespace wardgate::proxy

@@ -119,7 +119,8 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     }
     SessionInfo info;
     info.id = next_session_id_++;
-    info.service = service->second;
+    info.service = service->second.name;
+    info.protocol = service->second.protocol;
     info.device_addr.s_addr = htonl(device.address().to_v4().to_uint());
     info.device_port = device.port();
     info.server_addr.s_addr = htonl(original.address().to_v4().to_uint());

@@ -91,8 +91,14 @@ done
 ip netns exec "$WARDGATE_LAB_NS_MON" mllp_send --loose --file "$msgs" --port 2575 "$WARDGATE_LAB_IP_HL7" | tr '\r' '\n' | grep -c '^MSA|AA' |
   xargs -I{} echo "   {} of 10 messages acknowledged (AA) by the HL7 engine"
 
-echo; echo "== what wardgate saw (its log, $state/wardgate.log)"
-grep -E "ready|session" "$state/wardgate.log" | sed 's/^/   /'
+echo; echo "== the patient monitor tries to store an image on the PACS: its rules allow C-ECHO only"
+ip netns exec "$WARDGATE_LAB_NS_MON" storescu -aet MONITOR -aec PACS "$WARDGATE_LAB_IP_PACS" 104 \
+  "$study/ct0001.dcm" >/dev/null 2>&1 && echo "   stored (unexpected!)" || echo "   refused by wardgate (A-ABORT)"
+
+echo; echo "== what wardgate saw: its log, $state/wardgate.log"
+grep -vE '^\{' "$state/wardgate.log" | grep -E "ready|session" | sed 's/^/   /'
+echo; echo "== and its audit events (JSON lines on the same stream; patient ids are keyed hashes)"
+/usr/bin/python3 "$repo/scripts/audit-summary.py" "$state/wardgate.log" | sed 's/^/   /'
 cat <<MSG
 
 wardgate keeps running in the lab. Try it yourself, e.g.:

@@ -129,7 +129,7 @@ class DicomRelayTests(unittest.TestCase):
 
     def sessions(self, port):
         ct, pacs = re.escape(self.lab.ip("ct")), re.escape(self.lab.ip("pacs"))
-        pattern = re.compile(rf"session \d+: {ct}:\d+ -> {pacs}:{port} \(dicom\) closed after "
+        pattern = re.compile(rf"session \d+: {ct}:\d+ -> {pacs}:{port} \([a-z-]*dicom\) closed after "
                              rf"[\d.]+ s: (\d+) bytes from device \((\w+)\), (\d+) bytes to "
                              rf"device \((\w+)\)")
         return [m.groups() for m in pattern.finditer(self.wardgate.log())]

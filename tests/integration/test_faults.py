@@ -271,6 +271,11 @@ def wait_for(predicate, timeout, interval=0.05):
     return predicate()
 
 
+def plain_tcp_services(lab):
+    services = lab.wardgate_config()["interception"]["services"]
+    return {"services": [dict(s, protocol="tcp") for s in services]}
+
+
 class FaultTests(unittest.TestCase):
     lab = None
 
@@ -293,7 +298,9 @@ class FaultTests(unittest.TestCase):
 
     # -- helpers ---------------------------------------------------------------------------
     def start_wardgate(self, **proxy):
-        config = self.lab.wardgate_config(proxy=proxy) if proxy else None
+        # These faults are about TCP itself: the peers speak no DICOM, so the ports are plain
+        # "tcp" services (on a "dicom" port, the decoder would rightly abort them).
+        config = self.lab.wardgate_config(proxy=proxy, interception=plain_tcp_services(self.lab))
         wg = self.lab.start_wardgate(config)
         self.addCleanup(wg.stop)
         return wg
@@ -325,7 +332,7 @@ class FaultTests(unittest.TestCase):
     def session_lines(self, wg, port=104, role="ct"):
         pattern = re.compile(
             rf"session \d+: {re.escape(self.lab.ip(role))}:\d+ -> "
-            rf"{re.escape(self.lab.ip('pacs'))}:{port} \(\w+\) closed after ")
+            rf"{re.escape(self.lab.ip('pacs'))}:{port} \([\w-]+\) closed after ")
         return [line for line in wg.log().splitlines() if pattern.search(line)]
 
     def gw_state(self):

@@ -1,0 +1,33 @@
+#include "app/inspection_setup.h"
+
+#include "proxy/dicom_inspector.h"
+
+namespace wardgate::app {
+
+Inspection make_inspection(const Config& config) {
+  Inspection in;
+  in.audit = std::make_unique<audit::LoggingSink>(config.audit.log);
+  audit::Secret secret{};
+  if (config.audit.patient_data == audit::PatientDataPolicy::kKeyedHash) {
+    secret = audit::load_or_create_secret(config.audit.secret_file);
+  }
+  in.patients = std::make_unique<audit::PatientDataProtector>(config.audit.patient_data, secret);
+  in.devices = std::make_unique<policy::DeviceRegistry>(config.devices);
+
+  in.counters = std::make_shared<proxy::ByteCountInspectorFactory>();
+  in.inspectors = std::make_shared<proxy::ProtocolInspectors>(in.counters);
+
+  proxy::DicomInspection dicom;
+  dicom.sink = in.audit.get();
+  dicom.devices = in.devices.get();
+  dicom.patients = in.patients.get();
+  dicom.appliance_id = config.appliance_id;
+  dicom.enforce = config.dicom.enforce;
+  dicom.limits.data_set_peek = config.dicom.peek_bytes;
+  dicom.limits.pdu_slack = config.dicom.pdu_slack;
+  dicom.limits.max_pdu_length = config.dicom.max_pdu_length;
+  in.inspectors->add("dicom", std::make_shared<proxy::DicomInspectorFactory>(dicom));
+  return in;
+}
+
+}  // namespace wardgate::app

@@ -1,0 +1,101 @@
+#pragma once
+// Incremental DICOM Upper Layer decoder for one TCP connection, fed both directions in arbitrary
+// chunks. Pure: no I/O, no exceptions, no clock; memory bounded by DecoderLimits. Follows the
+// Envoy/Suricata split: framing (pdu_framer), parsing (pdu_parser, item parsing), state
+// (association state machine, P-DATA reassembly), emission (DecoderCallbacks). On a protocol
+// violation it reports once through on_violation() and goes out of sync for the whole connection:
+// it interprets nothing more (the relay goes on; the policy decides whether to cut it).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "dicom/model.h"
+
+namespace wardgate::dicom {
+
+struct DecoderLimits {
+  // A PDU longer than the receiver's negotiated maximum plus this slack is a violation; before
+  // negotiation, and when the maximum is 0 (unlimited), the absolute cap applies.
+  std::uint32_t pdu_slack = 64 * 1024;
+  std::uint32_t max_pdu_length = 16 * 1024 * 1024;
+  std::uint32_t max_associate_pdu = 64 * 1024;   // A-ASSOCIATE-RQ/AC are buffered whole
+  std::uint32_t max_command_set = 64 * 1024;     // command sets are reassembled whole
+  std::uint32_t data_set_peek = 64 * 1024;       // prefix of each data set decoded for identifiers
+  std::uint16_t max_presentation_contexts = 128;  // PS3.8 allows 128 (odd ids 1-255)
+  std::uint16_t max_items = 512;                 // items of any kind in one association PDU
+  std::uint16_t max_outstanding_operations = 256;
+};
+
+enum class Violation : std::uint8_t {
+  kUnknownPduType,
+  kPduTooLong,          // beyond the negotiated maximum + slack, or the absolute cap
+  kMalformedPdu,        // an item overruns its PDU, a length is inconsistent, ...
+  kUnexpectedPdu,       // e.g. P-DATA before the association, a second A-ASSOCIATE-RQ
+  kTooManyItems,
+  kTooManyContexts,
+  kBadPdv,              // PDV length odd, zero, or overrunning its PDU; unknown context id
+  kCommandTooLong,
+  kCommandUndecodable,  // DCMTK could not read the command set
+  kTooManyOutstanding,
+};
+const char* to_string(Violation v);
+
+class DecoderCallbacks {
+ public:
+  virtual ~DecoderCallbacks() = default;
+  virtual void on_associate_request(const Associate& /*rq*/) {}
+  virtual void on_associate_accept(const Associate& /*ac*/) {}
+  virtual void on_associate_reject(const AssociateReject& /*rj*/) {}
+  virtual void on_release_request(Side /*from*/) {}
+  virtual void on_release_response(Side /*from*/) {}
+  virtual void on_abort(Side /*from*/, const Abort& /*abort*/) {}
+  // A complete command set; its data set (if any) follows in later PDVs.
+  virtual void on_command(Side /*from*/, const Command& /*command*/) {}
+  // Identifiers of a data set, once its peek prefix is complete (or the data set ended first).
+  virtual void on_data_set_identifiers(Side /*from*/, std::uint8_t /*context_id*/,
+                                       const DataSetIdentifiers& /*ids*/) {}
+  // The last fragment of a data set: its total size.
+  virtual void on_data_set_end(Side /*from*/, std::uint8_t /*context_id*/,
+                               std::uint64_t /*bytes*/) {}
+  // Reported once; afterwards nothing more is reported for the connection.
+  virtual void on_violation(Side /*from*/, Violation /*what*/, std::string_view /*detail*/) {}
+};
+
+class Decoder {
+ public:
+  Decoder(DecoderCallbacks& callbacks, DecoderLimits limits = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Feeds the next bytes of one direction.
+  void feed(Side from, std::span<const std::byte> bytes);
+  // How many of the next bytes from `from` the decoder does not need to see (data set bytes
+  // beyond the peek prefix, within the current PDV): the relay may pass them unseen and report
+  // them with skip(). 0 when the next bytes must be fed. Once out of sync: UINT64_MAX, i.e.
+  // everything (the same value as proxy::Inspector::kAllOpaque): nothing is interpreted any more,
+  // so the relay may splice the rest of the connection.
+  std::uint64_t skippable(Side from) const;
+  // `n` bytes (at most skippable(from)) were relayed without being fed.
+  void skip(Side from, std::size_t n);
+  // The direction `from` ended (FIN or reset). Ending inside a PDU is a violation (a truncated
+  // PDU); ending between PDUs is not, whatever the association state.
+  void end_of_stream(Side from);
+
+  bool in_sync() const;
+  // Whether the next byte from `from` would start a new PDU (so a PDU of our own, e.g. an
+  // A-ABORT, can be sent in that direction without corrupting the stream). False once out of
+  // sync: the decoder no longer knows.
+  bool at_pdu_boundary(Side from) const;
+  // Bytes the decoder holds in buffers right now (PDU bodies, command sets, peek prefixes); for
+  // tests and memory accounting. Bounded by the limits, whatever the input.
+  std::size_t buffered_bytes() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wardgate::dicom
