@@ -13,6 +13,7 @@ workload failed: files missing, a peer that exited with an error, traffic that w
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -108,6 +109,41 @@ def ratio(numerator, denominator):
     return numerator / denominator if denominator else float("nan")
 
 
+# -- Google Benchmark binaries ------------------------------------------------------------------
+_TIME_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def google_benchmark(exe, repetitions=3, extra_args=(), timeout=600):
+    """Runs a Google Benchmark binary; returns {run name: its median aggregate} where each value
+    has the benchmark's counters (bytes_per_second, items_per_second, user counters), plus
+    real_time_ms, cpu_time_ms and repetitions. A benchmark that reported an error (SkipWithError)
+    or a binary that failed is a BenchFailure."""
+    argv = [str(exe), "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
+            "--benchmark_report_aggregates_only=true", *extra_args]
+    result = subprocess.run(argv, capture_output=True, timeout=timeout)
+    if result.returncode != 0:
+        raise BenchFailure(f"{exe} exited {result.returncode}:\n"
+                           f"{result.stderr.decode(errors='replace')[-2000:]}")
+    try:
+        report = json.loads(result.stdout)
+    except ValueError as e:
+        raise BenchFailure(f"{exe}: no JSON report ({e})") from e
+    out = {}
+    for b in report.get("benchmarks", []):
+        name = b.get("run_name", b.get("name", "?"))
+        if b.get("error_occurred"):
+            raise BenchFailure(f"{name}: {b.get('error_message', 'error')}")
+        if b.get("aggregate_name", "median") != "median" and repetitions > 1:
+            continue
+        scale = _TIME_UNIT_MS.get(b.get("time_unit", "ns"), 1e-6)
+        stats = {k: v for k, v in b.items() if isinstance(v, (int, float))}
+        stats["real_time_ms"] = b["real_time"] * scale
+        stats["cpu_time_ms"] = b["cpu_time"] * scale
+        stats["repetitions"] = b.get("repetitions", repetitions)
+        out[name] = stats
+    return out
+
+
 # -- process measurements ------------------------------------------------------------------------
 def proc_comm(pid):
     return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -131,6 +167,18 @@ def _stat_cpu_seconds(stat_path):
 def proc_cpu_seconds(pid):
     """User + system CPU time of all of the process's threads."""
     return _stat_cpu_seconds(f"/proc/{pid}/stat")
+
+
+def proc_cpu_seconds_precise(pid):
+    """CPU time of the process's current threads from /proc/PID/task/*/schedstat (nanoseconds,
+    where /proc/PID/stat counts 10 ms ticks); threads that already exited are not counted."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            pass
+    return total / 1e9
 
 
 def thread_cpu_seconds(pid):
