@@ -22,7 +22,9 @@ std::string hex(std::uint8_t v) {
   return text;
 }
 
-Failure malformed(std::string detail) { return Failure{Violation::kMalformedPdu, std::move(detail)}; }
+Failure malformed(std::string detail) {
+  return Failure{Violation::kMalformedPdu, std::move(detail)};
+}
 
 // Text fields: UIDs may be padded with a NUL, AE titles and names with spaces (PS3.8 9.3.2,
 // PS3.5 9.1); neither padding is part of the value.

@@ -7,32 +7,11 @@
 namespace wardgate::dicom {
 namespace {
 
-const char* pdu_name(std::uint8_t type) {
-  switch (type) {
-    case spec::kAssociateRq:
-      return "A-ASSOCIATE-RQ";
-    case spec::kAssociateAc:
-      return "A-ASSOCIATE-AC";
-    case spec::kAssociateRj:
-      return "A-ASSOCIATE-RJ";
-    case spec::kPDataTf:
-      return "P-DATA-TF";
-    case spec::kReleaseRq:
-      return "A-RELEASE-RQ";
-    case spec::kReleaseRp:
-      return "A-RELEASE-RP";
-    case spec::kAbort:
-      return "A-ABORT";
-    default:
-      return "PDU";
-  }
-}
-
 const char* side_name(Side s) { return s == Side::kClient ? "requestor" : "acceptor"; }
 
 Failure unexpected(std::uint8_t type, Side from, const char* why) {
   return Failure{Violation::kUnexpectedPdu,
-                 std::string(pdu_name(type)) + " from the " + side_name(from) + " " + why};
+                 std::string(spec::pdu_name(type)) + " from the " + side_name(from) + " " + why};
 }
 
 }  // namespace
@@ -46,7 +25,8 @@ std::optional<Failure> AssociationState::admit(Side from, std::uint8_t type) con
     case spec::kAssociateRq:
       if (from == Side::kServer) return unexpected(type, from, "(only the requestor sends it)");
       if (phase_ != Phase::kAwaitingRequest) {
-        return unexpected(type, from, "after an association was already requested on this connection");
+        return unexpected(type, from,
+                          "after an association was already requested on this connection");
       }
       return std::nullopt;
     case spec::kAssociateAc:
@@ -101,10 +81,10 @@ std::optional<Failure> AssociationState::accept(const Associate& ac) {
                                                    ", which the A-ASSOCIATE-RQ did not propose"};
     }
     if (pc.transfer_syntaxes.size() != 1) {
-      return Failure{Violation::kMalformedPdu,
-                     "A-ASSOCIATE-AC accepts presentation context " + std::to_string(pc.id) +
-                         " with " + std::to_string(pc.transfer_syntaxes.size()) +
-                         " transfer syntaxes (exactly one expected)"};
+      return Failure{Violation::kMalformedPdu, "A-ASSOCIATE-AC accepts presentation context " +
+                                                   std::to_string(pc.id) + " with " +
+                                                   std::to_string(pc.transfer_syntaxes.size()) +
+                                                   " transfer syntaxes (exactly one expected)"};
     }
   }
   phase_ = Phase::kEstablished;

@@ -49,9 +49,9 @@ class AssociationState {
   static std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
 
   Phase phase_ = Phase::kAwaitingRequest;
-  std::array<bool, 2> released_{};   // sent A-RELEASE-RQ
-  std::array<bool, 2> responded_{};  // sent A-RELEASE-RP
-  std::array<bool, 2> aborted_{};    // sent A-ABORT
+  std::array<bool, 2> released_{};    // sent A-RELEASE-RQ
+  std::array<bool, 2> responded_{};   // sent A-RELEASE-RP
+  std::array<bool, 2> aborted_{};     // sent A-ABORT
   std::uint32_t client_max_pdu_ = 0;  // from the RQ: what the client receives
   std::uint32_t server_max_pdu_ = 0;  // from the AC: what the server receives
   std::array<bool, 256> proposed_{};

@@ -14,9 +14,8 @@ namespace {
 constexpr std::size_t kMaxQueryKeys = 256;
 
 constexpr std::uint32_t kIdentifyingTags[] = {
-    spec::kSopClassUid,      spec::kSopInstanceUid,     spec::kAccessionNumber,
-    spec::kQueryRetrieveLevel, spec::kModality,         spec::kPatientId,
-    spec::kStudyInstanceUid, spec::kSeriesInstanceUid,
+    spec::kSopClassUid, spec::kSopInstanceUid, spec::kAccessionNumber,  spec::kQueryRetrieveLevel,
+    spec::kModality,    spec::kPatientId,      spec::kStudyInstanceUid, spec::kSeriesInstanceUid,
 };
 
 bool identifying(std::uint32_t tag) {

@@ -14,9 +14,8 @@ namespace {
 // hostile packet. The decoder reports problems itself, so dcmdata's logger is switched off once.
 void quiet_logging() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    OFLog::getLogger("dcmtk.dcmdata").setLogLevel(OFLogger::OFF_LOG_LEVEL);
-  });
+  std::call_once(once,
+                 [] { OFLog::getLogger("dcmtk.dcmdata").setLogLevel(OFLogger::OFF_LOG_LEVEL); });
 }
 
 DcmTagKey key(std::uint32_t tag) {

@@ -25,27 +25,6 @@ bool known_pdu_type(std::uint8_t type) {
   return type >= spec::kAssociateRq && type <= spec::kAbort;
 }
 
-const char* pdu_name(std::uint8_t type) {
-  switch (type) {
-    case spec::kAssociateRq:
-      return "A-ASSOCIATE-RQ";
-    case spec::kAssociateAc:
-      return "A-ASSOCIATE-AC";
-    case spec::kAssociateRj:
-      return "A-ASSOCIATE-RJ";
-    case spec::kPDataTf:
-      return "P-DATA-TF";
-    case spec::kReleaseRq:
-      return "A-RELEASE-RQ";
-    case spec::kReleaseRp:
-      return "A-RELEASE-RP";
-    case spec::kAbort:
-      return "A-ABORT";
-    default:
-      return "PDU";
-  }
-}
-
 std::string unknown_type_detail(std::uint8_t type) {
   char text[96];
   if (type >= 0x20 && type < 0x7F) {
@@ -161,7 +140,7 @@ class Decoder::Impl {
       violate(from, Violation::kMalformedPdu, "connection closed inside a P-DATA-TF PDU");
     } else if (d.framer.in_body()) {
       violate(from, Violation::kMalformedPdu,
-              std::string("connection closed inside an ") + pdu_name(d.framer.type()) + " after " +
+              std::string("connection closed inside an ") + spec::pdu_name(d.framer.type()) + " after " +
                   std::to_string(d.framer.body().size()) + " of its " +
                   std::to_string(d.framer.length()) + " bytes");
     } else if (d.framer.header_bytes() > 0) {
@@ -254,11 +233,11 @@ class Decoder::Impl {
         const std::uint32_t cap = std::min(limits_.max_associate_pdu, limits_.max_pdu_length);
         if (length > cap) {
           violate(from, Violation::kPduTooLong,
-                  std::string(pdu_name(type)) + " of " + std::to_string(length) +
+                  std::string(spec::pdu_name(type)) + " of " + std::to_string(length) +
                       " bytes exceeds the cap of " + std::to_string(cap));
         } else if (length < spec::kAssociateFixedLength) {
           violate(from, Violation::kMalformedPdu,
-                  std::string(pdu_name(type)) + " of " + std::to_string(length) +
+                  std::string(spec::pdu_name(type)) + " of " + std::to_string(length) +
                       " bytes, shorter than its fixed fields");
         } else {
           d.framer.begin_body();
@@ -281,7 +260,7 @@ class Decoder::Impl {
       default:  // A-ASSOCIATE-RJ, A-RELEASE-RQ/RP, A-ABORT: fixed 4-byte bodies
         if (length != spec::kFixedPduLength) {
           violate(from, Violation::kMalformedPdu,
-                  std::string(pdu_name(type)) + " of " + std::to_string(length) +
+                  std::string(spec::pdu_name(type)) + " of " + std::to_string(length) +
                       " bytes (PS3.8 9.3: exactly 4)");
           return;
         }

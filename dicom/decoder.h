@@ -20,22 +20,24 @@ struct DecoderLimits {
   // negotiation, and when the maximum is 0 (unlimited), the absolute cap applies.
   std::uint32_t pdu_slack = 64 * 1024;
   std::uint32_t max_pdu_length = 16 * 1024 * 1024;
-  std::uint32_t max_associate_pdu = 64 * 1024;   // A-ASSOCIATE-RQ/AC are buffered whole
-  std::uint32_t max_command_set = 64 * 1024;     // command sets are reassembled whole
-  std::uint32_t data_set_peek = 64 * 1024;       // prefix of each data set decoded for identifiers
+  std::uint32_t max_associate_pdu = 64 * 1024;    // A-ASSOCIATE-RQ/AC are buffered whole
+  std::uint32_t max_command_set = 64 * 1024;      // command sets are reassembled whole
+  std::uint32_t data_set_peek = 64 * 1024;        // prefix of each data set decoded for identifiers
   std::uint16_t max_presentation_contexts = 128;  // PS3.8 allows 128 (odd ids 1-255)
-  std::uint16_t max_items = 512;                 // items of any kind in one association PDU
+  // Items of any kind (sub-items included) in one association PDU. getscu alone proposes 128
+  // contexts x 3 transfer syntaxes plus 128 role selections (over 800 items).
+  std::uint16_t max_items = 4096;
   std::uint16_t max_outstanding_operations = 256;
 };
 
 enum class Violation : std::uint8_t {
   kUnknownPduType,
-  kPduTooLong,          // beyond the negotiated maximum + slack, or the absolute cap
-  kMalformedPdu,        // an item overruns its PDU, a length is inconsistent, ...
-  kUnexpectedPdu,       // e.g. P-DATA before the association, a second A-ASSOCIATE-RQ
+  kPduTooLong,     // beyond the negotiated maximum + slack, or the absolute cap
+  kMalformedPdu,   // an item overruns its PDU, a length is inconsistent, ...
+  kUnexpectedPdu,  // e.g. P-DATA before the association, a second A-ASSOCIATE-RQ
   kTooManyItems,
   kTooManyContexts,
-  kBadPdv,              // PDV length odd, zero, or overrunning its PDU; unknown context id
+  kBadPdv,  // PDV length odd, zero, or overrunning its PDU; unknown context id
   kCommandTooLong,
   kCommandUndecodable,  // DCMTK could not read the command set
   kTooManyOutstanding,

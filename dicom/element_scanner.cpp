@@ -165,7 +165,6 @@ bool ElementScanner::next(TopLevelElement& out) {
   out.tag = h.tag;
   out.offset = pos_;
   out.length = end - pos_;
-  out.value_offset = value_at;
   out.value_length = h.length;
   out.undefined_length = undefined;
   out.vr[0] = h.vr[0];

@@ -22,7 +22,7 @@ struct UserInformation {
   std::uint32_t max_pdu_length = 0;  // 0: unlimited (PS3.8 D.1)
   std::string implementation_class_uid;
   std::string implementation_version_name;
-  std::optional<std::uint16_t> max_operations_invoked;    // asynchronous operations window
+  std::optional<std::uint16_t> max_operations_invoked;  // asynchronous operations window
   std::optional<std::uint16_t> max_operations_performed;
   std::vector<RoleSelection> role_selections;
   std::vector<std::string> extended_negotiation_sop_classes;
@@ -43,20 +43,20 @@ struct PresentationContext {
 // A-ASSOCIATE-RQ and A-ASSOCIATE-AC share their layout (PS3.8 9.3.2, 9.3.3).
 struct Associate {
   std::uint16_t protocol_version = 0;
-  std::string called_ae;   // trailing spaces removed
+  std::string called_ae;  // trailing spaces removed
   std::string calling_ae;
   std::string application_context;
   std::vector<PresentationContext> contexts;
   UserInformation user;
 };
 
-struct AssociateReject {  // PS3.8 9.3.4
+struct AssociateReject {    // PS3.8 9.3.4
   std::uint8_t result = 0;  // 1 permanent, 2 transient
   std::uint8_t source = 0;  // 1 service user, 2 provider (ACSE), 3 provider (presentation)
   std::uint8_t reason = 0;
 };
 
-struct Abort {  // PS3.8 9.3.8
+struct Abort {              // PS3.8 9.3.8
   std::uint8_t source = 0;  // 0 service user, 2 service provider
   std::uint8_t reason = 0;
 };
@@ -94,7 +94,7 @@ struct DataSetIdentifiers {
   std::string patient_id;
   std::string accession_number;
   std::string modality;
-  std::string query_retrieve_level;  // C-FIND / C-MOVE / C-GET identifiers
+  std::string query_retrieve_level;     // C-FIND / C-MOVE / C-GET identifiers
   std::vector<std::string> query_keys;  // keywords of the attributes present in a query
   std::string note;  // why the peek is incomplete (deflate, prefix too short, unknown syntax)
 };

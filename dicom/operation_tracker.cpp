@@ -27,7 +27,8 @@ std::optional<Failure> OperationTracker::record(Side from, const Command& comman
     return std::nullopt;
   }
   const Side invoker = from == Side::kClient ? Side::kServer : Side::kClient;
-  const auto it = std::find(open_.begin(), open_.end(), key(invoker, *command.message_id_responded_to));
+  const auto it =
+      std::find(open_.begin(), open_.end(), key(invoker, *command.message_id_responded_to));
   if (it != open_.end()) {
     *it = open_.back();
     open_.pop_back();

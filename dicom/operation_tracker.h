@@ -1,6 +1,6 @@
 #pragma once
 // Outstanding DIMSE operations of the association (PS3.7 9.1, 10.1): requests, by invoker and
-// Message ID, whose final response has not been seen. Pending responses (PS3.7 C: 0xFF00,
+// Message ID, whose final response has not been seen. Pending responses (PS3.7 Annex C: 0xFF00,
 // 0xFF01) keep an operation open; C-CANCEL-RQ has no response and opens nothing. Bounded by
 // limits.max_outstanding_operations.
 #include <cstdint>
@@ -19,7 +19,6 @@ class OperationTracker {
   // Records `command` sent by `from`; a failure (and no change) if it would open one operation
   // too many.
   std::optional<Failure> record(Side from, const Command& command);
-  std::size_t outstanding() const { return open_.size(); }
 
  private:
   static std::uint32_t key(Side invoker, std::uint16_t message_id) {

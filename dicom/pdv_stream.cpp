@@ -134,9 +134,8 @@ PdvStream::Event PdvStream::start_fragment() {
                   "command fragment on " + ctx_text(id) + " before its data set ended");
     }
     if (c.buffer.size() + fragment > max_command_set_) {
-      return fail(Violation::kCommandTooLong,
-                  "command set on " + ctx_text(id) + " exceeds " +
-                      std::to_string(max_command_set_) + " bytes");
+      return fail(Violation::kCommandTooLong, "command set on " + ctx_text(id) + " exceeds " +
+                                                  std::to_string(max_command_set_) + " bytes");
     }
     if (buffered_ + fragment > budget_) {
       return fail(Violation::kBadPdv, "interleaved messages would buffer more than " +

@@ -22,6 +22,28 @@ enum PduType : std::uint8_t {
   kAbort = 0x07,        // PS3.8 9.3.8
 };
 
+// The names PS3.8 9.3 gives the PDU types, for messages.
+inline const char* pdu_name(std::uint8_t type) {
+  switch (type) {
+    case kAssociateRq:
+      return "A-ASSOCIATE-RQ";
+    case kAssociateAc:
+      return "A-ASSOCIATE-AC";
+    case kAssociateRj:
+      return "A-ASSOCIATE-RJ";
+    case kPDataTf:
+      return "P-DATA-TF";
+    case kReleaseRq:
+      return "A-RELEASE-RQ";
+    case kReleaseRp:
+      return "A-RELEASE-RP";
+    case kAbort:
+      return "A-ABORT";
+    default:
+      return "PDU";
+  }
+}
+
 // PS3.8 9.3.4, 9.3.6, 9.3.7, 9.3.8: A-ASSOCIATE-RJ, A-RELEASE-RQ/RP and A-ABORT carry 4 bytes.
 inline constexpr std::uint32_t kFixedPduLength = 4;
 
@@ -46,21 +68,21 @@ inline constexpr std::size_t kAbortReasonOffset = 3;
 inline constexpr std::size_t kItemHeaderLength = 4;
 
 enum ItemType : std::uint8_t {
-  kApplicationContext = 0x10,           // PS3.8 9.3.2.1
-  kPresentationContextRq = 0x20,        // PS3.8 9.3.2.2
-  kPresentationContextAc = 0x21,        // PS3.8 9.3.3.2
-  kAbstractSyntax = 0x30,               // PS3.8 9.3.2.2.1
-  kTransferSyntax = 0x40,               // PS3.8 9.3.2.2.2, 9.3.3.2.1
-  kUserInformation = 0x50,              // PS3.8 9.3.2.3, 9.3.3.3
-  kMaximumLength = 0x51,                // PS3.8 D.1
-  kImplementationClassUid = 0x52,       // PS3.7 D.3.3.2
-  kAsynchronousOperationsWindow = 0x53, // PS3.7 D.3.3.3
-  kRoleSelection = 0x54,                // PS3.7 D.3.3.4
-  kImplementationVersionName = 0x55,    // PS3.7 D.3.3.2
-  kSopClassExtendedNegotiation = 0x56,  // PS3.7 D.3.3.5
+  kApplicationContext = 0x10,                 // PS3.8 9.3.2.1
+  kPresentationContextRq = 0x20,              // PS3.8 9.3.2.2
+  kPresentationContextAc = 0x21,              // PS3.8 9.3.3.2
+  kAbstractSyntax = 0x30,                     // PS3.8 9.3.2.2.1
+  kTransferSyntax = 0x40,                     // PS3.8 9.3.2.2.2, 9.3.3.2.1
+  kUserInformation = 0x50,                    // PS3.8 9.3.2.3, 9.3.3.3
+  kMaximumLength = 0x51,                      // PS3.8 D.1
+  kImplementationClassUid = 0x52,             // PS3.7 D.3.3.2
+  kAsynchronousOperationsWindow = 0x53,       // PS3.7 D.3.3.3
+  kRoleSelection = 0x54,                      // PS3.7 D.3.3.4
+  kImplementationVersionName = 0x55,          // PS3.7 D.3.3.2
+  kSopClassExtendedNegotiation = 0x56,        // PS3.7 D.3.3.5
   kSopClassCommonExtendedNegotiation = 0x57,  // PS3.7 D.3.3.6 (recognised, not reported)
-  kUserIdentityRq = 0x58,               // PS3.7 D.3.3.7.1
-  kUserIdentityAc = 0x59,               // PS3.7 D.3.3.7.2
+  kUserIdentityRq = 0x58,                     // PS3.7 D.3.3.7.1
+  kUserIdentityAc = 0x59,                     // PS3.7 D.3.3.7.2
 };
 
 // PS3.8 9.3.2.2 / 9.3.3.2: presentation context item body: context-id (1), reserved (1),
@@ -114,7 +136,7 @@ inline constexpr std::uint16_t kResponseBit = 0x8000;  // PS3.7 E.1: responses h
 
 // PS3.7 E.1 (Command Data Set Type): 0x0101 means "no data set"; any other value: a data set.
 inline constexpr std::uint16_t kNoDataSet = 0x0101;
-// PS3.7 C.1.3 / Annex C: Pending statuses keep an operation outstanding.
+// PS3.7 Annex C: Pending statuses keep an operation outstanding.
 inline constexpr std::uint16_t kStatusPending = 0xFF00;
 inline constexpr std::uint16_t kStatusPendingWarning = 0xFF01;
 
@@ -156,11 +178,10 @@ inline constexpr std::uint16_t kLastIdentifyingGroup = 0x0020;
 
 // ---- PS3.5 7.1, 7.5: data element encoding ----------------------------------------------------
 inline constexpr std::uint32_t kUndefinedLength = 0xFFFFFFFF;
-inline constexpr std::uint16_t kItemGroup = 0xFFFE;          // PS3.5 7.5: item and delimiters
+inline constexpr std::uint16_t kItemGroup = 0xFFFE;  // PS3.5 7.5: item and delimiters
 inline constexpr std::uint16_t kItemElement = 0xE000;
 inline constexpr std::uint16_t kItemDelimitationElement = 0xE00D;
 inline constexpr std::uint16_t kSequenceDelimitationElement = 0xE0DD;
-inline constexpr std::uint32_t kPixelData = tag(0x7FE0, 0x0010);
 
 // ---- PS3.5 Annex A, PS3.6 Table A-1: transfer syntaxes ---------------------------------------
 inline constexpr std::string_view kImplicitVrLittleEndian = "1.2.840.10008.1.2";
@@ -171,8 +192,5 @@ inline constexpr std::string_view kJpipReferencedDeflate = "1.2.840.10008.1.2.4.
 // PS3.5 A.4: every other standard transfer syntax encodes the data set in Explicit VR Little
 // Endian (only the pixel data is encapsulated); they all share this root.
 inline constexpr std::string_view kStandardTransferSyntaxRoot = "1.2.840.10008.1.2.";
-
-// PS3.7 Annex A.2.1: the DICOM application context name.
-inline constexpr std::string_view kDicomApplicationContext = "1.2.840.10008.3.1.1.1";
 
 }  // namespace wardgate::dicom::spec

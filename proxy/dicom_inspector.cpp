@@ -47,21 +47,25 @@ const char* who(Side s) { return s == Side::kClient ? "device" : "server"; }
 // PS3.8 table 9-21, source 1 (service user) reasons.
 std::uint8_t reject_reason(policy::Rule rule) {
   switch (rule) {
-    case policy::Rule::kCallingAe: return 3;  // calling-AE-title-not-recognized
-    case policy::Rule::kCalledAe: return 7;   // called-AE-title-not-recognized
-    default: return 1;                        // no-reason-given
+    case policy::Rule::kCallingAe:
+      return 3;  // calling-AE-title-not-recognized
+    case policy::Rule::kCalledAe:
+      return 7;  // called-AE-title-not-recognized
+    default:
+      return 1;  // no-reason-given
   }
 }
 
 // A DIMSE operation between its request and its final response.
 struct Operation {
+  std::uint16_t message_id = 0;
   std::uint16_t command_field = 0;
   Side requester = Side::kClient;
   Clock::time_point started;
   std::string sop_class_uid;
   std::string sop_instance_uid;
   std::string move_destination;
-  std::uint64_t bytes = 0;          // data set bytes of request and responses
+  std::uint64_t bytes = 0;  // data set bytes of request and responses
   std::uint64_t pending_responses = 0;
   bool refused = false;  // by wardgate's rules: never reached the server
   std::optional<std::uint16_t> priority;
@@ -72,10 +76,7 @@ struct Operation {
 class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
  public:
   DicomInspector(const DicomInspection& settings, const SessionInfo& info)
-      : settings_(settings),
-        info_(info),
-        decoder_(*this, settings.limits),
-        opened_(Clock::now()) {
+      : settings_(settings), info_(info), decoder_(*this, settings.limits), opened_(Clock::now()) {
     device_ = settings_.devices->find(ntohl(info_.device_addr.s_addr));
     device_name_ = device_ != nullptr ? device_->name : ip_text(info_.device_addr);
   }
@@ -83,7 +84,10 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   // -- Inspector ---------------------------------------------------------------------------
   Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
     const Side side = side_of(direction);
-    side_at_boundary_ = decoder_.at_pdu_boundary(side);
+    // Where each stream stands before this chunk: a violation takes the decoder out of sync,
+    // after which it can no longer say where PDUs begin.
+    at_boundary_[0] = decoder_.at_pdu_boundary(Side::kClient);
+    at_boundary_[1] = decoder_.at_pdu_boundary(Side::kServer);
     side_forwarded_nothing_ = bytes_[index(side)] == 0;
     feeding_ = side;
     bytes_[index(side)] += chunk.size();
@@ -98,7 +102,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     bytes_[index(side_of(direction))] += n;
     decoder_.skip(side_of(direction), n);
   }
-  void on_close(Direction /*direction*/, CloseCause cause) override {
+  void on_close(Direction direction, CloseCause cause) override {
+    // A stream that ends inside a PDU is a violation of its own (a truncated request).
+    if (cause == CloseCause::kEof) decoder_.end_of_stream(side_of(direction));
     if (++closed_ < 2) return;
     finish(cause);
   }
@@ -133,6 +139,13 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     if (side_forwarded_nothing_) r.to_upstream = std::vector<std::byte>{};
     response_ = std::move(r);
     ended_ = "rejected-by-wardgate";
+    audit::Event rj = event("association-rejected", audit::Outcome::kDenied);
+    rj.fields.set("rejected_by", "wardgate");
+    rj.fields.set("result", "permanent");
+    rj.fields.set("source", 1);
+    rj.fields.set("reason", reject_reason(d.rule));
+    rj.fields.set("rule", policy::to_string(d.rule));
+    emit(std::move(rj));
   }
 
   void on_associate_accept(const dicom::Associate& ac) override {
@@ -161,6 +174,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   void on_associate_reject(const dicom::AssociateReject& rj) override {
     ended_ = "rejected";
     audit::Event e = event("association-rejected", audit::Outcome::kFailure);
+    e.fields.set("rejected_by", "server");
     e.fields.set("result", rj.result == 1 ? "permanent" : "transient");
     e.fields.set("source", rj.source);
     e.fields.set("reason", rj.reason);
@@ -197,8 +211,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
                                const dicom::DataSetIdentifiers& ids) override {
     Operation* op = data_owner(from);
     if (op == nullptr) return;
-    if (from == op->requester) op->identifiers = ids;  // responses' identifiers (C-FIND
-                                                       // matches) are counted, not kept
+    if (from == op->requester)
+      op->identifiers = ids;  // responses' identifiers (C-FIND
+                              // matches) are counted, not kept
   }
 
   void on_data_set_end(Side from, std::uint8_t /*context_id*/, std::uint64_t bytes) override {
@@ -223,6 +238,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   void on_request(Side from, const dicom::Command& c) {
     if (!c.message_id) return;
     Operation op;
+    op.message_id = *c.message_id;
     op.command_field = c.command_field;
     op.requester = from;
     op.started = Clock::now();
@@ -232,9 +248,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
                                                               : c.affected_sop_instance_uid;
     op.move_destination = c.move_destination;
     op.priority = c.priority;
-    if (c.has_data_set) data_message_[index(from)] = *c.message_id;
+    if (c.has_data_set) data_message_[index(from)] = {from, *c.message_id};
     if (c.command_field == policy::kCCancelRq) return;  // refers to another operation
-    operations_[*c.message_id] = op;
+    operations_[{from, *c.message_id}] = op;
 
     if (device_ == nullptr || from != Side::kClient) return;
     const policy::Decision d = policy::check_command(device_->dicom, device_->name, c.command_field,
@@ -242,16 +258,16 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     if (d.allowed) return;
     alert("command-refused", d);
     if (!settings_.enforce) return;
-    operations_[*c.message_id].refused = true;
+    operations_[{from, *c.message_id}].refused = true;
     abort_both("command-refused");
   }
 
   void on_response(Side from, const dicom::Command& c) {
-    if (c.has_data_set && c.message_id_responded_to) {
-      data_message_[index(from)] = *c.message_id_responded_to;
-    }
     if (!c.message_id_responded_to) return;
-    auto it = operations_.find(*c.message_id_responded_to);
+    // A response answers a request of the other side.
+    const std::pair key{other(from), *c.message_id_responded_to};
+    if (c.has_data_set) data_message_[index(from)] = key;
+    auto it = operations_.find(key);
     if (it == operations_.end()) return;
     Operation& op = it->second;
     op.last_response = c;
@@ -275,9 +291,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
 
   // The operation whose data set `from` is sending now.
   Operation* data_owner(Side from) {
-    const auto id = data_message_[index(from)];
-    if (!id) return nullptr;
-    auto it = operations_.find(*id);
+    const auto& key = data_message_[index(from)];
+    if (!key) return nullptr;
+    auto it = operations_.find(*key);
     return it == operations_.end() ? nullptr : &it->second;
   }
 
@@ -289,6 +305,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     audit::Event e = event("operation", outcome);
     e.fields.set("command", std::string(policy::operation_name(op.command_field).value_or("?")));
     e.fields.set("requested_by", who(op.requester));
+    e.fields.set("message_id", op.message_id);
     if (response != nullptr) {
       e.fields.set("status", status);
       e.fields.set("status_class", status_class(status));
@@ -320,7 +337,8 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     if (op.command_field == policy::kCFindRq) e.fields.set("matches", op.pending_responses);
     if (response != nullptr) {
       const dicom::Command& r = *response;
-      if (r.completed_suboperations) e.fields.set("suboperations_completed", *r.completed_suboperations);
+      if (r.completed_suboperations)
+        e.fields.set("suboperations_completed", *r.completed_suboperations);
       if (r.failed_suboperations) e.fields.set("suboperations_failed", *r.failed_suboperations);
       if (r.warning_suboperations) e.fields.set("suboperations_warning", *r.warning_suboperations);
       if (!r.error_comment.empty()) e.fields.set("error_comment", r.error_comment);
@@ -329,8 +347,8 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   }
 
   void alert(const char* what, const policy::Decision& d) {
-    audit::Event e = event("security-alert", settings_.enforce ? audit::Outcome::kDenied
-                                                              : audit::Outcome::kWarning);
+    audit::Event e = event("security-alert",
+                           settings_.enforce ? audit::Outcome::kDenied : audit::Outcome::kWarning);
     e.severity = audit::Severity::kAlert;
     e.fields.set("alert", what);
     e.fields.set("rule", policy::to_string(d.rule));
@@ -345,25 +363,32 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     const Side to_offender = feeding_;  // the side that sent the offending bytes
     Response r;
     const auto abort_pdu = dicom::make_abort(2, 0);
-    if (decoder_.at_pdu_boundary(other(to_offender))) {
+    if (at_boundary_[index(other(to_offender))]) {
       (to_offender == Side::kClient ? r.to_device : r.to_upstream) = abort_pdu;
     }
-    if (side_at_boundary_) {
+    if (at_boundary_[index(to_offender)]) {
       (to_offender == Side::kClient ? r.to_upstream : r.to_device) = abort_pdu;
     }
     response_ = std::move(r);
     ended_ = std::string("aborted-by-wardgate (") + why + ")";
+    audit::Event e = event("association-aborted", audit::Outcome::kDenied);
+    e.fields.set("aborted_by", "wardgate");
+    e.fields.set("source", "service-provider");
+    e.fields.set("reason", 0);
+    e.fields.set("why", why);
+    emit(std::move(e));
   }
 
   void finish(CloseCause cause) {
     for (auto& [id, op] : operations_) emit_operation(op, nullptr);
     operations_.clear();
     const double seconds = std::chrono::duration<double>(Clock::now() - opened_).count();
-    audit::Event e = event("association-summary",
-                           failures_ > 0 || ended_ != "released" ? audit::Outcome::kWarning
-                                                                 : audit::Outcome::kSuccess);
-    e.fields.set("ended", ended_.empty() ? std::string("connection closed (") + to_string(cause) + ")"
-                                         : ended_);
+    audit::Event e = event("association-summary", failures_ > 0 || ended_ != "released"
+                                                      ? audit::Outcome::kWarning
+                                                      : audit::Outcome::kSuccess);
+    e.fields.set("ended", ended_.empty()
+                              ? std::string("connection closed (") + to_string(cause) + ")"
+                              : ended_);
     e.fields.set("accepted", accepted_);
     e.fields.set("objects", objects_);
     e.fields.set("failures", failures_);
@@ -371,8 +396,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     e.fields.set("bytes_to_device", bytes_[1]);
     e.fields.set("data_set_bytes", data_bytes_);
     e.fields.set("duration_s", seconds);
-    e.fields.set("throughput_mbit_s",
-                 seconds > 0 ? static_cast<double>(bytes_[0] + bytes_[1]) * 8 / seconds / 1e6 : 0.0);
+    e.fields.set(
+        "throughput_mbit_s",
+        seconds > 0 ? static_cast<double>(bytes_[0] + bytes_[1]) * 8 / seconds / 1e6 : 0.0);
     emit(std::move(e));
   }
 
@@ -384,8 +410,8 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     e.category = "dicom";
     e.action = action;
     e.outcome = outcome;
-    e.severity = outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo
-                                                     : audit::Severity::kNotice;
+    e.severity =
+        outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo : audit::Severity::kNotice;
     e.fields.set("session", info_.id);
     e.fields.set("client", ip_text(info_.device_addr) + ":" + std::to_string(info_.device_port));
     e.fields.set("server", ip_text(info_.server_addr) + ":" + std::to_string(info_.server_port));
@@ -409,8 +435,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   bool accepted_ = false;
   std::string ended_;
   std::optional<Side> release_requested_by_;
-  std::map<std::uint16_t, Operation> operations_;
-  std::optional<std::uint16_t> data_message_[2];
+  // By (requester, Message ID): both sides number their requests from 1 (C-GET sub-operations).
+  std::map<std::pair<Side, std::uint16_t>, Operation> operations_;
+  std::optional<std::pair<Side, std::uint16_t>> data_message_[2];
   std::uint64_t bytes_[2] = {0, 0};
   std::uint64_t data_bytes_ = 0;
   std::uint64_t objects_ = 0;
@@ -419,7 +446,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
 
   // State of the chunk being fed, for deciding where wardgate may speak.
   Side feeding_ = Side::kClient;
-  bool side_at_boundary_ = true;
+  bool at_boundary_[2] = {true, true};
   bool side_forwarded_nothing_ = true;
   std::optional<Response> response_;
 };

@@ -1,0 +1,149 @@
+// Fuzz target: the DICOM Upper Layer decoder fed both directions as a relay would.
+//
+// Input: one configuration byte (limits), then records [control][length: 2 bytes LE][bytes]:
+//   control bit 0: side (0 client, 1 server); bits 1-2: how the bytes go in:
+//     0 one feed() call; 1 like a zero-copy relay: skip() whatever skippable() allows, feed the
+//     rest in pieces of (control >> 3) + 1 bytes; 2 end_of_stream(side) (no length, no bytes); 3
+//     byte by byte.
+// Oracle: a second decoder gets the same bytes, each record in one feed() call, never skipping;
+// both must report exactly the same callbacks. Any divergence, a crash, a sanitizer report or a
+// buffer beyond the caps is a finding. Seeds: tests/tools/record-dicom-streams fuzz-seeds.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <string>
+
+#include "dicom/decoder.h"
+
+namespace {
+
+using wardgate::dicom::Side;
+
+class Log final : public wardgate::dicom::DecoderCallbacks {
+ public:
+  std::string text;
+
+  void on_associate_request(const wardgate::dicom::Associate& a) override { add("RQ", a); }
+  void on_associate_accept(const wardgate::dicom::Associate& a) override { add("AC", a); }
+  void on_associate_reject(const wardgate::dicom::AssociateReject& r) override {
+    text += "RJ" + std::to_string(r.result) + std::to_string(r.source) + std::to_string(r.reason);
+  }
+  void on_release_request(Side s) override { text += side("RLQ", s); }
+  void on_release_response(Side s) override { text += side("RLP", s); }
+  void on_abort(Side s, const wardgate::dicom::Abort& a) override {
+    text += side("AB", s) + std::to_string(a.source) + std::to_string(a.reason);
+  }
+  void on_command(Side s, const wardgate::dicom::Command& c) override {
+    text += side("CMD", s) + std::to_string(c.context_id) + "/" + std::to_string(c.command_field) +
+            "/" + std::to_string(c.message_id.value_or(0)) + "/" + std::to_string(c.has_data_set) +
+            c.affected_sop_instance_uid + "|" + c.error_comment + "\n";
+  }
+  void on_data_set_identifiers(Side s, std::uint8_t ctx,
+                               const wardgate::dicom::DataSetIdentifiers& ids) override {
+    text += side("IDS", s) + std::to_string(ctx) + ids.sop_instance_uid + "|" + ids.patient_id +
+            "|" + ids.study_instance_uid + "|" + ids.query_retrieve_level + "|" + ids.note + "|" +
+            std::to_string(ids.query_keys.size()) + "\n";
+  }
+  void on_data_set_end(Side s, std::uint8_t ctx, std::uint64_t bytes) override {
+    text += side("END", s) + std::to_string(ctx) + "/" + std::to_string(bytes) + "\n";
+  }
+  void on_violation(Side s, wardgate::dicom::Violation v, std::string_view detail) override {
+    text += side("VIOLATION", s) + wardgate::dicom::to_string(v) + " " + std::string(detail) + "\n";
+  }
+
+ private:
+  static std::string side(const char* what, Side s) {
+    return std::string(what) + (s == Side::kClient ? "c " : "s ");
+  }
+  void add(const char* what, const wardgate::dicom::Associate& a) {
+    text += std::string(what) + a.called_ae + "|" + a.calling_ae + "|" +
+            std::to_string(a.contexts.size()) + "|" + std::to_string(a.user.max_pdu_length) + "\n";
+  }
+};
+
+wardgate::dicom::DecoderLimits limits_for(std::uint8_t config) {
+  wardgate::dicom::DecoderLimits limits;
+  static constexpr std::uint32_t kPeeks[] = {64 * 1024, 512, 64, 0};
+  limits.data_set_peek = kPeeks[config & 3];
+  if ((config & 4) != 0) limits.max_command_set = 256;
+  if ((config & 8) != 0) limits.max_associate_pdu = 1024;
+  if ((config & 16) != 0) limits.max_pdu_length = 8192;
+  if ((config & 32) != 0) limits.max_outstanding_operations = 2;
+  if ((config & 64) != 0) limits.max_items = 16;
+  if ((config & 128) != 0) limits.pdu_slack = 0;
+  return limits;
+}
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "dicom_decoder_fuzz: %s\n", what);
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const wardgate::dicom::DecoderLimits limits = limits_for(data[0]);
+  const std::size_t cap =
+      2 * (std::size_t{limits.max_associate_pdu} + limits.max_command_set + limits.data_set_peek);
+  Log scripted_log;
+  Log plain_log;
+  wardgate::dicom::Decoder scripted(scripted_log, limits);
+  wardgate::dicom::Decoder plain(plain_log, limits);
+
+  std::size_t pos = 1;
+  while (pos < size) {
+    const std::uint8_t control = data[pos++];
+    const Side side = (control & 1) != 0 ? Side::kServer : Side::kClient;
+    const int op = (control >> 1) & 3;
+    if (op == 2) {
+      scripted.end_of_stream(side);
+      plain.end_of_stream(side);
+      continue;
+    }
+    if (size - pos < 2) break;
+    const std::size_t want = data[pos] | (std::size_t{data[pos + 1]} << 8);
+    pos += 2;
+    const std::size_t n = std::min(want, size - pos);
+    const auto* bytes = reinterpret_cast<const std::byte*>(data + pos);
+    std::span<const std::byte> chunk(bytes, n);
+    pos += n;
+
+    plain.feed(side, chunk);
+    if (op == 0) {
+      scripted.feed(side, chunk);
+    } else if (op == 3) {
+      for (std::size_t i = 0; i < n; ++i) scripted.feed(side, chunk.subspan(i, 1));
+    } else {
+      const std::size_t piece = (control >> 3) + 1;
+      while (!chunk.empty()) {
+        const std::uint64_t skippable = scripted.skippable(side);
+        if (skippable > 0) {
+          const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(skippable, chunk.size()));
+          scripted.skip(side, k);
+          chunk = chunk.subspan(k);
+          continue;
+        }
+        const std::size_t k = std::min(piece, chunk.size());
+        scripted.feed(side, chunk.first(k));
+        chunk = chunk.subspan(k);
+        check(scripted.buffered_bytes() <= cap, "buffered beyond the caps");
+      }
+    }
+    check(scripted.buffered_bytes() <= cap && plain.buffered_bytes() <= cap,
+          "buffered beyond the caps");
+    check(scripted.in_sync() || scripted.skippable(side) == UINT64_MAX,
+          "out of sync but not everything skippable");
+  }
+  if (scripted_log.text != plain_log.text) {
+    std::fprintf(stderr, "--- scripted\n%s--- plain\n%s", scripted_log.text.c_str(),
+                 plain_log.text.c_str());
+    check(false, "chunking or skipping changed what was reported");
+  }
+  check(scripted.in_sync() == plain.in_sync(), "in_sync differs");
+  return 0;
+}
