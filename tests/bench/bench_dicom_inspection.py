@@ -53,24 +53,15 @@ def audit_events(log):
 def configs(lab):
     """(inspected, uninspected) configurations: the lab's, with the lab's own addresses for the
     devices (so the policy checks run as on a real VLAN) and an audit secret of its own."""
-    base = lab.wardgate_config()
-    roles = {"ct": "ct", "us": "us", "monitor": "mon"}  # device name -> lab namespace role
-    devices = []
-    for device in base.get("devices", []):
-        role = roles.get(device["name"])
-        if role is not None and f"IP_{role.upper()}" in lab.env:
-            device = {**device, "address": lab.ip(role)}
-        devices.append(device)
-    if not any(d.get("address") == lab.ip("ct") for d in devices):
-        raise BenchFailure("lab/wardgate.json has no device 'ct' to place at the lab's CT address")
-    audit = {"secret_file": str(lab.workdir / "audit-secret")}
-    inspected = lab.wardgate_config(audit=audit, devices=devices)
+    base = lab.wardgate_config()  # devices already placed at this lab's addresses
+    if not any(d.get("address") == lab.ip("ct") for d in base.get("devices", [])):
+        raise BenchFailure("lab/wardgate.json has no device at the lab's CT address")
+    inspected = base
     services = base["interception"]["services"]
     if not any(s["port"] == DICOM_PORT and s.get("protocol") == "dicom" for s in services):
         raise BenchFailure(f"lab/wardgate.json does not inspect port {DICOM_PORT} as DICOM")
     tcp_services = [{**s, "protocol": "tcp"} if s["port"] == DICOM_PORT else s for s in services]
-    uninspected = lab.wardgate_config(audit=audit, devices=devices,
-                                      interception={"services": tcp_services})
+    uninspected = lab.wardgate_config(interception={"services": tcp_services})
     return inspected, uninspected
 
 

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import labkit
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 NO_TARGET = "n/a"
@@ -217,13 +219,8 @@ def machine_note():
     return f"{os.cpu_count()} CPUs, load average {' '.join(load)} when the benchmark started"
 
 
-def wait_until(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+# Polling with a deadline: the same helper the integration tests use.
+wait_until = labkit.wait_for
 
 
 def main(run):

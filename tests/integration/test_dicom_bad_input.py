@@ -21,7 +21,7 @@ import re
 import time
 import unittest
 
-from labkit import Lab
+from labkit import Lab, wait_for
 
 PY = "/usr/bin/python3"
 A_ABORT_TYPE = 0x07
@@ -186,28 +186,11 @@ print(json.dumps(out), flush=True)
 '''
 
 
-def lab_config(lab, **overrides):
-    """lab/wardgate.json with top-level overrides, its device addresses (10.1.1.x) moved into
-    this lab's VLAN net, and an audit secret of the lab's own."""
-    config = lab.wardgate_config(**overrides)
-    config.setdefault("audit", {})["secret_file"] = str(lab.workdir / "audit-secret")
-    for device in config.get("devices", []):
-        device["address"] = re.sub(r"^10\.1\.1\.", lab.vlan_net + ".", device["address"])
-    return config
 
 
 def audit_events(text):
     return [json.loads(line) for line in text.splitlines(keepends=True)
             if line.startswith("{") and line.endswith("\n")]
-
-
-def wait_for(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def vm_rss_kib(pid):
@@ -233,7 +216,7 @@ class DicomBadInputTests(unittest.TestCase):
             out.mkdir()
             cls.storescp = lab.start("pacs", ["storescp", "-v", "-dhl", "--fork", "-aet", "PACS",
                                               "-od", out, "104"], ready_port=104)
-            cls.wardgate = lab.start_wardgate(lab_config(lab))
+            cls.wardgate = lab.start_wardgate(lab.wardgate_config())
             assert open(f"/proc/{cls.wardgate.pid}/comm").read().strip() == "wardgate"
             # The ultrasound keeps associating (echoscu, one association each) while the CT
             # misbehaves; bounded: ECHO_ROUNDS rounds, 0.1 s apart.

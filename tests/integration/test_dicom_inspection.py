@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # dicom_oracle, however it is run
 import dicom_oracle  # noqa: E402
-from labkit import REPO, Lab  # noqa: E402
+from labkit import REPO, Lab, wait_for  # noqa: E402
 
 PYDICOM_DATA = Path("/usr/lib/python3/dist-packages/pydicom/data")
 STUDY_SIZE = 20
@@ -50,14 +50,6 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 # -- helpers shared by the tests ---------------------------------------------------------------
-def lab_config(lab, **overrides):
-    """lab/wardgate.json with top-level overrides, its device addresses (10.1.1.x) moved into
-    this lab's VLAN net, and an audit secret of the lab's own."""
-    config = lab.wardgate_config(**overrides)
-    config.setdefault("audit", {})["secret_file"] = str(lab.workdir / "audit-secret")
-    for device in config.get("devices", []):
-        device["address"] = re.sub(r"^10\.1\.1\.", lab.vlan_net + ".", device["address"])
-    return config
 
 
 def devices_with(lab, name, **dicom_rules):
@@ -177,15 +169,6 @@ def storescu_blocks(log):
     return [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts), 2)]
 
 
-def wait_for(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 class DicomInspectionTests(unittest.TestCase):
     lab = None
 
@@ -243,7 +226,7 @@ class DicomInspectionTests(unittest.TestCase):
         cls.dcmqrscp = lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
 
         cls.secret_path = work / "audit-secret"
-        cls.wardgate = lab.start_wardgate(lab_config(lab))
+        cls.wardgate = lab.start_wardgate(lab.wardgate_config())
         cls.secret = cls.secret_path.read_bytes()
         assert len(cls.secret) == 32, len(cls.secret)
 
@@ -309,8 +292,8 @@ class DicomInspectionTests(unittest.TestCase):
     def with_config(self, **overrides):
         """Runs wardgate with overrides for the rest of this test; the lab's configuration is
         back for the next one."""
-        self.restart_wardgate(lab_config(self.lab, **overrides))
-        self.addCleanup(self.restart_wardgate, lab_config(self.lab))
+        self.restart_wardgate(self.lab.wardgate_config(**overrides))
+        self.addCleanup(self.restart_wardgate, self.lab.wardgate_config())
 
     def assert_no_violations(self, mark, alerts_too=True):
         bad = self.since(mark, "protocol-violation")

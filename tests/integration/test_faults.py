@@ -19,7 +19,7 @@ import subprocess
 import time
 import unittest
 
-from labkit import Lab, wardgate_bin
+from labkit import Lab, wardgate_bin, wait_for
 
 PY = "/usr/bin/python3"
 
@@ -260,15 +260,6 @@ else:
 
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-
-def wait_for(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def plain_tcp_services(lab):

@@ -14,6 +14,7 @@ namespaces the lab created.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +39,16 @@ def sha256_of(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def wait_for(predicate, timeout, interval=0.05):
+    """Polls predicate until it is true or timeout seconds passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
 
 
 class Proc:
@@ -175,13 +186,18 @@ class Lab:
 
     # -- wardgate -------------------------------------------------------------------------
     def wardgate_config(self, **overrides):
-        """The lab's configuration, with top-level sections merged from overrides."""
+        """lab/wardgate.json made this lab's: its device addresses (10.1.1.x) moved into this
+        lab's VLAN net, an audit secret of the lab's own, then top-level sections merged from
+        overrides."""
         config = json.loads(BASE_CONFIG.read_text())
+        config.setdefault("audit", {})["secret_file"] = str(self.workdir / "audit-secret")
         for section, values in overrides.items():
             if isinstance(values, dict) and isinstance(config.get(section), dict):
                 config[section].update(values)
             else:
                 config[section] = values
+        for device in config.get("devices", []):
+            device["address"] = re.sub(r"^10\.1\.1\.", self.vlan_net + ".", device["address"])
         return config
 
     def write_config(self, config, name="wardgate.json"):
