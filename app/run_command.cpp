@@ -149,10 +149,11 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
-  spdlog::info("stopped: {} sessions, {} refused by connection limits, {} upstream failures, {} "
-               "audit events",
-               stats.sessions_total, stats.refused_by_limits, stats.upstream_failures,
-               inspection.audit->recorded());
+  spdlog::info(
+      "stopped: {} sessions, {} refused by connection limits, {} upstream failures, {} "
+      "audit events",
+      stats.sessions_total, stats.refused_by_limits, stats.upstream_failures,
+      inspection.audit->recorded());
   return kExitOk;
 }
 

@@ -1,5 +1,6 @@
 #include "dicom/association_parser.h"
 
+#include <array>
 #include <bitset>
 #include <cstdio>
 #include <string>
@@ -17,9 +18,9 @@ struct Item {
 };
 
 std::string hex(std::uint8_t v) {
-  char text[8];
-  std::snprintf(text, sizeof text, "0x%02X", v);
-  return text;
+  std::array<char, 8> text{};
+  std::snprintf(text.data(), text.size(), "0x%02X", v);
+  return text.data();
 }
 
 Failure malformed(std::string detail) {
@@ -31,7 +32,7 @@ Failure malformed(std::string detail) {
 std::string text(std::span<const std::byte> bytes) {
   std::size_t n = bytes.size();
   while (n > 0 && (bytes[n - 1] == std::byte{' '} || bytes[n - 1] == std::byte{0})) --n;
-  return std::string(reinterpret_cast<const char*>(bytes.data()), n);
+  return {reinterpret_cast<const char*>(bytes.data()), n};
 }
 
 // Walks a run of items (PS3.8 9.3.2: type, reserved, 2-byte length, value), counting each one

@@ -1,5 +1,6 @@
 #include "dicom/data_set_peek.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,7 @@ namespace {
 // Keys listed for one query identifier; a real query has a few dozen.
 constexpr std::size_t kMaxQueryKeys = 256;
 
-constexpr std::uint32_t kIdentifyingTags[] = {
+constexpr std::array<std::uint32_t, 8> kIdentifyingTags = {
     spec::kSopClassUid, spec::kSopInstanceUid, spec::kAccessionNumber,  spec::kQueryRetrieveLevel,
     spec::kModality,    spec::kPatientId,      spec::kStudyInstanceUid, spec::kSeriesInstanceUid,
 };
@@ -35,7 +36,7 @@ bool string_vr(const char* vr) {
   return false;
 }
 
-void add_note(DataSetIdentifiers& ids, std::string note) {
+void add_note(DataSetIdentifiers& ids, const std::string& note) {
   if (!ids.note.empty()) ids.note += "; ";
   ids.note += note;
 }

@@ -1,5 +1,7 @@
 #include "dicom/dcmtk_support.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <mutex>
 
@@ -26,7 +28,7 @@ std::string trim(const char* s, std::size_t n) {
   std::size_t begin = 0;
   while (begin < n && (s[begin] == ' ' || s[begin] == '\0')) ++begin;
   while (n > begin && (s[n - 1] == ' ' || s[n - 1] == '\0')) --n;
-  return std::string(s + begin, std::min(n - begin, kMaxValueLength));
+  return {s + begin, std::min(n - begin, kMaxValueLength)};
 }
 
 }  // namespace
@@ -78,9 +80,9 @@ std::string keyword(std::uint32_t tag) {
     if (name != nullptr && std::string_view(name) != DcmTag_ERROR_TagName) return name;
   } catch (...) {
   }
-  char text[12];
-  std::snprintf(text, sizeof text, "(%04X,%04X)", tag >> 16, tag & 0xFFFF);
-  return text;
+  std::array<char, 12> text{};
+  std::snprintf(text.data(), text.size(), "(%04X,%04X)", tag >> 16, tag & 0xFFFF);
+  return text.data();
 }
 
 }  // namespace wardgate::dicom::dcmtk

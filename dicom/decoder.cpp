@@ -26,16 +26,16 @@ bool known_pdu_type(std::uint8_t type) {
 }
 
 std::string unknown_type_detail(std::uint8_t type) {
-  char text[96];
+  // A printable first byte hints at another protocol on the port ('G' for HTTP GET, ...).
+  std::array<char, 16> printable{};
   if (type >= 0x20 && type < 0x7F) {
-    std::snprintf(text, sizeof text,
-                  "PDU type 0x%02X ('%c') is not a DICOM Upper Layer PDU (PS3.8 9.3)", type,
-                  static_cast<char>(type));
-  } else {
-    std::snprintf(text, sizeof text, "PDU type 0x%02X is not a DICOM Upper Layer PDU (PS3.8 9.3)",
-                  type);
+    std::snprintf(printable.data(), printable.size(), " ('%c')", static_cast<char>(type));
   }
-  return text;
+  std::array<char, 96> text{};
+  std::snprintf(text.data(), text.size(),
+                "PDU type 0x%02X%s is not a DICOM Upper Layer PDU (PS3.8 9.3)", type,
+                printable.data());
+  return text.data();
 }
 
 bool peekable(DataSetCoding coding) {
@@ -124,7 +124,7 @@ class Decoder::Impl {
 
   bool at_pdu_boundary(Side from) const {
     const Direction& d = direction(from);
-    return in_sync_ && d.framer.at_pdu_boundary() && !d.pdv.busy();
+    return d.framer.at_pdu_boundary() && !d.pdv.busy();
   }
 
   std::size_t buffered_bytes() const {
@@ -140,8 +140,8 @@ class Decoder::Impl {
       violate(from, Violation::kMalformedPdu, "connection closed inside a P-DATA-TF PDU");
     } else if (d.framer.in_body()) {
       violate(from, Violation::kMalformedPdu,
-              std::string("connection closed inside an ") + spec::pdu_name(d.framer.type()) + " after " +
-                  std::to_string(d.framer.body().size()) + " of its " +
+              std::string("connection closed inside an ") + spec::pdu_name(d.framer.type()) +
+                  " after " + std::to_string(d.framer.body().size()) + " of its " +
                   std::to_string(d.framer.length()) + " bytes");
     } else if (d.framer.header_bytes() > 0) {
       violate(from, Violation::kMalformedPdu,

@@ -1,10 +1,12 @@
 #pragma once
 // Incremental DICOM Upper Layer decoder for one TCP connection, fed both directions in arbitrary
 // chunks. Pure: no I/O, no exceptions, no clock; memory bounded by DecoderLimits. Follows the
-// Envoy/Suricata split: framing (pdu_framer), parsing (pdu_parser, item parsing), state
-// (association state machine, P-DATA reassembly), emission (DecoderCallbacks). On a protocol
-// violation it reports once through on_violation() and goes out of sync for the whole connection:
-// it interprets nothing more (the relay goes on; the policy decides whether to cut it).
+// Envoy/Suricata split: framing (pdu_framer, pdv_stream), parsing (association_parser,
+// command_decoder and data_set_peek with DCMTK behind element_scanner), state (association_state,
+// operation_tracker, per-context reassembly in pdv_stream), emission (DecoderCallbacks, from
+// decoder.cpp). On a protocol violation it reports once through on_violation() and goes out of
+// sync for the whole connection: it interprets nothing more (the relay goes on; the policy decides
+// whether to cut it). Callbacks may query the decoder but must not feed() or skip() it.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -87,9 +89,12 @@ class Decoder {
   void end_of_stream(Side from);
 
   bool in_sync() const;
-  // Whether the next byte from `from` would start a new PDU (so a PDU of our own, e.g. an
-  // A-ABORT, can be sent in that direction without corrupting the stream). False once out of
-  // sync: the decoder no longer knows.
+  // Whether the bytes of `from` fed so far end on a PDU boundary (so a PDU of our own, e.g. an
+  // A-ABORT, can follow them without corrupting the stream). Out of sync, the answer stays the
+  // one of the moment of the violation (bytes fed afterwards are not looked at): right inside
+  // on_violation() for the other direction, stale once more of it was relayed. For the
+  // violating direction it describes the stream before the violating PDU only if that PDU's
+  // first byte was the violation (an unknown PDU type).
   bool at_pdu_boundary(Side from) const;
   // Bytes the decoder holds in buffers right now (PDU bodies, command sets, peek prefixes); for
   // tests and memory accounting. Bounded by the limits, whatever the input.

@@ -98,9 +98,8 @@ std::size_t ElementScanner::skip_undefined(std::size_t at, bool implicit_le) {
         } else {
           pos += h.length;
         }
-      } else if (element == spec::kItemDelimitationElement && top.item) {
-        --depth;
-      } else if (element == spec::kSequenceDelimitationElement && !top.item) {
+      } else if ((element == spec::kItemDelimitationElement && top.item) ||
+                 (element == spec::kSequenceDelimitationElement && !top.item)) {
         --depth;
       } else {
         break;

@@ -15,9 +15,9 @@ namespace wardgate::dicom {
 enum class ElementEncoding : std::uint8_t { kImplicitLittle, kExplicitLittle, kExplicitBig };
 
 struct TopLevelElement {
-  std::uint32_t tag = 0;   // group << 16 | element
-  std::size_t offset = 0;  // of the tag
-  std::size_t length = 0;  // header and value (up to and including its delimiter)
+  std::uint32_t tag = 0;           // group << 16 | element
+  std::size_t offset = 0;          // of the tag
+  std::size_t length = 0;          // header and value (up to and including its delimiter)
   std::uint32_t value_length = 0;  // as encoded (0xFFFFFFFF: undefined)
   bool undefined_length = false;
   char vr[2] = {0, 0};  // explicit VR encodings only

@@ -8,6 +8,7 @@
 // Oracle: a second decoder gets the same bytes, each record in one feed() call, never skipping;
 // both must report exactly the same callbacks. Any divergence, a crash, a sanitizer report or a
 // buffer beyond the caps is a finding. Seeds: tests/tools/record-dicom-streams fuzz-seeds.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -65,7 +66,7 @@ class Log final : public wardgate::dicom::DecoderCallbacks {
 
 wardgate::dicom::DecoderLimits limits_for(std::uint8_t config) {
   wardgate::dicom::DecoderLimits limits;
-  static constexpr std::uint32_t kPeeks[] = {64 * 1024, 512, 64, 0};
+  static constexpr std::array<std::uint32_t, 4> kPeeks = {64 * 1024, 512, 64, 0};
   limits.data_set_peek = kPeeks[config & 3];
   if ((config & 4) != 0) limits.max_command_set = 256;
   if ((config & 8) != 0) limits.max_associate_pdu = 1024;
@@ -85,6 +86,7 @@ void check(bool ok, const char* what) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's entry point
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const wardgate::dicom::DecoderLimits limits = limits_for(data[0]);

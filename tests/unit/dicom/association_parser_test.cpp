@@ -15,7 +15,7 @@ std::vector<std::byte> uid_with_length(std::string_view uid) {
 
 // The body (after the 6-byte PDU header) of an associate PDU.
 std::vector<std::byte> body_of(const std::vector<std::byte>& whole_pdu) {
-  return std::vector<std::byte>(whole_pdu.begin() + 6, whole_pdu.end());
+  return {whole_pdu.begin() + 6, whole_pdu.end()};
 }
 
 std::vector<std::byte> full_request_items(std::string_view secret) {
@@ -95,7 +95,7 @@ TEST(DicomAssociationParser, Malformed) {
     return parse_associate(body, accept, DecoderLimits{}, a);
   };
   const auto in_user = [](const std::vector<std::byte>& sub) { return item(0x50, sub); };
-  const std::pair<std::vector<std::byte>, const char*> cases[] = {
+  const std::vector<std::pair<std::vector<std::byte>, const char*>> cases = {
       {in_user(item(0x51, be16(1))), "maximum length item of 2 bytes"},
       {in_user(item(0x53, be16(1))), "asynchronous operations window item of 2 bytes"},
       {in_user(item(0x54, concat({be16(40), bytes_of("1.2")}))), "role selection"},

@@ -64,7 +64,8 @@ TEST(DicomDataSetPeek, PrefixCutAnywhere) {
   const auto full = ct(ElementEncoding::kExplicitLittle, true);
   const DataSetIdentifiers all = peek(full, DataSetCoding::kExplicitLittle);
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
-    const std::vector<std::byte> prefix(full.begin(), full.begin() + cut);
+    const std::vector<std::byte> prefix(full.begin(),
+                                        full.begin() + static_cast<std::ptrdiff_t>(cut));
     const DataSetIdentifiers ids = peek(prefix, DataSetCoding::kExplicitLittle, false, false);
     for (const auto& [got, want] : {std::pair{ids.sop_instance_uid, all.sop_instance_uid},
                                     std::pair{ids.patient_id, all.patient_id},

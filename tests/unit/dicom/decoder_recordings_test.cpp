@@ -13,9 +13,10 @@
 namespace wardgate::dicom::testing {
 namespace {
 
-const std::string kRoot = "2.25.329800735698586629295641978511506172918";
-const std::string kCtIds = "sop=1.2.840.10008.5.1.4.1.1.2 inst=" + kRoot + ".3.1 study=" + kRoot +
-                           ".1 series=" + kRoot + ".2 pid=PID0001 acc=ACC0001 mod=CT";
+const std::string root_uid = "2.25.329800735698586629295641978511506172918";
+const std::string ct_ids = "sop=1.2.840.10008.5.1.4.1.1.2 inst=" + root_uid +
+                           ".3.1 study=" + root_uid + ".1 series=" + root_uid +
+                           ".2 pid=PID0001 acc=ACC0001 mod=CT";
 
 std::vector<std::string> lines(const std::string& log) {
   std::vector<std::string> out;
@@ -87,8 +88,8 @@ TEST(DicomRecordings, Rejected) {
 TEST(DicomRecordings, StoreTwoImagesExplicitLittle) {
   const std::string log = clean_log("store-explicit.rec");
   EXPECT_EQ(count(log, "CMD client ctx=1 field=0001 "), 2U);
-  EXPECT_EQ(count(log, "IDS client ctx=1 " + kCtIds + " level= keys= note=[]"), 1U) << log;
-  EXPECT_EQ(count(log, "inst=" + kRoot + ".3.2 "), 1U);
+  EXPECT_EQ(count(log, "IDS client ctx=1 " + ct_ids + " level= keys= note=[]"), 1U) << log;
+  EXPECT_EQ(count(log, "inst=" + root_uid + ".3.2 "), 1U);
   EXPECT_EQ(count(log, "END client ctx=1 bytes=8586"), 2U);
   EXPECT_EQ(count(log, "field=8001 id=- re=1 status=0000"), 1U);
   EXPECT_EQ(count(log, "field=8001 id=- re=2 status=0000"), 1U);
@@ -101,7 +102,7 @@ TEST(DicomRecordings, StoreInEveryPeekableTransferSyntax) {
   for (const char* name : {"store-implicit.rec", "store-big-endian.rec", "store-rle.rec",
                            "store-small-pdu.rec", "store-all-contexts.rec"}) {
     const std::string log = clean_log(name);
-    EXPECT_EQ(count(log, kCtIds + " level= keys= note=[]"), 1U) << name << "\n" << log;
+    EXPECT_EQ(count(log, ct_ids + " level= keys= note=[]"), 1U) << name << "\n" << log;
     EXPECT_EQ(count(log, "END client"), 1U) << name;
   }
   EXPECT_NE(clean_log("store-big-endian.rec").find("pc1{ r=0 1.2.840.10008.1.2.2}"),
@@ -164,7 +165,7 @@ TEST(DicomRecordings, GetWithStoreSubOperationsOnTheSameAssociation) {
   EXPECT_NE(log.find("CMD client ctx=1 field=0010 id=1"), std::string::npos);
   EXPECT_EQ(count(log, "CMD server ctx=33 field=0001 "), 2U);  // C-STORE-RQ from the SCP
   EXPECT_EQ(count(log, "CMD client ctx=33 field=8001 "), 2U);  // answered by the SCU
-  EXPECT_EQ(count(log, "IDS server ctx=33 " + kCtIds), 1U);
+  EXPECT_EQ(count(log, "IDS server ctx=33 " + ct_ids), 1U);
   EXPECT_NE(
       log.find("field=8010 id=- re=1 status=0000 prio=- data=0 asc=1.2.840.10008.5.1.4.1.2.2.3 "
                "asi= rsc= rsi= dest=[] sub=-/2/0/0"),

@@ -3,6 +3,7 @@
 // boundaries, and the negotiated maximum PDU lengths.
 #include <gtest/gtest.h>
 
+#include "dicom/pdu_builder.h"
 #include "dicom_test_support.h"
 
 namespace wardgate::dicom::testing {
@@ -10,7 +11,8 @@ namespace {
 
 std::vector<std::byte> context_rq(int id, std::string_view abstract, std::string_view ts) {
   return item(0x20, concat({{static_cast<std::byte>(id), std::byte{0}, std::byte{0}, std::byte{0}},
-                            item(0x30, bytes_of(abstract)), item(0x40, bytes_of(ts))}));
+                            item(0x30, bytes_of(abstract)),
+                            item(0x40, bytes_of(ts))}));
 }
 
 std::vector<std::byte> context_ac(int id, std::string_view ts, int result = 0) {
@@ -19,9 +21,7 @@ std::vector<std::byte> context_ac(int id, std::string_view ts, int result = 0) {
                             item(0x40, bytes_of(ts))}));
 }
 
-std::vector<std::byte> max_length(std::uint32_t max) {
-  return item(0x50, item(0x51, be32(max)));
-}
+std::vector<std::byte> max_length(std::uint32_t max) { return item(0x50, item(0x51, be32(max))); }
 
 // A C-STORE-RQ command set announcing a data set.
 std::vector<std::byte> store_command(std::uint16_t id) {
@@ -63,7 +63,7 @@ TEST(DicomDecoderState, ReleaseCollisionAndInFlightPdus) {
   d.feed(Side::kServer, echo_ac());
   d.feed(Side::kClient, release(0x05));
   d.feed(Side::kServer, pdata(1, 3, echo_command(7)));  // sent before it saw the release
-  d.feed(Side::kServer, release(0x05));                  // collision: both asked
+  d.feed(Side::kServer, release(0x05));                 // collision: both asked
   d.feed(Side::kClient, release(0x06));
   d.feed(Side::kServer, release(0x06));
   d.end_of_stream(Side::kClient);
@@ -84,14 +84,13 @@ TEST(DicomDecoderState, AbortBeforeAnyAssociation) {
 TEST(DicomDecoderState, DeflatedDataSetIsSkippableFromItsFirstByte) {
   LogCallbacks cb;
   Decoder d(cb);
-  d.feed(Side::kClient, associate(0x01, context_rq(1, "1.2.840.10008.5.1.4.1.1.2",
-                                                    "1.2.840.10008.1.2.1.99")));
+  d.feed(Side::kClient,
+         associate(0x01, context_rq(1, "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1.99")));
   d.feed(Side::kServer, associate(0x02, context_ac(1, "1.2.840.10008.1.2.1.99")));
   d.feed(Side::kClient, pdata(1, 3, store_command(1)));
   const auto data_set = pdata(1, 2, std::vector<std::byte>(1000, std::byte{0x5A}));
   d.feed(Side::kClient, std::span(data_set).first(12));  // PDU and PDV headers
-  EXPECT_NE(cb.log.find("note=[deflated transfer syntax 1.2.840.10008.1.2.1.99"),
-            std::string::npos)
+  EXPECT_NE(cb.log.find("note=[deflated transfer syntax 1.2.840.10008.1.2.1.99"), std::string::npos)
       << cb.log;
   EXPECT_EQ(d.skippable(Side::kClient), 1000U);
   EXPECT_FALSE(d.at_pdu_boundary(Side::kClient));
@@ -134,11 +133,11 @@ TEST(DicomDecoderState, MaximumPduLengthsFollowTheReceiver) {
   {  // the server takes at most 4096, the client announced unlimited (0): absolute cap
     LogCallbacks cb;
     Decoder d(cb, limits);
-    d.feed(Side::kClient, associate(0x01, concat({context_rq(1, "1.2.840.10008.1.1",
-                                                             "1.2.840.10008.1.2"),
-                                                  max_length(0)})));
-    d.feed(Side::kServer, associate(0x02, concat({context_ac(1, "1.2.840.10008.1.2"),
-                                                  max_length(4096)})));
+    d.feed(Side::kClient,
+           associate(0x01, concat({context_rq(1, "1.2.840.10008.1.1", "1.2.840.10008.1.2"),
+                                   max_length(0)})));
+    d.feed(Side::kServer,
+           associate(0x02, concat({context_ac(1, "1.2.840.10008.1.2"), max_length(4096)})));
     d.feed(Side::kServer, pdata_header(1 << 20));
     EXPECT_EQ(cb.violations, 0) << cb.log;
     d.feed(Side::kClient, pdata_header(4097));
@@ -169,6 +168,40 @@ TEST(DicomDecoderState, RejectedContextCarriesNoData) {
   EXPECT_NE(cb.log.find("bad-pdv PDV for presentation context 3, which the association did not"),
             std::string::npos)
       << cb.log;
+}
+
+TEST(DicomDecoderState, PduBoundariesForPdusOfOurOwn) {
+  LogCallbacks cb;
+  Decoder d(cb);
+  EXPECT_TRUE(d.at_pdu_boundary(Side::kClient));
+  const auto rq = echo_rq();
+  d.feed(Side::kClient, std::span(rq).first(3));
+  EXPECT_FALSE(d.at_pdu_boundary(Side::kClient));
+  d.feed(Side::kClient, std::span(rq).subspan(3));
+  EXPECT_TRUE(d.at_pdu_boundary(Side::kClient));
+  d.feed(Side::kServer, echo_ac());
+  const auto p = pdata(1, 3, echo_command(1));
+  d.feed(Side::kServer, std::span(p).first(8));  // inside the server's P-DATA-TF
+  d.feed(Side::kClient, bytes_of("GET /"));      // the client violates
+  EXPECT_EQ(cb.violations, 1);
+  // Frozen at the violation: the server's stream is mid-PDU, the client's was at a boundary
+  // before the unknown PDU type byte.
+  EXPECT_FALSE(d.at_pdu_boundary(Side::kServer));
+  EXPECT_TRUE(d.at_pdu_boundary(Side::kClient));
+}
+
+TEST(DicomDecoderState, PdusWardgateSendsItselfDecodeAsSuch) {
+  LogCallbacks cb;
+  Decoder d(cb);
+  d.feed(Side::kClient, echo_rq());
+  d.feed(Side::kServer, make_associate_reject(1, 1, 3));
+  EXPECT_EQ(cb.log.substr(cb.log.find("RJ")), "RJ result=1 source=1 reason=3\n");
+  LogCallbacks cb2;
+  Decoder d2(cb2);
+  d2.feed(Side::kClient, echo_rq());
+  d2.feed(Side::kServer, echo_ac());
+  d2.feed(Side::kServer, make_abort(2, 6));
+  EXPECT_EQ(cb2.log.substr(cb2.log.find("ABORT")), "ABORT server source=2 reason=6\n");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "dicom_test_support.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,9 +19,9 @@ std::string opt(const std::optional<T>& v) {
 }
 
 std::string hex16(std::uint16_t v) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04X", v);
-  return text;
+  std::array<char, 8> text{};
+  std::snprintf(text.data(), text.size(), "%04X", v);
+  return text.data();
 }
 
 void log_associate(std::ostringstream& out, const Associate& a) {

@@ -66,7 +66,8 @@ TEST(DicomElementScanner, EveryCutYieldsOnlyWholeElements) {
     w.element(0x0010, 0x0020, "LO", "PID1");
     ends.push_back(w.bytes.size());
     for (std::size_t cut = 0; cut <= w.bytes.size(); ++cut) {
-      const std::vector<std::byte> prefix(w.bytes.begin(), w.bytes.begin() + cut);
+      const std::vector<std::byte> prefix(w.bytes.begin(),
+                                          w.bytes.begin() + static_cast<std::ptrdiff_t>(cut));
       ElementScanner::Stop stop{};
       const auto found = tags(prefix, e, &stop);
       std::size_t whole = 0;
