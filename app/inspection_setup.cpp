@@ -1,5 +1,6 @@
 #include "app/inspection_setup.h"
 
+#include "dicom/decoder.h"
 #include "proxy/dicom_inspector.h"
 
 namespace wardgate::app {
@@ -27,6 +28,7 @@ Inspection make_inspection(const Config& config) {
   dicom.limits.pdu_slack = config.dicom.pdu_slack;
   dicom.limits.max_pdu_length = config.dicom.max_pdu_length;
   in.inspectors->add("dicom", std::make_shared<proxy::DicomInspectorFactory>(dicom));
+  dicom::prepare_decoding();
   return in;
 }
 

@@ -1,10 +1,13 @@
 #include "dicom/dcmtk_support.h"
 
+#include "dicom/decoder.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <mutex>
 
+#include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dctag.h"
 #include "dcmtk/oflog/oflog.h"
@@ -32,6 +35,11 @@ std::string trim(const char* s, std::size_t n) {
 }
 
 }  // namespace
+
+void prepare() {
+  quiet_logging();
+  (void)dcmDataDict.isDictionaryLoaded();  // the first use loads it
+}
 
 std::optional<std::string> read(std::span<const std::byte> bytes, E_TransferSyntax xfer,
                                 DcmDataset& out) {
@@ -86,3 +94,10 @@ std::string keyword(std::uint32_t tag) {
 }
 
 }  // namespace wardgate::dicom::dcmtk
+
+namespace wardgate::dicom {
+
+// Declared in decoder.h: the decoder's only start-up step is DCMTK's.
+void prepare_decoding() { dcmtk::prepare(); }
+
+}  // namespace wardgate::dicom

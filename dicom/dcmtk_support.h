@@ -18,6 +18,9 @@ namespace wardgate::dicom::dcmtk {
 // far below (64 bytes for UI/LO), so this only bounds what hostile input can make us keep.
 inline constexpr std::size_t kMaxValueLength = 1024;
 
+// Quiets dcmdata's logger and loads its data dictionary (about 8 ms), once per process.
+void prepare();
+
 // Reads `bytes` into `out` with `xfer`. Returns an error text on failure (the elements read
 // before the failure stay in `out`).
 std::optional<std::string> read(std::span<const std::byte> bytes, E_TransferSyntax xfer,

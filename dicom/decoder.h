@@ -67,6 +67,10 @@ class DecoderCallbacks {
   virtual void on_violation(Side /*from*/, Violation /*what*/, std::string_view /*detail*/) {}
 };
 
+// Loads what decoding needs once per process (DCMTK's data dictionary, about 8 ms) at start-up,
+// so the first association does not pay for it on a proxy worker thread. Optional.
+void prepare_decoding();
+
 class Decoder {
  public:
   Decoder(DecoderCallbacks& callbacks, DecoderLimits limits = {});
