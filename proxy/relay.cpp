@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <csignal>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -15,6 +17,13 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+// splice(2) into a socket whose peer has reset raises SIGPIPE (it has no MSG_NOSIGNAL, unlike the
+// sends Asio makes), and SIGPIPE's default action ends the process. The relay needs EPIPE instead.
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
 
 // A peer that does not read wardgate's response within this time gets a reset instead.
 constexpr auto kRespondTimeout = std::chrono::seconds(2);
@@ -29,7 +38,9 @@ Relay::Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, Pi
       pipes_(pipes),
       inspector_(inspector),
       options_(options),
-      last_activity_(std::chrono::steady_clock::now()) {}
+      last_activity_(std::chrono::steady_clock::now()) {
+  if (options_.zero_copy) ignore_sigpipe();
+}
 
 awaitable<void> Relay::run() {
   boost::system::error_code ec;

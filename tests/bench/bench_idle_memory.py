@@ -140,7 +140,7 @@ def run():
     machine = benchlib.machine_note()
     report = benchlib.Report(BENCH)
     with Lab(LAB) as lab:
-        config = lab.wardgate_config(proxy={"max_connections_per_device": max(256, 2 * CONNECTIONS),
+        config = lab.plain_tcp_config(proxy={"max_connections_per_device": max(256, 2 * CONNECTIONS),
                                             "max_connections": max(10000, 4 * CONNECTIONS)})
         wardgate = lab.start_wardgate(config)
         pid = benchlib.wardgate_pid(wardgate)

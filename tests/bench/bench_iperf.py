@@ -67,7 +67,7 @@ def routed_test(lab, label, parallel=1):
 
 
 def proxied_test(lab, label, parallel=1):
-    wardgate = lab.start_wardgate()
+    wardgate = lab.start_wardgate(lab.plain_tcp_config())  # iperf3 speaks no DICOM
     try:
         pid = benchlib.wardgate_pid(wardgate)
         closed_before = benchlib.sessions_closed(wardgate)

@@ -200,6 +200,14 @@ class Lab:
             device["address"] = re.sub(r"^10\.1\.1\.", self.vlan_net + ".", device["address"])
         return config
 
+    def plain_tcp_config(self, **overrides):
+        """The lab's configuration with every service relayed as plain TCP (byte counting, no
+        decoder): for peers that speak no DICOM or HL7 (echo servers, iperf3)."""
+        config = self.wardgate_config(**overrides)
+        for service in config["interception"]["services"]:
+            service["protocol"] = "tcp"
+        return config
+
     def write_config(self, config, name="wardgate.json"):
         path = self.workdir / name
         path.write_text(json.dumps(config, indent=2))

@@ -327,6 +327,26 @@ TEST_P(RelayFixture, ResetIsPropagatedAsReset) {
   EXPECT_EQ(relay_->counters().to_device_end, CloseCause::kReset);
 }
 
+TEST_P(RelayFixture, AReceiverThatResetsMidStreamResetsTheSenderAndNothingElse) {
+  // Mid-stream, with data in flight on the splice path too (the lab test k covers the SIGPIPE
+  // that such a reset once raised).
+  start();
+  std::thread sender([&] {
+    const std::string block = pattern(64 * 1024);
+    for (int i = 0; i < 2000; ++i) {  // bounded: 128 MiB at most
+      if (::send(device_.peer, block.data(), block.size(), MSG_NOSIGNAL) <= 0) break;
+    }
+  });
+  int err = 0;
+  read_until_eof(upstream_.peer, err, 256 * 1024);  // the stream is flowing
+  set_reset_on_close(upstream_.peer);
+  ::close(upstream_.peer);
+  upstream_.peer = -1;
+  sender.join();  // ends because the device's connection was reset
+  ASSERT_TRUE(finished());
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kWriteFailed);
+}
+
 TEST_P(RelayFixture, IdleTimeoutClosesBothLegs) {
   RelayOptions options;
   options.idle_timeout = 200ms;

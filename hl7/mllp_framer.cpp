@@ -1,0 +1,175 @@
+#include "hl7/mllp_framer.h"
+
+#include <cstring>
+#include <string>
+
+#include "hl7/spec.h"
+
+namespace wardgate::hl7 {
+namespace {
+
+// Offset of the first start or end block in p[from, n), n if none.
+std::size_t find_block(const std::uint8_t* p, std::size_t from, std::size_t n) {
+  const void* end = std::memchr(p + from, spec::kEndBlock, n - from);
+  const std::size_t limit =
+      end == nullptr ? n : static_cast<std::size_t>(static_cast<const std::uint8_t*>(end) - p);
+  const void* start = std::memchr(p + from, spec::kStartBlock, limit - from);
+  return start == nullptr ? limit
+                          : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
+}
+
+}  // namespace
+
+const char* to_string(FramingError e) {
+  switch (e) {
+    case FramingError::kJunk:
+      return "junk";
+    case FramingError::kFrameTooLong:
+      return "frame-too-long";
+    case FramingError::kBadEndBlock:
+      return "bad-end-block";
+    case FramingError::kStartInFrame:
+      return "start-in-frame";
+    case FramingError::kTruncated:
+      return "truncated";
+    case FramingError::kMalformedMessage:
+      return "malformed-message";
+  }
+  return "unknown";
+}
+
+void MllpFramer::flush_junk() {
+  if (junk_ == 0) return;
+  const std::string detail = std::to_string(junk_) + " bytes outside MLLP frames";
+  junk_ = 0;
+  callbacks_.on_error(FramingError::kJunk, detail);
+}
+
+void MllpFramer::deliver(std::string_view content) {
+  if (content.size() == 1 && static_cast<std::uint8_t>(content[0]) == spec::kCommitAck) {
+    callbacks_.on_commit_ack(true);
+  } else if (content.size() == 1 && static_cast<std::uint8_t>(content[0]) == spec::kCommitNak) {
+    callbacks_.on_commit_ack(false);
+  } else {
+    callbacks_.on_frame(content);
+  }
+}
+
+void MllpFramer::frame_byte(std::uint8_t byte) {
+  if (buffer_.size() >= max_frame_) {
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    state_ = State::kDiscarding;
+    callbacks_.on_error(FramingError::kFrameTooLong,
+                        "frame longer than " + std::to_string(max_frame_) + " bytes discarded");
+    return;
+  }
+  buffer_ += static_cast<char>(byte);
+}
+
+void MllpFramer::feed(std::span<const std::byte> bytes) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::size_t n = bytes.size();
+  std::size_t i = 0;
+  while (i < n) {
+    switch (state_) {
+      case State::kIdle: {
+        const std::uint8_t b = p[i++];
+        if (b == spec::kStartBlock) {
+          flush_junk();
+          after_frame_ = false;
+          state_ = State::kInFrame;
+          // Fast path: a whole frame inside this chunk is delivered without copying.
+          const std::size_t j = find_block(p, i, n);
+          if (j + 1 < n && p[j] == spec::kEndBlock && p[j + 1] == spec::kCarriageReturn &&
+              j - i <= max_frame_) {
+            deliver(std::string_view(reinterpret_cast<const char*>(p + i), j - i));
+            i = j + 2;
+            state_ = State::kIdle;
+            after_frame_ = true;
+          }
+        } else if (after_frame_ && (b == spec::kLineFeed || b == spec::kCarriageReturn)) {
+          // tolerated trailer
+        } else {
+          after_frame_ = false;
+          ++junk_;
+        }
+        break;
+      }
+      case State::kInFrame: {
+        const std::size_t j = find_block(p, i, n);
+        const std::size_t room = max_frame_ - buffer_.size();
+        if (j - i > room) {
+          buffer_.clear();
+          buffer_.shrink_to_fit();
+          state_ = State::kDiscarding;
+          callbacks_.on_error(
+              FramingError::kFrameTooLong,
+              "frame longer than " + std::to_string(max_frame_) + " bytes discarded");
+          i += room + 1;
+          break;
+        }
+        buffer_.append(reinterpret_cast<const char*>(p + i), j - i);
+        i = j;
+        if (i == n) break;
+        if (p[i] == spec::kStartBlock) {
+          ++i;
+          buffer_.clear();
+          callbacks_.on_error(FramingError::kStartInFrame,
+                              "start block inside a frame: partial frame dropped");
+          break;
+        }
+        ++i;  // end block
+        state_ = State::kAfterEndBlock;
+        break;
+      }
+      case State::kAfterEndBlock: {
+        const std::uint8_t b = p[i];
+        if (b == spec::kCarriageReturn) {
+          ++i;
+          state_ = State::kIdle;
+          after_frame_ = true;
+          deliver(buffer_);
+          buffer_.clear();
+          if (buffer_.capacity() > std::size_t{64} * 1024) buffer_.shrink_to_fit();
+          break;
+        }
+        callbacks_.on_error(FramingError::kBadEndBlock, "0x1C not followed by 0x0D in a frame");
+        state_ = State::kInFrame;
+        frame_byte(spec::kEndBlock);  // kept as content; `b` is looked at again in kInFrame
+        break;
+      }
+      case State::kDiscarding: {
+        const void* end = std::memchr(p + i, spec::kEndBlock, n - i);
+        if (end == nullptr) {
+          i = n;
+        } else {
+          i = static_cast<std::size_t>(static_cast<const std::uint8_t*>(end) - p) + 1;
+          state_ = State::kDiscardingEnd;
+        }
+        break;
+      }
+      case State::kDiscardingEnd:
+        if (p[i] == spec::kCarriageReturn) {
+          ++i;
+          state_ = State::kIdle;
+          after_frame_ = true;
+        } else {
+          state_ = State::kDiscarding;
+        }
+        break;
+    }
+  }
+}
+
+void MllpFramer::end_of_stream() {
+  flush_junk();
+  if (state_ != State::kIdle) {
+    callbacks_.on_error(FramingError::kTruncated, "stream ended inside an MLLP frame");
+  }
+  state_ = State::kIdle;
+  after_frame_ = false;
+  buffer_.clear();
+}
+
+}  // namespace wardgate::hl7

@@ -1,0 +1,61 @@
+#pragma once
+// Incremental MLLP framer for one direction: <SB> content <EB><CR>, any chunking.
+//
+// Unlike the DICOM framer, it resynchronises after a violation: MLLP frames are delimited by
+// bytes that cannot occur in HL7 text, so the next start block is a reliable boundary. Bytes
+// outside frames are junk (one report per run, when it ends), except line feeds and carriage
+// returns right after a frame, which some senders append. A frame longer than the cap is reported
+// once and its bytes are discarded up to its end block: the framer never buffers more than
+// max_frame bytes. A start block inside a frame abandons the partial frame (the sender restarted).
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wardgate::hl7 {
+
+enum class FramingError : std::uint8_t {
+  kJunk,              // bytes outside frames; detail: the byte count
+  kFrameTooLong,      // content beyond the maximum message size; discarded
+  kBadEndBlock,       // 0x1C not followed by 0x0D inside a frame; scanning goes on
+  kStartInFrame,      // 0x0B inside a frame: the partial frame is dropped
+  kTruncated,         // the stream ended inside a frame
+  kMalformedMessage,  // a frame whose content is not HL7 v2 (no MSH, bad separators, ...)
+};
+const char* to_string(FramingError e);
+
+class FramerCallbacks {
+ public:
+  virtual ~FramerCallbacks() = default;
+  // The content between start and end blocks; valid during the call only.
+  virtual void on_frame(std::string_view content) = 0;
+  virtual void on_commit_ack(bool positive) = 0;
+  virtual void on_error(FramingError kind, std::string_view detail) = 0;
+};
+
+class MllpFramer {
+ public:
+  MllpFramer(FramerCallbacks& callbacks, std::size_t max_frame)
+      : callbacks_(callbacks), max_frame_(max_frame) {}
+
+  void feed(std::span<const std::byte> bytes);
+  void end_of_stream();
+  std::size_t buffered_bytes() const { return buffer_.size(); }
+
+ private:
+  enum class State : std::uint8_t { kIdle, kInFrame, kAfterEndBlock, kDiscarding, kDiscardingEnd };
+
+  void frame_byte(std::uint8_t byte);
+  void deliver(std::string_view content);
+  void flush_junk();
+
+  FramerCallbacks& callbacks_;
+  std::size_t max_frame_;
+  State state_ = State::kIdle;
+  bool after_frame_ = false;  // only CR/LF seen since the last frame ended
+  std::uint64_t junk_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace wardgate::hl7

@@ -1,0 +1,109 @@
+// MLLP framing through the decoder: junk, trailers, commit acknowledgments, the size cap and
+// resynchronisation, broken end blocks.
+#include <gtest/gtest.h>
+
+#include "hl7_test_support.h"
+
+namespace wardgate::hl7::testing {
+namespace {
+
+constexpr std::string_view kSmall = "MSH|^~\\&|A|B|C|D|1||ADT^A01|X|P|2.5\r";
+
+int count(const std::string& log, std::string_view what) {
+  int n = 0;
+  for (std::size_t p = log.find(what); p != std::string::npos; p = log.find(what, p + 1)) ++n;
+  return n;
+}
+
+TEST(Hl7Framer, JunkRunsReportedOnceWithTheirSize) {
+  const std::string log = run_whole("abc" + mllp(kSmall) + "\x01\x02" + mllp(kSmall) + "zz");
+  EXPECT_EQ(count(log, "MSG "), 2);
+  EXPECT_NE(log.find("ERROR junk 3 bytes"), std::string::npos) << log;
+  EXPECT_NE(log.find("ERROR junk 2 bytes"), std::string::npos) << log;
+  EXPECT_EQ(count(log, "ERROR junk"), 3);
+  // Junk spread over many reads is still one run.
+  EXPECT_EQ(run("1234567" + mllp(kSmall), {1, 2, 3, 5}), run_whole("1234567" + mllp(kSmall)));
+  EXPECT_EQ(count(run("1234567" + mllp(kSmall), {1, 2, 3, 5}), "ERROR junk 7 bytes"), 1);
+}
+
+TEST(Hl7Framer, TrailingLineFeedTolerated) {
+  const std::string log = run_whole(mllp(kSmall) + "\n" + mllp(kSmall) + "\r\n");
+  EXPECT_EQ(count(log, "MSG "), 2);
+  EXPECT_EQ(count(log, "ERROR"), 0) << log;
+  // ... but not before any frame.
+  EXPECT_EQ(count(run_whole("\n" + mllp(kSmall)), "ERROR junk 1 bytes"), 1);
+}
+
+TEST(Hl7Framer, CommitAckAndNak) {
+  LogCallbacks cb;
+  Decoder d(cb);
+  d.feed(Side::kServer, bytes_of("\x0b\x06\x1c\r\x0b\x15\x1c\r"));
+  EXPECT_EQ(cb.log, "s COMMIT-ACK\ns COMMIT-NAK\n");
+}
+
+TEST(Hl7Framer, SplitBetweenEndBlockAndCarriageReturn) {
+  const std::string s = mllp(kSmall);
+  EXPECT_EQ(run(s, {s.size() - 1}), run_whole(s));
+  EXPECT_EQ(count(run(s, {s.size() - 1}), "MSG "), 1);
+}
+
+TEST(Hl7Framer, EndBlockWithoutCarriageReturnReportedAndScanningGoesOn) {
+  const std::string log = run_whole("\x0bMSH|^~\\&|A\x1cx|B|C|D|1||ADT^A01|Q|P|2.5\r\x1c\r");
+  EXPECT_EQ(count(log, "ERROR bad-end-block"), 1) << log;
+  ASSERT_EQ(count(log, "MSG "), 1);
+  EXPECT_NE(log.find("A\x1cx|B"), std::string::npos) << log;
+}
+
+TEST(Hl7Framer, StartBlockInsideFrameRestarts) {
+  const std::string log = run_whole("\x0bMSH|^~\\&|partial" + mllp(kSmall));
+  EXPECT_EQ(count(log, "ERROR start-in-frame"), 1);
+  EXPECT_EQ(count(log, "MSG "), 1);
+  EXPECT_EQ(count(log, "ERROR"), 1) << log;
+}
+
+TEST(Hl7Framer, TruncatedAtEndOfStream) {
+  EXPECT_EQ(count(run_whole("\x0bMSH|^~"), "ERROR truncated"), 1);
+  EXPECT_EQ(count(run_whole(mllp(kSmall).substr(0, kSmall.size() + 2)), "ERROR truncated"), 1);
+}
+
+TEST(Hl7Framer, SizeCapHoldsAndResynchronises) {
+  DecoderLimits limits;
+  limits.max_message_size = 100;
+  const std::string big = mllp("MSH|^~\\&|" + std::string(500, 'x') + "\r");
+  const std::string exact = mllp(std::string(kSmall) + std::string(100 - kSmall.size(), 'y'));
+  ASSERT_EQ(exact.size(), 103U);  // content of exactly the maximum size passes
+  const std::string stream = big + mllp(kSmall) + big + exact;
+  std::size_t peak = 0;
+  const std::string log = run(stream, {}, limits, Side::kClient, &peak);
+  EXPECT_EQ(count(log, "ERROR frame-too-long"), 2) << log;
+  EXPECT_EQ(count(log, "MSG "), 2) << log;
+  EXPECT_EQ(count(log, "ERROR"), 2) << log;
+  EXPECT_LE(peak, 100U);
+  std::vector<std::size_t> every;
+  for (std::size_t i = 1; i < stream.size(); ++i) every.push_back(i);
+  EXPECT_EQ(run(stream, every, limits, Side::kClient, &peak), log);
+  EXPECT_LE(peak, 100U);
+  // The oversized frame's bytes, start blocks included, are skipped up to its end block.
+  const std::string nested =
+      "\x0b" + std::string(200, 'z') + "\x0b" + "MSH|" + "\x1c\r" + mllp(kSmall);
+  const std::string log2 = run(nested, {}, limits);
+  EXPECT_EQ(count(log2, "ERROR frame-too-long"), 1) << log2;
+  EXPECT_EQ(count(log2, "MSG "), 1) << log2;
+}
+
+TEST(Hl7Framer, DefaultCapIsOneMebibyte) {
+  EXPECT_EQ(DecoderLimits{}.max_message_size, 1024U * 1024U);
+  LogCallbacks cb;
+  Decoder d(cb);
+  const std::string chunk(std::size_t{64} * 1024, 'x');
+  d.feed(Side::kClient, bytes_of("\x0bMSH|^~\\&|"));
+  for (int i = 0; i < 40; ++i) {
+    d.feed(Side::kClient, bytes_of(chunk));
+    EXPECT_LE(d.buffered_bytes(), 1024U * 1024U);
+  }
+  EXPECT_EQ(cb.errors, 1);
+  EXPECT_EQ(d.buffered_bytes(), 0U);
+}
+
+}  // namespace
+}  // namespace wardgate::hl7::testing
