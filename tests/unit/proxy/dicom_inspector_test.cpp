@@ -1,0 +1,241 @@
+// The DICOM inspector as the relay drives it: audit events for DIMSE-N operations (including the
+// N-EVENT-REPORT a Storage Commitment SCP sends back on the same association), a refused command
+// answered with A-ABORT to both sides, and a refused association answered with A-ASSOCIATE-RJ.
+#include "proxy/dicom_inspector.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "audit/memory_sink.h"
+#include "tests/unit/dicom/normalized_streams.h"
+
+namespace wardgate::proxy {
+namespace {
+
+using dicom::Side;
+using dicom::testing::Chunk;
+using dicom::testing::Recording;
+
+constexpr const char* kDeviceAddress = "10.1.1.20";
+
+std::vector<std::byte> bytes(std::initializer_list<int> values) {
+  std::vector<std::byte> out;
+  for (const int v : values) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+Direction direction_of(Side side) {
+  return side == Side::kClient ? Direction::kFromDevice : Direction::kToDevice;
+}
+
+class DicomInspectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    info_.id = 7;
+    info_.service = "pacs-dicom";
+    info_.protocol = "dicom";
+    ::inet_pton(AF_INET, kDeviceAddress, &info_.device_addr);
+    info_.device_port = 50123;
+    ::inet_pton(AF_INET, "10.2.2.10", &info_.server_addr);
+    info_.server_port = 104;
+  }
+
+  // One device at the session's address; `calling_ae` is its only allowed calling AE title.
+  void make_inspector(const std::string& calling_ae = "CALLING") {
+    policy::Device device;
+    device.name = "ct-1";
+    device.address = *policy::parse_ipv4(kDeviceAddress);
+    device.type = policy::DeviceType::kModality;
+    device.dicom.allowed_calling_ae = std::vector<std::string>{calling_ae};
+    device.dicom.allowed_operations =
+        std::vector<std::string>{"C-ECHO", "N-CREATE", "N-SET", "N-ACTION"};
+    devices_ = std::make_unique<policy::DeviceRegistry>(std::vector<policy::Device>{device});
+    DicomInspection settings;
+    settings.sink = &sink_;
+    settings.devices = devices_.get();
+    settings.patients = &patients_;
+    settings.appliance_id = "wg-test";
+    factory_ = std::make_unique<DicomInspectorFactory>(std::move(settings));
+    inspector_ = factory_->create(info_);
+    ASSERT_NE(inspector_, nullptr);
+  }
+
+  // Feeds every chunk (in pieces of `piece` bytes); expects kContinue throughout.
+  void feed(const Recording& r, std::size_t piece = SIZE_MAX) {
+    for (const Chunk& c : r) {
+      std::span<const std::byte> rest(c.bytes);
+      while (!rest.empty()) {
+        const std::size_t n = std::min(piece, rest.size());
+        ASSERT_EQ(inspector_->on_data(direction_of(c.side), rest.first(n)), Verdict::kContinue);
+        rest = rest.subspan(n);
+      }
+    }
+  }
+
+  void close() {
+    inspector_->on_close(Direction::kFromDevice, CloseCause::kEof);
+    inspector_->on_close(Direction::kToDevice, CloseCause::kEof);
+  }
+
+  std::vector<audit::Event> events(std::string_view action) const {
+    std::vector<audit::Event> out;
+    for (audit::Event& e : sink_.events()) {
+      if (e.action == action) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  static std::string text(const audit::Event& e, std::string_view key) {
+    const audit::FieldValue* v = e.fields.find(key);
+    if (v == nullptr) return "<absent>";
+    if (const auto* s = std::get_if<std::string>(v)) return *s;
+    return "<not a string>";
+  }
+
+  static std::uint64_t number(const audit::Event& e, std::string_view key) {
+    const audit::FieldValue* v = e.fields.find(key);
+    if (v == nullptr) return UINT64_MAX;
+    if (const auto* u = std::get_if<std::uint64_t>(v)) return *u;
+    return UINT64_MAX - 1;
+  }
+
+  void expect_normalized_operations() {
+    const std::vector<audit::Event> ops = events("operation");
+    ASSERT_EQ(ops.size(), 4U);
+    struct Expected {
+      const char* command;
+      const char* requested_by;
+      std::uint64_t message_id;
+      const char* sop_class;
+      const char* sop_instance;
+    };
+    const Expected expected[] = {
+        {"N-CREATE", "device", 1, "1.2.840.10008.3.1.2.3.3", "1.2.826.0.1.3680043.2.1125.1.42"},
+        {"N-SET", "device", 2, "1.2.840.10008.3.1.2.3.3", "1.2.826.0.1.3680043.2.1125.1.42"},
+        {"N-ACTION", "device", 3, "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"},
+        {"N-EVENT-REPORT", "server", 1, "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"},
+    };
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      SCOPED_TRACE(expected[i].command);
+      const audit::Event& e = ops[i];
+      EXPECT_EQ(e.device, "ct-1");
+      EXPECT_EQ(e.outcome, audit::Outcome::kSuccess);
+      EXPECT_EQ(text(e, "command"), expected[i].command);
+      EXPECT_EQ(text(e, "status_class"), "success");
+      EXPECT_EQ(number(e, "status"), 0U);
+      EXPECT_EQ(text(e, "requested_by"), expected[i].requested_by);
+      EXPECT_EQ(number(e, "message_id"), expected[i].message_id);
+      EXPECT_EQ(text(e, "sop_class_uid"), expected[i].sop_class);
+      EXPECT_EQ(text(e, "sop_instance_uid"), expected[i].sop_instance);
+      EXPECT_EQ(text(e, "patient_id"), "<absent>");  // kOmit, though the N-CREATE carries one
+    }
+    EXPECT_EQ(text(ops[0], "modality"), "CT");  // peeked from the N-CREATE data set
+    EXPECT_TRUE(events("security-alert").empty());
+    EXPECT_TRUE(events("protocol-violation").empty());
+  }
+
+  SessionInfo info_;
+  audit::MemorySink sink_;
+  audit::PatientDataProtector patients_{audit::PatientDataPolicy::kOmit};
+  std::unique_ptr<policy::DeviceRegistry> devices_;
+  std::unique_ptr<DicomInspectorFactory> factory_;
+  std::unique_ptr<Inspector> inspector_;
+};
+
+TEST_F(DicomInspectorTest, OneOperationEventPerNormalizedOperation) {
+  make_inspector();
+  feed(dicom::testing::normalized_dimse_exchange());
+  close();
+  expect_normalized_operations();
+  EXPECT_EQ(events("association-accepted").size(), 1U);
+  EXPECT_EQ(events("association-released").size(), 1U);
+  const auto summary = events("association-summary");
+  ASSERT_EQ(summary.size(), 1U);
+  EXPECT_EQ(text(summary[0], "ended"), "released");
+  EXPECT_EQ(number(summary[0], "failures"), 0U);
+}
+
+TEST_F(DicomInspectorTest, ByteByByteGivesTheSameOperations) {
+  make_inspector();
+  feed(dicom::testing::normalized_dimse_exchange(), 1);
+  close();
+  expect_normalized_operations();
+}
+
+TEST_F(DicomInspectorTest, ForbiddenStoreIsAbortedOnBothSides) {
+  make_inspector();
+  feed(dicom::testing::normalized_association(true));
+  auto uid = dicom::testing::bytes_of("1.2.840.10008.5.1.4.1.1.2");  // 25 characters: pad
+  uid.push_back(std::byte{0});
+  const auto instance = dicom::testing::bytes_of("1.2.3.4.5.6");
+  auto instance_padded = instance;
+  instance_padded.push_back(std::byte{0});
+  using dicom::testing::element;
+  using dicom::testing::le16;
+  const auto body = dicom::testing::concat(
+      {element(0x0000, 0x0002, uid), element(0x0000, 0x0100, le16(0x0001)),
+       element(0x0000, 0x0110, le16(9)), element(0x0000, 0x0700, le16(0)),
+       element(0x0000, 0x0800, le16(0x0000)), element(0x0000, 0x1000, instance_padded)});
+  const auto command = dicom::testing::concat(
+      {element(0x0000, 0x0000,
+               dicom::testing::concat({le16(static_cast<std::uint16_t>(body.size())), le16(0)})),
+       body});
+  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, command)),
+            Verdict::kRespondAndClose);
+  const Response r = inspector_->response();
+  const auto abort = bytes({0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00});
+  ASSERT_TRUE(r.to_device.has_value());
+  ASSERT_TRUE(r.to_upstream.has_value());
+  EXPECT_EQ(*r.to_device, abort);
+  EXPECT_EQ(*r.to_upstream, abort);
+
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].severity, audit::Severity::kAlert);
+  EXPECT_EQ(alerts[0].outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(text(alerts[0], "alert"), "command-refused");
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_operations");
+  const auto aborted = events("association-aborted");
+  ASSERT_EQ(aborted.size(), 1U);
+  EXPECT_EQ(text(aborted[0], "aborted_by"), "wardgate");
+
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kInspector);
+  inspector_->on_close(Direction::kToDevice, CloseCause::kInspector);
+  const auto ops = events("operation");
+  ASSERT_EQ(ops.size(), 1U);
+  EXPECT_EQ(text(ops[0], "command"), "C-STORE");
+  EXPECT_EQ(text(ops[0], "status_class"), "refused");
+  EXPECT_EQ(number(ops[0], "message_id"), 9U);
+  EXPECT_EQ(ops[0].outcome, audit::Outcome::kDenied);
+}
+
+TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
+  make_inspector("MODALITY1");
+  const Recording association = dicom::testing::normalized_association(false);
+  ASSERT_EQ(association[0].side, Side::kClient);
+  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, association[0].bytes),
+            Verdict::kRespondAndClose);
+  const Response r = inspector_->response();
+  ASSERT_TRUE(r.to_device.has_value());
+  EXPECT_EQ(*r.to_device, bytes({0x03, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x01, 0x03}));
+  ASSERT_TRUE(r.to_upstream.has_value());  // nothing was forwarded: close the server cleanly
+  EXPECT_TRUE(r.to_upstream->empty());
+
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(text(alerts[0], "alert"), "association-refused");
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_calling_ae");
+  const auto rejected = events("association-rejected");
+  ASSERT_EQ(rejected.size(), 1U);
+  EXPECT_EQ(rejected[0].outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(text(rejected[0], "rejected_by"), "wardgate");
+  EXPECT_EQ(text(rejected[0], "calling_ae"), "CALLING");
+  EXPECT_EQ(text(rejected[0], "rule"), "allowed_calling_ae");
+  EXPECT_EQ(number(rejected[0], "reason"), 3U);
+}
+
+}  // namespace
+}  // namespace wardgate::proxy
