@@ -39,11 +39,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # dicom_oracle, however it is run
 import dicom_oracle  # noqa: E402
-from labkit import REPO, Lab, wait_for  # noqa: E402
+from labkit import CT_STUDY_UID, REPO, Lab, wait_for  # noqa: E402
 
 PYDICOM_DATA = Path("/usr/lib/python3/dist-packages/pydicom/data")
 STUDY_SIZE = 20
-STUDY_UID = "2.25.329800735698586629295641978511506172918.1"  # fixed by make-ct-study
+STUDY_UID = CT_STUDY_UID
 SERIES_UID = "2.25.329800735698586629295641978511506172918.2"
 PATIENT_ID = "PID0001"
 DEFLATED = "1.2.840.10008.1.2.1.99"
@@ -186,11 +186,8 @@ class DicomInspectionTests(unittest.TestCase):
         lab = cls.lab.up()
         work = lab.workdir
 
-        cls.study = work / "study"
-        subprocess.run([str(REPO / "tests" / "tools" / "make-ct-study"), str(cls.study),
-                        str(STUDY_SIZE)], check=True, capture_output=True, timeout=120)
-        cls.study_files = sorted(cls.study.glob("*.dcm"))
-        assert len(cls.study_files) == STUDY_SIZE, cls.study_files
+        cls.study_files = lab.make_ct_study(STUDY_SIZE)
+        cls.study = cls.study_files[0].parent
         cls.study_by_uid = {f"{STUDY_UID.rsplit('.', 1)[0]}.3.{i}": f
                             for i, f in enumerate(cls.study_files, 1)}
 

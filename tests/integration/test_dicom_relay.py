@@ -26,10 +26,10 @@ import time
 import unittest
 from pathlib import Path
 
-from labkit import REPO, Lab
+from labkit import CT_STUDY_UID, REPO, Lab
 
 STUDY_SIZE = 20
-STUDY_UID = "2.25.329800735698586629295641978511506172918.1"  # fixed by make-ct-study
+STUDY_UID = CT_STUDY_UID
 PATIENT_ID = "PID0001"
 
 
@@ -78,11 +78,8 @@ class DicomRelayTests(unittest.TestCase):
     def _setup(cls):
         lab = cls.lab.up()
         work = lab.workdir
-        cls.study = work / "study"
-        subprocess.run([str(REPO / "tests" / "tools" / "make-ct-study"), str(cls.study),
-                        str(STUDY_SIZE)], check=True, capture_output=True, timeout=120)
-        cls.files = sorted(cls.study.glob("*.dcm"))
-        assert len(cls.files) == STUDY_SIZE, cls.files
+        cls.files = lab.make_ct_study(STUDY_SIZE)
+        cls.study = cls.files[0].parent
         cls.sent = {dump_value(f, "0008,0018"): f for f in cls.files}
 
         # storescp on 104. -xcr runs a shell command after each stored object, with #r the

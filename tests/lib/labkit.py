@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 LAB_SCRIPT = REPO / "lab" / "wardgate-lab"
 BASE_CONFIG = REPO / "lab" / "wardgate.json"
+CT_STUDY_UID = "2.25.329800735698586629295641978511506172918.1"  # fixed by make-ct-study
 
 
 def wardgate_bin():
@@ -183,6 +184,17 @@ class Lab:
         for proc in reversed(self.procs):
             proc.stop()
         self.procs.clear()
+
+    def make_ct_study(self, count, name="study"):
+        """tests/tools/make-ct-study into the lab's workdir: COUNT reproducible 512 x 512 CT
+        images of one study (its Study Instance UID is CT_STUDY_UID); returns the sorted files."""
+        folder = self.workdir / name
+        subprocess.run([str(REPO / "tests" / "tools" / "make-ct-study"), str(folder), str(count)],
+                       check=True, capture_output=True, timeout=120)
+        files = sorted(folder.glob("*.dcm"))
+        if len(files) != count:
+            raise RuntimeError(f"make-ct-study wrote {len(files)} of {count} images in {folder}")
+        return files
 
     # -- wardgate -------------------------------------------------------------------------
     def wardgate_config(self, **overrides):
