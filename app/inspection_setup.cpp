@@ -2,6 +2,7 @@
 
 #include "dicom/decoder.h"
 #include "proxy/dicom_inspector.h"
+#include "proxy/hl7_inspector.h"
 
 namespace wardgate::app {
 
@@ -29,6 +30,13 @@ Inspection make_inspection(const Config& config) {
   dicom.limits.max_pdu_length = config.dicom.max_pdu_length;
   in.inspectors->add("dicom", std::make_shared<proxy::DicomInspectorFactory>(dicom));
   dicom::prepare_decoding();
+
+  proxy::Hl7Inspection hl7;
+  hl7.sink = in.audit.get();
+  hl7.devices = in.devices.get();
+  hl7.patients = in.patients.get();
+  hl7.appliance_id = config.appliance_id;
+  in.inspectors->add("hl7", std::make_shared<proxy::Hl7InspectorFactory>(hl7));
   return in;
 }
 

@@ -136,6 +136,24 @@ class Hl7RelayTests(unittest.TestCase):
         # 200 synchronous round trips; generous, only catches a relay that stalls each message.
         self.assertLess(elapsed, 30)
 
+        # wardgate's audit: one event per message and one per acknowledgement, matched by
+        # control ID with a latency; the monitor's patient ids kept as keyed hashes.
+        events = [json.loads(line) for line in self.wardgate.log().splitlines()
+                  if line.startswith("{")]
+        hl7 = [e for e in events if e["category"] == "hl7"]
+        sent = [e["fields"] for e in hl7 if e["action"] == "message"]
+        self.assertEqual([f["control_id"] for f in sent], ids)
+        for f in sent:
+            self.assertEqual((f["from"], f["message_type"]), ("device", "ORU^R01"))
+            self.assertTrue(f["patient_id"].startswith("b2:"), f)
+        acked = [e for e in hl7 if e["action"] == "acknowledgement"]
+        self.assertEqual([e["fields"]["acknowledged_control_id"] for e in acked], ids)
+        for e in acked:
+            self.assertEqual((e["outcome"], e["fields"]["code"], e["fields"]["from"]),
+                             ("success", "AA", "server"))
+            self.assertTrue(0 < e["fields"]["latency_ms"] < 5000, e)
+        self.assertEqual([e for e in hl7 if e["action"] == "framing-error"], [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,37 @@
+#pragma once
+// HL7 v2 over MLLP inspection of one proxied connection (audit only so far): every message and
+// every acknowledgement becomes an audit event; acknowledgements are matched to their message
+// by control ID with the latency; framing faults are events of their own; messages still
+// unacknowledged when the connection ends are reported as such. Per-device HL7 rules and
+// wardgate's own AR/CR answers are not built yet (issue 4).
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "audit/patient_data.h"
+#include "audit/sink.h"
+#include "hl7/decoder.h"
+#include "policy/device_registry.h"
+#include "proxy/inspector.h"
+
+namespace wardgate::proxy {
+
+struct Hl7Inspection {
+  audit::AuditSink* sink = nullptr;
+  const policy::DeviceRegistry* devices = nullptr;
+  const audit::PatientDataProtector* patients = nullptr;
+  std::string appliance_id;
+  hl7::DecoderLimits limits;
+  std::chrono::seconds ack_timeout{30};
+};
+
+class Hl7InspectorFactory final : public InspectorFactory {
+ public:
+  explicit Hl7InspectorFactory(Hl7Inspection settings) : settings_(std::move(settings)) {}
+  std::unique_ptr<Inspector> create(const SessionInfo& info) override;
+
+ private:
+  Hl7Inspection settings_;
+};
+
+}  // namespace wardgate::proxy
