@@ -77,8 +77,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
   }
 
   void on_commit_ack(Side from, bool is_positive) override {
-    audit::Event e = event("commit-ack", is_positive ? audit::Outcome::kSuccess
-                                                     : audit::Outcome::kFailure);
+    audit::Event e =
+        event("commit-ack", is_positive ? audit::Outcome::kSuccess : audit::Outcome::kFailure);
     e.fields.set("from", who(from));
     e.fields.set("code", is_positive ? "ACK" : "NAK");
     emit(std::move(e));
@@ -100,8 +100,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
     const auto latency =
         correlators_[index(from == Side::kClient ? Side::kServer : Side::kClient)].on_ack(
             a.control_id, a.code, now);
-    audit::Event e = event("acknowledgement", positive(a.code) ? audit::Outcome::kSuccess
-                                                               : audit::Outcome::kFailure);
+    audit::Event e = event("acknowledgement",
+                           positive(a.code) ? audit::Outcome::kSuccess : audit::Outcome::kFailure);
     e.fields.set("from", who(from));
     e.fields.set("code", a.code_text);
     e.fields.set("acknowledged_control_id", a.control_id);
@@ -138,8 +138,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
     e.category = "hl7";
     e.action = action;
     e.outcome = outcome;
-    e.severity = outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo
-                                                     : audit::Severity::kNotice;
+    e.severity =
+        outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo : audit::Severity::kNotice;
     e.fields.set("session", info_.id);
     e.fields.set("client", ip_text(info_.device_addr) + ":" + std::to_string(info_.device_port));
     e.fields.set("server", ip_text(info_.server_addr) + ":" + std::to_string(info_.server_port));
