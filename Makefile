@@ -2,7 +2,8 @@
 PRESET ?= release
 BUILD := build/$(PRESET)
 CTEST := ctest --test-dir $(BUILD) --output-on-failure --no-tests=error
-SOURCES = $(shell git ls-files '*.cpp' '*.h')
+# Tracked and new (not ignored) files, so a file not yet added is formatted and checked too.
+SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.cpp' '*.h')
 
 .PHONY: deps build demo demo-stop test test-unit test-asan test-integration bench format format-check lint clean
 
