@@ -1,17 +1,13 @@
 #include "proxy/connection_limiter.h"
 
+#include "proxy/inspector.h"
+
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 #include <string>
 
 namespace wardgate::proxy {
 namespace {
-
-std::string to_text(in_addr a) {
-  char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
-}
 
 std::size_t low_water(std::size_t limit) { return limit - limit / 4; }
 
@@ -36,7 +32,7 @@ ConnectionLimiter::Admission ConnectionLimiter::try_acquire(in_addr device) {
       spdlog::warn(
           "device {} reached its limit of {} concurrent connections; refusing its new "
           "connections until some close",
-          to_text(device), max_per_device_);
+          ip_text(device), max_per_device_);
     }
     return Admission::kDeviceLimit;
   }
@@ -64,7 +60,7 @@ void ConnectionLimiter::release_device(in_addr device) {
   if (it->second.active > low_water(max_per_device_)) return;
   if (const auto n = it->second.episode.on_recovered()) {
     spdlog::info("device {} is below its connection limit again: {} connections were refused",
-                 to_text(device), n);
+                 ip_text(device), n);
   }
   if (it->second.active == 0) devices_.erase(it);
 }

@@ -8,6 +8,7 @@
 
 #include "dicom/pdu_builder.h"
 #include "policy/dicom_rules.h"
+#include "proxy/session_event.h"
 
 namespace wardgate::proxy {
 namespace {
@@ -32,12 +33,6 @@ audit::Outcome outcome_of(std::uint16_t status) {
   if (c == "success") return audit::Outcome::kSuccess;
   if (c == "warning" || c == "cancel") return audit::Outcome::kWarning;
   return audit::Outcome::kFailure;
-}
-
-std::string ip_text(in_addr a) {
-  char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
 }
 
 Side side_of(Direction d) { return d == Direction::kFromDevice ? Side::kClient : Side::kServer; }
@@ -403,18 +398,8 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   }
 
   audit::Event event(const char* action, audit::Outcome outcome) const {
-    audit::Event e;
-    e.time = std::chrono::system_clock::now();
-    e.appliance_id = settings_.appliance_id;
-    e.device = device_name_;
-    e.category = "dicom";
-    e.action = action;
-    e.outcome = outcome;
-    e.severity =
-        outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo : audit::Severity::kNotice;
-    e.fields.set("session", info_.id);
-    e.fields.set("client", ip_text(info_.device_addr) + ":" + std::to_string(info_.device_port));
-    e.fields.set("server", ip_text(info_.server_addr) + ":" + std::to_string(info_.server_port));
+    audit::Event e =
+        session_event(info_, settings_.appliance_id, device_name_, "dicom", action, outcome);
     if (!calling_ae_.empty()) e.fields.set("calling_ae", calling_ae_);
     if (!called_ae_.empty()) e.fields.set("called_ae", called_ae_);
     return e;

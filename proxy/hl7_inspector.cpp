@@ -4,18 +4,13 @@
 
 #include "hl7/ack_correlator.h"
 #include "hl7/mllp_framer.h"
+#include "proxy/session_event.h"
 
 namespace wardgate::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using hl7::Side;
-
-std::string ip_text(in_addr a) {
-  char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
-}
 
 Side side_of(Direction d) { return d == Direction::kFromDevice ? Side::kClient : Side::kServer; }
 std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
@@ -131,18 +126,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
   }
 
   audit::Event event(const char* action, audit::Outcome outcome) const {
-    audit::Event e;
-    e.time = std::chrono::system_clock::now();
-    e.appliance_id = settings_.appliance_id;
-    e.device = device_name_;
-    e.category = "hl7";
-    e.action = action;
-    e.outcome = outcome;
-    e.severity =
-        outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo : audit::Severity::kNotice;
-    e.fields.set("session", info_.id);
-    e.fields.set("client", ip_text(info_.device_addr) + ":" + std::to_string(info_.device_port));
-    e.fields.set("server", ip_text(info_.server_addr) + ":" + std::to_string(info_.server_port));
+    audit::Event e =
+        session_event(info_, settings_.appliance_id, device_name_, "hl7", action, outcome);
     return e;
   }
 

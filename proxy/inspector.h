@@ -64,6 +64,10 @@ struct SessionInfo {
   std::uint16_t server_port = 0;
 };
 
+// "10.1.1.20" and "10.1.1.20:50123", for logs and audit events.
+std::string ip_text(in_addr address);
+std::string endpoint_text(in_addr address, std::uint16_t port);
+
 // "10.1.1.20:50123 -> 10.2.2.10:104 (dicom)", for log lines.
 std::string describe(const SessionInfo& info);
 

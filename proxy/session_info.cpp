@@ -3,15 +3,15 @@
 #include "proxy/inspector.h"
 
 namespace wardgate::proxy {
-namespace {
-
-std::string endpoint_text(in_addr a, std::uint16_t port) {
+std::string ip_text(in_addr address) {
   char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return std::string(buf) + ":" + std::to_string(port);
+  ::inet_ntop(AF_INET, &address, buf, sizeof buf);
+  return buf;
 }
 
-}  // namespace
+std::string endpoint_text(in_addr address, std::uint16_t port) {
+  return ip_text(address) + ":" + std::to_string(port);
+}
 
 const char* to_string(Direction d) {
   return d == Direction::kFromDevice ? "from-device" : "to-device";
