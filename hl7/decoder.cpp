@@ -13,6 +13,7 @@ class Direction final : public FramerCallbacks, public MessageSink {
       : side_(side), callbacks_(callbacks), parser_(parser), framer_(*this, max) {}
 
   MllpFramer& framer() { return framer_; }
+  const MllpFramer& framer() const { return framer_; }
 
   void on_frame(std::string_view content) override {
     const std::string error = parser_.parse(content, *this);
@@ -44,6 +45,9 @@ class Decoder::Impl {
   MllpFramer& framer(Side side) {
     return side == Side::kClient ? client_.framer() : server_.framer();
   }
+  const MllpFramer& framer(Side side) const {
+    return side == Side::kClient ? client_.framer() : server_.framer();
+  }
   std::size_t buffered() {
     return client_.framer().buffered_bytes() + server_.framer().buffered_bytes();
   }
@@ -65,5 +69,7 @@ void Decoder::feed(Side from, std::span<const std::byte> bytes) { impl_->framer(
 void Decoder::end_of_stream(Side from) { impl_->framer(from).end_of_stream(); }
 
 std::size_t Decoder::buffered_bytes() const { return impl_->buffered(); }
+
+bool Decoder::at_frame_boundary(Side from) const { return impl_->framer(from).at_frame_boundary(); }
 
 }  // namespace wardgate::hl7

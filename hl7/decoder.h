@@ -47,6 +47,9 @@ class Decoder {
   void end_of_stream(Side from);
   // Bytes held in frame buffers right now; at most 2 x max_message_size, whatever the input.
   std::size_t buffered_bytes() const;
+  // No frame of `from` is open: everything it sent so far has been reported. wardgate may insert
+  // a message of its own into that direction only here.
+  bool at_frame_boundary(Side from) const;
 
  private:
   class Impl;

@@ -333,6 +333,7 @@ void MessageParser::parse_message(std::string_view text, bool in_batch, MessageS
   }
 
   Message m;
+  m.header = msh;
   m.in_batch = in_batch;
   std::vector<std::string_view> fields;
   // MSH-18 is ASCII, but a double-byte charset decides where the fields before it end: read it

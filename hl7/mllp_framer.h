@@ -42,6 +42,8 @@ class MllpFramer {
   void feed(std::span<const std::byte> bytes);
   void end_of_stream();
   std::size_t buffered_bytes() const { return buffer_.size(); }
+  // Between frames: every frame fed so far has been delivered or discarded.
+  bool at_frame_boundary() const { return state_ == State::kIdle; }
 
  private:
   enum class State : std::uint8_t { kIdle, kInFrame, kAfterEndBlock, kDiscarding, kDiscardingEnd };

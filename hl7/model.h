@@ -66,6 +66,9 @@ struct Message {
   // Oddities worth an audit note that are not errors: "\n" segment terminators, an unknown
   // MSH-18, undecodable bytes. At most one note of each kind per message.
   std::vector<std::string> notes;
+  // The MSH segment exactly as sent (its charset and separators), without the terminator. Valid
+  // only during the on_message callback: wardgate's own acknowledgements are built from it.
+  std::string_view header;
 };
 
 }  // namespace wardgate::hl7
