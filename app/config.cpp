@@ -11,6 +11,9 @@
 #include <set>
 #include <sstream>
 
+#include "hl7/charset.h"
+#include "policy/hl7_rules.h"
+
 namespace wardgate::app {
 namespace {
 
@@ -217,6 +220,20 @@ std::optional<std::string> operation(const std::string& s) {
   return s;
 }
 
+std::optional<std::string> message_type(const std::string& s) {
+  if (!policy::valid_message_type_pattern(s)) return std::nullopt;
+  return s;
+}
+
+// An HD value as MSH-5 carries it (components joined by '^'): printable, no field separator.
+std::optional<std::string> application(const std::string& s) {
+  if (s.empty() || s.size() > 227) return std::nullopt;
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F || c == '|') return std::nullopt;
+  }
+  return s;
+}
+
 // An optional list of strings, each checked (and normalised) by `check`; `what` says what an
 // item must be. Repeated items are refused.
 std::optional<std::vector<std::string>> read_list(
@@ -260,6 +277,27 @@ policy::DicomRules read_dicom_rules(const nlohmann::json& j, const std::string& 
   return rules;
 }
 
+policy::Hl7Rules read_hl7_rules(const nlohmann::json& j, const std::string& path) {
+  ObjectReader r(j, path);
+  policy::Hl7Rules rules;
+  rules.allowed_message_types =
+      read_list(r, "allowed_message_types", message_type,
+                "a message type and trigger such as \"ORU^R01\", or \"ADT\" / \"ADT^*\" for every "
+                "trigger of a type");
+  rules.allowed_receiving_applications =
+      read_list(r, "allowed_receiving_applications", application,
+                "an MSH-5 value or its first component: 1 to 227 printable characters, no '|'");
+  rules.default_charset = r.string("default_charset", "");
+  if (!rules.default_charset.empty() && !hl7::resolve_charset(rules.default_charset)) {
+    r.fail("default_charset",
+           "must be an MSH-18 character set such as \"ASCII\", \"8859/1\", \"UNICODE UTF-8\", "
+           "\"GB 18030\" (got " +
+               shown(nlohmann::json(rules.default_charset)) + ")");
+  }
+  r.reject_unknown_keys();
+  return rules;
+}
+
 std::vector<policy::Device> read_devices(ObjectReader& root) {
   std::vector<policy::Device> out;
   const nlohmann::json* v = root.member("devices");
@@ -290,6 +328,7 @@ std::vector<policy::Device> read_devices(ObjectReader& root) {
     if (const nlohmann::json* dicom = r.member("dicom")) {
       d.dicom = read_dicom_rules(*dicom, r.path_of("dicom"));
     }
+    if (const nlohmann::json* hl7 = r.member("hl7")) d.hl7 = read_hl7_rules(*hl7, r.path_of("hl7"));
     r.reject_unknown_keys();
     if (const auto [it, fresh] = names.emplace(d.name, path); !fresh) {
       r.fail("name", d.name + " is already the name of " + it->second);
@@ -315,6 +354,18 @@ DicomConfig read_dicom(const nlohmann::json* j) {
   return c;
 }
 
+Hl7Config read_hl7(const nlohmann::json* j) {
+  Hl7Config c;
+  if (j == nullptr) return c;
+  ObjectReader r(*j, "hl7");
+  c.enforce = r.boolean("enforce", c.enforce);
+  c.max_message_size = static_cast<std::uint32_t>(
+      r.integer("max_message_size", 1024, std::int64_t{256} << 20, c.max_message_size));
+  c.ack_timeout = std::chrono::seconds(r.integer("ack_timeout_s", 1, 86400, c.ack_timeout.count()));
+  r.reject_unknown_keys();
+  return c;
+}
+
 }  // namespace
 
 Config parse_config(const std::string& json_text, const std::string& source_name) {
@@ -331,6 +382,7 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   c.audit = read_audit(root.member("audit"));
   c.devices = read_devices(root);
   c.dicom = read_dicom(root.member("dicom"));
+  c.hl7 = read_hl7(root.member("hl7"));
   root.reject_unknown_keys();
   return c;
 }

@@ -58,6 +58,15 @@ struct DicomConfig {
   std::uint32_t max_pdu_length = 16 * 1024 * 1024;
 };
 
+// Limits of the HL7 decoder, and whether devices[].hl7 rules are enforced or only audited.
+struct Hl7Config {
+  // false (default): a message the rules refuse is audited as a security alert and relayed;
+  // true: wardgate answers the device with an AR (or CR) acknowledgement and drops the message.
+  bool enforce = false;
+  std::uint32_t max_message_size = 1024 * 1024;
+  std::chrono::seconds ack_timeout{30};  // a message without an acknowledgement by then is reported
+};
+
 struct Config {
   std::string log_level = "info";
   std::string appliance_id;  // default: the host name
@@ -66,6 +75,7 @@ struct Config {
   AuditConfig audit;
   std::vector<policy::Device> devices;
   DicomConfig dicom;
+  Hl7Config hl7;
 };
 
 Config parse_config(const std::string& json_text, const std::string& source_name);

@@ -36,6 +36,9 @@ Inspection make_inspection(const Config& config) {
   hl7.devices = in.devices.get();
   hl7.patients = in.patients.get();
   hl7.appliance_id = config.appliance_id;
+  hl7.enforce = config.hl7.enforce;
+  hl7.limits.max_message_size = config.hl7.max_message_size;
+  hl7.ack_timeout = config.hl7.ack_timeout;
   in.inspectors->add("hl7", std::make_shared<proxy::Hl7InspectorFactory>(hl7));
   return in;
 }

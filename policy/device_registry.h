@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/dicom_rules.h"
+#include "policy/hl7_rules.h"
 
 namespace wardgate::policy {
 
@@ -29,6 +30,7 @@ struct Device {
   std::uint32_t address = 0;  // IPv4, host byte order
   DeviceType type = DeviceType::kOther;
   DicomRules dicom;
+  Hl7Rules hl7;
   bool operator==(const Device&) const = default;
 };
 

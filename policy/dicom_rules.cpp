@@ -57,24 +57,6 @@ std::string for_device(std::string_view device) {
 
 }  // namespace
 
-const char* to_string(Rule rule) {
-  switch (rule) {
-    case Rule::kNone:
-      return "none";
-    case Rule::kCallingAe:
-      return "allowed_calling_ae";
-    case Rule::kCalledAe:
-      return "allowed_called_ae";
-    case Rule::kSopClass:
-      return "allowed_sop_classes";
-    case Rule::kOperation:
-      return "allowed_operations";
-    case Rule::kMoveDestination:
-      return "allowed_move_destinations";
-  }
-  return "unknown";
-}
-
 std::span<const std::string_view> operation_names() { return kRestrictable; }
 
 std::optional<std::string_view> operation_name(std::uint16_t command_field) {

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/decision.h"
+
 namespace wardgate::policy {
 
 struct DicomRules {
@@ -24,27 +26,6 @@ struct DicomRules {
   std::optional<std::vector<std::string>> allowed_operations;
   std::optional<std::vector<std::string>> allowed_move_destinations;  // AE titles
   bool operator==(const DicomRules&) const = default;
-};
-
-// Which rule a denial comes from; to_string() gives its configuration key ("allowed_calling_ae").
-enum class Rule : std::uint8_t {
-  kNone,
-  kCallingAe,
-  kCalledAe,
-  kSopClass,
-  kOperation,
-  kMoveDestination
-};
-const char* to_string(Rule rule);
-
-struct Decision {
-  bool allowed = true;
-  Rule rule = Rule::kNone;  // kNone when allowed
-  std::string reason;       // for operators: "calling AE title CT99 is not allowed for device ct-1"
-
-  static Decision allow() { return {}; }
-  static Decision deny(Rule rule, std::string reason) { return {false, rule, std::move(reason)}; }
-  bool operator==(const Decision&) const = default;
 };
 
 // DIMSE command fields, PS3.7 section 9.3 and 10.3 (Table E.1-1, Command Field (0000,0100)).

@@ -2,8 +2,15 @@
 
 #include <arpa/inet.h>
 
+#include <ctime>
+#include <utility>
+
+#include "hl7/ack_builder.h"
 #include "hl7/ack_correlator.h"
+#include "hl7/charset.h"
 #include "hl7/mllp_framer.h"
+#include "policy/hl7_rules.h"
+#include "proxy/hl7_gate.h"
 #include "proxy/session_event.h"
 
 namespace wardgate::proxy {
@@ -18,18 +25,79 @@ const char* who(Side s) { return s == Side::kClient ? "device" : "server"; }
 
 bool positive(hl7::AckCode c) { return c == hl7::AckCode::kAA || c == hl7::AckCode::kCA; }
 
-class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
+bool has_rules(const policy::Device* d) {
+  return d != nullptr &&
+         (d->hl7.allowed_message_types || d->hl7.allowed_receiving_applications.has_value());
+}
+
+hl7::DecoderLimits limits_for(const Hl7Inspection& settings, const policy::Device* device) {
+  hl7::DecoderLimits limits = settings.limits;
+  if (device != nullptr && !device->hl7.default_charset.empty()) {
+    limits.default_charset = device->hl7.default_charset;
+  }
+  return limits;
+}
+
+// MSH-7 of wardgate's acknowledgements: UTC, to the second.
+std::string hl7_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d%H%M%S+0000", &utc);
+  return text;
+}
+
+// HL7 table 0357 code for a refusal by `rule`.
+hl7::Refusal refusal_for(policy::Rule rule) {
+  switch (rule) {
+    case policy::Rule::kMessageType:
+      return {hl7::AckCode::kAR, "200", "Unsupported message type",
+              "Refused by wardgate: message type not allowed for this device"};
+    case policy::Rule::kReceivingApplication:
+      return {hl7::AckCode::kAR, "207", "Application internal error",
+              "Refused by wardgate: receiving application not allowed for this device"};
+    default:
+      return {hl7::AckCode::kAR, "207", "Application internal error",
+              "Refused by wardgate: not forwarded"};
+  }
+}
+
+class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, public Hl7Gate::Judge {
  public:
-  Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info)
-      : settings_(settings), info_(info), decoder_(*this, settings.limits) {
-    const policy::Device* d = settings_.devices->find(ntohl(info_.device_addr.s_addr));
-    device_name_ = d != nullptr ? d->name : ip_text(info_.device_addr);
+  Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info, const policy::Device* device)
+      : settings_(settings),
+        info_(info),
+        device_(device),
+        device_name_(device != nullptr ? device->name : ip_text(info.device_addr)),
+        decoder_(*this, limits_for(settings, device)) {
+    if (settings_.enforce && has_rules(device_)) {
+      gate_.emplace(decoder_, *this, limits_for(settings, device).max_message_size);
+    }
   }
 
   Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
-    decoder_.feed(side_of(direction), chunk);
+    Verdict verdict = Verdict::kContinue;
+    if (direction == Direction::kFromDevice && gate_) {
+      released_ = gate_->feed(chunk);
+      verdict = Verdict::kForwardReleased;
+    } else {
+      decoder_.feed(side_of(direction), chunk);
+    }
     report_unacknowledged(Clock::now(), settings_.ack_timeout);
-    return Verdict::kContinue;
+    return verdict;
+  }
+
+  std::span<const std::byte> released(Direction /*direction*/) override { return released_; }
+
+  bool injection_pending(Direction direction) const override {
+    return direction == Direction::kToDevice && !to_device_.empty();
+  }
+
+  std::vector<std::byte> take_injection(Direction direction) override {
+    // Only between the server's frames: an ACK of wardgate's inside one would corrupt both.
+    if (direction != Direction::kToDevice || !decoder_.at_frame_boundary(Side::kServer)) return {};
+    return std::exchange(to_device_, {});
   }
 
   void on_close(Direction direction, CloseCause /*cause*/) override {
@@ -41,12 +109,102 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
 
   void on_message(Side from, const hl7::Message& m) override {
     const auto now = Clock::now();
+    if (from == Side::kClient) ++frame_.readable;
     if (m.ack) {
       on_acknowledgement(from, m, now);
       return;
     }
+    policy::Decision decision;
+    if (from == Side::kClient && device_ != nullptr) {
+      decision = policy::check_message(device_->hl7, device_->name, m.message_type, m.trigger_event,
+                                       m.receiving_application);
+    }
+    const bool withheld = !decision.allowed && gate_.has_value();
     ++messages_[index(from)];
-    audit::Event e = event("message", audit::Outcome::kSuccess);
+    emit(message_event(from, m, withheld));
+    if (!decision.allowed) alert("message refused by policy", decision);
+    if (from == Side::kClient && gate_) {
+      frame_.refused = frame_.refused || withheld;
+      frame_.messages.push_back(
+          {std::string(m.header), m.control_id, hl7::refusal_code(m),
+           decision.allowed ? policy::Rule::kNone : decision.rule,
+           hl7::resolve_charset(m.charset_used).value_or(hl7::Charset{}).double_byte_lead});
+      return;  // acknowledged by the server when forwarded, by wardgate when not
+    }
+    correlators_[index(from)].on_message(m.control_id, now);
+  }
+
+  void on_commit_ack(Side from, bool is_positive) override {
+    if (from == Side::kClient) ++frame_.readable;
+    audit::Event e =
+        event("commit-ack", is_positive ? audit::Outcome::kSuccess : audit::Outcome::kFailure);
+    e.fields.set("from", who(from));
+    e.fields.set("code", is_positive ? "ACK" : "NAK");
+    emit(std::move(e));
+  }
+
+  void on_framing_error(Side from, hl7::FramingError kind, std::string_view detail) override {
+    audit::Event e = event("framing-error", audit::Outcome::kFailure);
+    e.severity = audit::Severity::kWarning;
+    e.fields.set("from", who(from));
+    e.fields.set("error", hl7::to_string(kind));
+    e.fields.set("detail", std::string(detail));
+    if (from == Side::kClient && gate_) e.fields.set("forwarded", false);
+    emit(std::move(e));
+  }
+
+  // Hl7Gate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and every
+  // message in it is allowed; otherwise each message in it gets wardgate's refusal.
+  bool settle_frame() override {
+    Frame frame = std::exchange(frame_, {});
+    const auto now = Clock::now();
+    if (!frame.refused && frame.readable > 0) {
+      for (const auto& m : frame.messages) correlators_[index(Side::kClient)].on_message(m.id, now);
+      return true;
+    }
+    for (const auto& m : frame.messages) {
+      hl7::Refusal r = refusal_for(m.rule);
+      if (m.rule == policy::Rule::kNone)
+        r.text = "Refused by wardgate: batch holds a refused message";
+      r.code = m.code;
+      refuse(m.header, m.double_byte, m.id, r, "refused by policy");
+    }
+    return false;
+  }
+
+  void settle_too_long(std::string_view head) override {
+    frame_ = {};
+    audit::Event e = event("message", audit::Outcome::kDenied);
+    e.severity = audit::Severity::kWarning;
+    e.fields.set("from", who(Side::kClient));
+    e.fields.set("forwarded", false);
+    e.fields.set("reason", "longer than the maximum message size (" +
+                               std::to_string(settings_.limits.max_message_size) +
+                               " bytes): it cannot be inspected");
+    emit(std::move(e));
+    if (head.substr(0, 3) != "MSH") return;  // no header to answer
+    hl7::Refusal r{hl7::AckCode::kAR, "207", "Application internal error",
+                   "Refused by wardgate: message larger than its maximum message size"};
+    refuse(head, false, "", r, "message too long to inspect");
+  }
+
+ private:
+  struct Pending {  // a message of the device's current frame, until the frame is judged
+    std::string header;
+    std::string id;
+    hl7::AckCode code;
+    policy::Rule rule;
+    bool double_byte;
+  };
+  struct Frame {
+    std::size_t readable = 0;  // messages, acknowledgements and commit acks in it
+    bool refused = false;
+    std::vector<Pending> messages;
+  };
+
+  audit::Event message_event(Side from, const hl7::Message& m, bool withheld) const {
+    audit::Event e =
+        event("message", withheld ? audit::Outcome::kDenied : audit::Outcome::kSuccess);
     e.fields.set("from", who(from));
     e.fields.set("message_type", m.message_type + "^" + m.trigger_event);
     e.fields.set("control_id", m.control_id);
@@ -67,28 +225,26 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
     }
     if (auto n = settings_.patients->protect(m.patient_name)) e.fields.set("patient_name", *n);
     if (!m.notes.empty()) e.fields.set("notes", m.notes);
-    emit(std::move(e));
-    correlators_[index(from)].on_message(m.control_id, now);
+    if (withheld) e.fields.set("forwarded", false);
+    return e;
   }
 
-  void on_commit_ack(Side from, bool is_positive) override {
-    audit::Event e =
-        event("commit-ack", is_positive ? audit::Outcome::kSuccess : audit::Outcome::kFailure);
-    e.fields.set("from", who(from));
-    e.fields.set("code", is_positive ? "ACK" : "NAK");
+  // wardgate answers the device in place of the receiver; the acknowledgement is an event too.
+  void refuse(std::string_view header, bool double_byte, const std::string& control_id,
+              const hl7::Refusal& refusal, const char* why) {
+    const std::string ack = hl7::build_refusal_ack(
+        header, double_byte, refusal, hl7_timestamp(),
+        ("WG" + std::to_string(info_.id) + "-" + std::to_string(++refusals_)).substr(0, 20));
+    const auto* bytes = reinterpret_cast<const std::byte*>(ack.data());
+    to_device_.insert(to_device_.end(), bytes, bytes + ack.size());
+    audit::Event e = event("acknowledgement", audit::Outcome::kDenied);
+    e.fields.set("from", "wardgate");
+    e.fields.set("code", hl7::to_string(refusal.code));
+    e.fields.set("acknowledged_control_id", control_id);
+    e.fields.set("reason", why);
     emit(std::move(e));
   }
 
-  void on_framing_error(Side from, hl7::FramingError kind, std::string_view detail) override {
-    audit::Event e = event("framing-error", audit::Outcome::kFailure);
-    e.severity = audit::Severity::kWarning;
-    e.fields.set("from", who(from));
-    e.fields.set("error", hl7::to_string(kind));
-    e.fields.set("detail", std::string(detail));
-    emit(std::move(e));
-  }
-
- private:
   void on_acknowledgement(Side from, const hl7::Message& m, Clock::time_point now) {
     const hl7::Acknowledgment& a = *m.ack;
     // An acknowledgement answers a message the other side sent.
@@ -125,18 +281,33 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
     }
   }
 
-  audit::Event event(const char* action, audit::Outcome outcome) const {
+  void alert(const char* what, const policy::Decision& d) {
     audit::Event e =
-        session_event(info_, settings_.appliance_id, device_name_, "hl7", action, outcome);
-    return e;
+        event("security-alert", gate_ ? audit::Outcome::kDenied : audit::Outcome::kWarning);
+    e.severity = audit::Severity::kAlert;
+    e.fields.set("alert", what);
+    e.fields.set("rule", policy::to_string(d.rule));
+    e.fields.set("reason", d.reason);
+    e.fields.set("reaction", gate_ ? "refused" : "none (audit only)");
+    emit(std::move(e));
+  }
+
+  audit::Event event(const char* action, audit::Outcome outcome) const {
+    return session_event(info_, settings_.appliance_id, device_name_, "hl7", action, outcome);
   }
 
   void emit(audit::Event e) { settings_.sink->record(std::move(e)); }
 
   const Hl7Inspection& settings_;
   SessionInfo info_;
-  hl7::Decoder decoder_;
+  const policy::Device* device_;
   std::string device_name_;
+  hl7::Decoder decoder_;
+  std::optional<Hl7Gate> gate_;  // enforcement: the device's frames are held until judged
+  std::span<const std::byte> released_;
+  Frame frame_;                       // the device's frame being decoded (gate only)
+  std::vector<std::byte> to_device_;  // wardgate's acknowledgements waiting for a boundary
+  std::uint64_t refusals_ = 0;
   hl7::AckCorrelator correlators_[2];  // by the side that sent the message
   std::uint64_t messages_[2] = {0, 0};
   int closed_ = 0;
@@ -145,7 +316,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks {
 }  // namespace
 
 std::unique_ptr<Inspector> Hl7InspectorFactory::create(const SessionInfo& info) {
-  return std::make_unique<Hl7Inspector>(settings_, info);
+  const policy::Device* device = settings_.devices->find(ntohl(info.device_addr.s_addr));
+  return std::make_unique<Hl7Inspector>(settings_, info, device);
 }
 
 }  // namespace wardgate::proxy

@@ -1,9 +1,13 @@
 #pragma once
-// HL7 v2 over MLLP inspection of one proxied connection (audit only so far): every message and
-// every acknowledgement becomes an audit event; acknowledgements are matched to their message
-// by control ID with the latency; framing faults are events of their own; messages still
-// unacknowledged when the connection ends are reported as such. Per-device HL7 rules and
-// wardgate's own AR/CR answers are not built yet (issue 4).
+// HL7 v2 over MLLP inspection of one proxied connection: every message and every acknowledgement
+// becomes an audit event; acknowledgements are matched to their message by control ID with the
+// latency; framing faults are events of their own; messages still unacknowledged when the
+// connection ends are reported as such.
+//
+// Per-device rules (devices[].hl7) are checked for every message the device sends. A refused
+// message is a security alert; with enforcement on (hl7.enforce) it is also not forwarded:
+// wardgate answers the device itself with an AR (or CR) acknowledgement and the connection goes
+// on (proxy/hl7_gate.h holds each frame until it is judged).
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,7 +25,8 @@ struct Hl7Inspection {
   const policy::DeviceRegistry* devices = nullptr;
   const audit::PatientDataProtector* patients = nullptr;
   std::string appliance_id;
-  hl7::DecoderLimits limits;
+  bool enforce = false;       // refused messages are withheld and answered by wardgate
+  hl7::DecoderLimits limits;  // default_charset: overridden by devices[].hl7.default_charset
   std::chrono::seconds ack_timeout{30};
 };
 

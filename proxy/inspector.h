@@ -4,6 +4,12 @@
 // answer kClose to cut the session (the chunk it was shown is then not forwarded). Inspectors never
 // modify bytes and never do I/O: the DICOM and HL7 decoders plug in here.
 //
+// An inspector that enforces a policy per message (HL7: a refused message is not forwarded)
+// holds a message's bytes until it has seen all of it: it answers kForwardReleased and gives the
+// bytes to forward now through released(), whole messages as they came, or nothing. It may also
+// put a message of its own into a direction at a message boundary (wardgate's AR acknowledgement
+// to the sender of a refused message) through injection_pending()/take_injection().
+//
 // An inspector that knows it does not need the next N bytes of a direction (pixel data inside a
 // P-DATA fragment, or everything for a counting inspector) says so through opaque_bytes(); the
 // relay then moves those bytes socket to socket in the kernel (splice) without copying them into
@@ -29,6 +35,7 @@ enum class Verdict : std::uint8_t {
   kContinue,
   kClose,            // cut the session: both sides see a reset
   kRespondAndClose,  // send response() to each side (e.g. A-ASSOCIATE-RJ, A-ABORT), then close
+  kForwardReleased,  // forward released() instead of the chunk (the inspector holds the rest)
 };
 
 // What wardgate itself says to each side when an inspector answers kRespondAndClose, before it
@@ -49,6 +56,10 @@ enum class CloseCause : std::uint8_t {
   kInspector,  // an inspector answered kClose
   kShutdown,   // wardgate stopped (drain deadline)
 };
+
+inline Direction opposite(Direction d) {
+  return d == Direction::kFromDevice ? Direction::kToDevice : Direction::kFromDevice;
+}
 
 const char* to_string(Direction d);
 const char* to_string(CloseCause c);
@@ -80,6 +91,17 @@ class Inspector {
   virtual Verdict on_data(Direction direction, std::span<const std::byte> chunk) = 0;
   // Asked once when on_data() answered kRespondAndClose.
   virtual Response response() { return {}; }
+  // Asked when on_data() answered kForwardReleased: the bytes of `direction` to forward now, in
+  // place of the chunk (earlier held bytes, part of the chunk, or none). Valid until the next
+  // call on this inspector.
+  virtual std::span<const std::byte> released(Direction /*direction*/) { return {}; }
+  // A message of wardgate's own waits to be put into `direction`'s stream. The relay asks after
+  // every write of that direction and after every chunk of the other one, at a moment when the
+  // inspector has seen exactly the bytes of `direction` written so far.
+  virtual bool injection_pending(Direction /*direction*/) const { return false; }
+  // The bytes to write now; empty when `direction` is not at a message boundary yet (the
+  // message then stays pending).
+  virtual std::vector<std::byte> take_injection(Direction /*direction*/) { return {}; }
   // How many of the next bytes of `direction` need not be shown; asked at the start and again
   // after each on_data() and each exhausted opaque run.
   virtual std::uint64_t opaque_bytes(Direction /*direction*/) { return 0; }

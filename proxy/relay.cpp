@@ -146,25 +146,51 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
     touch();
 
     const std::span<const std::byte> chunk(buf.data(), n);
+    // Hold the turn on the receiver from the inspector's look at the chunk until the chunk is
+    // written: what the inspector has seen of a direction is then exactly what was written, so
+    // a message of wardgate's own can be put in at a boundary it knows (see inject()).
+    if (writing(leg.to) && !co_await wait_turn(leg.to)) {
+      end_direction(leg.direction, abort_cause_);
+      co_return true;
+    }
+    writing(leg.to) = true;
     const Verdict verdict = opaque || inspector_ == nullptr
                                 ? Verdict::kContinue
                                 : inspector_->on_data(leg.direction, chunk);
     if (verdict == Verdict::kClose) {
+      writing(leg.to) = false;
       abort(CloseCause::kInspector, true);
       end_direction(leg.direction, CloseCause::kInspector);
       co_return true;
     }
     if (verdict == Verdict::kRespondAndClose) {
+      writing(leg.to) = false;
       co_await respond_and_close(inspector_->response());
       end_direction(leg.direction, CloseCause::kInspector);
       co_return true;
     }
-    writing(leg.to) = true;
-    auto [write_ec, written] =
-        co_await asio::async_write(leg.to, asio::buffer(chunk.data(), n), kNoThrow);
+    const std::span<const std::byte> out =
+        verdict == Verdict::kForwardReleased ? inspector_->released(leg.direction) : chunk;
+    boost::system::error_code write_ec;
+    std::size_t written = 0;
+    if (!out.empty()) {
+      std::tie(write_ec, written) =
+          co_await asio::async_write(leg.to, asio::buffer(out.data(), out.size()), kNoThrow);
+    }
+    if (!write_ec && !opaque) write_ec = co_await inject(leg.direction, leg.to);
     writing(leg.to) = false;
     if (write_ec) co_return end_after_write_failure(leg);
     touch();
+    // A message of wardgate's own for the sender, e.g. the refusal of a message it did not
+    // forward. A failed write there is the other direction's to find.
+    if (!opaque && inspector_ != nullptr &&
+        inspector_->injection_pending(opposite(leg.direction))) {
+      if (!writing(leg.from) || co_await wait_turn(leg.from)) {
+        writing(leg.from) = true;
+        co_await inject(opposite(leg.direction), leg.from);
+        writing(leg.from) = false;
+      }
+    }
     if (opaque) {
       relayed_opaque(leg, n);
     } else {
@@ -175,6 +201,24 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
     // A short read means the socket is drained; opaque bytes from here on take the splice path.
     if (n < want || (leg.opaque > 0 && options_.zero_copy)) co_return false;
   }
+}
+
+awaitable<bool> Relay::wait_turn(const tcp::socket& to) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  while (writing(to) && !aborted_) {  // bounded: the other write ends, or the relay is aborted
+    pause.expires_after(std::chrono::milliseconds(1));
+    co_await pause.async_wait(kNoThrow);
+  }
+  co_return !aborted_;
+}
+
+awaitable<boost::system::error_code> Relay::inject(Direction direction, tcp::socket& to) {
+  if (inspector_ == nullptr || !inspector_->injection_pending(direction))
+    co_return boost::system::error_code{};
+  const std::vector<std::byte> bytes = inspector_->take_injection(direction);
+  if (bytes.empty() || !to.is_open()) co_return boost::system::error_code{};
+  auto [ec, n] = co_await asio::async_write(to, asio::buffer(bytes.data(), bytes.size()), kNoThrow);
+  co_return ec;
 }
 
 awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {

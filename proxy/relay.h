@@ -60,6 +60,11 @@ class Relay {
   awaitable<bool> copy_burst(Leg& leg);
   awaitable<bool> splice_burst(Leg& leg, PipePool::Lease& pipe);
   awaitable<void> watchdog();
+  // Waits until no write to `to` is in progress; false if the relay was aborted meanwhile.
+  awaitable<bool> wait_turn(const tcp::socket& to);
+  // Writes the inspector's own message for `direction`, if one is ready, to that direction's
+  // receiver `to`; the caller holds the turn on `to`.
+  awaitable<boost::system::error_code> inject(Direction direction, tcp::socket& to);
   // Sends the inspector's response to both sides, then closes both (FIN); bounded by
   // kRespondTimeout.
   awaitable<void> respond_and_close(Response response);
@@ -74,6 +79,7 @@ class Relay {
   void abort(CloseCause cause, bool reset);
   void end_direction(Direction direction, CloseCause cause);
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  // A write to `to` is in progress, or a pump holds its turn on it (see copy_burst).
   bool& writing(const tcp::socket& to) {
     return &to == &device_ ? writing_to_device_ : writing_to_upstream_;
   }

@@ -352,6 +352,59 @@ TEST(Config, BadSopClassUidsAndOperations) {
             "devices[0].dicom.allowed_operations[1]: C-STORE is listed twice");
 }
 
+std::string hl7_rules_error(const std::string& rules_json) {
+  return device_error(R"({"name": "mon-1", "address": "10.1.1.30", "type": "monitor", "hl7": )" +
+                      rules_json + "}");
+}
+
+TEST(Config, Hl7RulesAndSettings) {
+  const Config c = parse_config(with(R"("devices": [{"name": "mon-1", "address": "10.1.1.30",
+      "type": "monitor", "hl7": {"allowed_message_types": ["ORU^R01", "ADT", "QRY^*"],
+      "allowed_receiving_applications": ["HL7ENGINE", "LIS^1.2.3^ISO"],
+      "default_charset": "GB 18030"}}], "hl7": {"enforce": true, "max_message_size": 65536,
+      "ack_timeout_s": 5})"),
+                                "test.json");
+  ASSERT_EQ(c.devices.size(), 1u);
+  const policy::Hl7Rules& r = c.devices[0].hl7;
+  EXPECT_EQ(r.allowed_message_types, (std::vector<std::string>{"ORU^R01", "ADT", "QRY^*"}));
+  EXPECT_EQ(r.allowed_receiving_applications,
+            (std::vector<std::string>{"HL7ENGINE", "LIS^1.2.3^ISO"}));
+  EXPECT_EQ(r.default_charset, "GB 18030");
+  EXPECT_TRUE(c.hl7.enforce);
+  EXPECT_EQ(c.hl7.max_message_size, 65536u);
+  EXPECT_EQ(c.hl7.ack_timeout, std::chrono::seconds(5));
+}
+
+TEST(Config, Hl7DefaultsAuditOnly) {
+  const Config c = parse_config(kMinimal, "test.json");
+  EXPECT_FALSE(c.hl7.enforce);
+  EXPECT_EQ(c.hl7.max_message_size, 1024u * 1024u);
+  EXPECT_EQ(c.hl7.ack_timeout, std::chrono::seconds(30));
+}
+
+TEST(Config, BadHl7Rules) {
+  const std::string type =
+      "must be a message type and trigger such as \"ORU^R01\", or \"ADT\" / \"ADT^*\" for "
+      "every trigger of a type";
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_message_types": ["ORU^R01", "ORU_R01"]})"),
+            "devices[0].hl7.allowed_message_types[1]: " + type + " (got \"ORU_R01\")");
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_message_types": ["*"]})"),
+            "devices[0].hl7.allowed_message_types[0]: " + type + " (got \"*\")");
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_message_types": ["ORU^R01", "ORU^R01"]})"),
+            "devices[0].hl7.allowed_message_types[1]: ORU^R01 is listed twice");
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_receiving_applications": ["A|B"]})"),
+            "devices[0].hl7.allowed_receiving_applications[0]: must be an MSH-5 value or its "
+            "first component: 1 to 227 printable characters, no '|' (got \"A|B\")");
+  EXPECT_EQ(hl7_rules_error(R"({"default_charset": "KLINGON"})"),
+            "devices[0].hl7.default_charset: must be an MSH-18 character set such as \"ASCII\", "
+            "\"8859/1\", \"UNICODE UTF-8\", \"GB 18030\" (got \"KLINGON\")");
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_types": []})"),
+            "devices[0].hl7.allowed_types: unknown key");
+  EXPECT_EQ(error_of(with(R"("hl7": {"max_message_size": 10})")),
+            "hl7.max_message_size: must be an integer from 1024 to 268435456 (got 10)");
+  EXPECT_EQ(hl7_rules_error(R"({"allowed_message_types": []})"), "");  // allows nothing
+}
+
 TEST(Config, MissingFileIsAClearError) {
   try {
     load_config_file("/nonexistent/wardgate.json");

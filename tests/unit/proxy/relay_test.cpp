@@ -170,7 +170,8 @@ class RelayHarness {
     pipes_ = std::make_unique<PipePool>(chunk, 4);
     device_sock_ = std::make_unique<tcp::socket>(io_, tcp::v4(), device_.inner);
     upstream_sock_ = std::make_unique<tcp::socket>(io_, tcp::v4(), upstream_.inner);
-    relay_ = std::make_unique<Relay>(*device_sock_, *upstream_sock_, *pool_, *pipes_, &inspector_,
+    relay_ = std::make_unique<Relay>(*device_sock_, *upstream_sock_, *pool_, *pipes_,
+                                     other_inspector_ != nullptr ? other_inspector_ : &inspector_,
                                      options);
     asio::co_spawn(io_, relay_->run(), [this](const std::exception_ptr&) { done_.set_value(); });
     thread_ = std::thread([this] { io_.run(); });
@@ -199,6 +200,7 @@ class RelayHarness {
   std::unique_ptr<tcp::socket> device_sock_, upstream_sock_;
   std::unique_ptr<Relay> relay_;
   RecordingInspector inspector_;
+  Inspector* other_inspector_ = nullptr;  // used instead of inspector_ when set
   std::promise<void> done_;
   std::future<void> done_future_ = done_.get_future();
   std::thread thread_;
@@ -218,6 +220,104 @@ class RelayInspectorCut : public RelayHarness, public ::testing::Test {
  protected:
   void TearDown() override { stop_relay(); }
 };
+
+// Enforces a policy per record as the HL7 inspector does per MLLP frame: records end with ';'.
+// The device's bytes are held until their record ends, then forwarded whole, except the record
+// "NO;", which is dropped and answered with "REFUSED;" injected into the device's stream at the
+// next upstream record boundary.
+class GatingInspector : public Inspector {
+ public:
+  Verdict on_data(Direction d, std::span<const std::byte> chunk) override {
+    const std::string text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    if (d == Direction::kToDevice) {
+      for (char c : text) to_device_at_boundary = c == ';';
+      return Verdict::kContinue;
+    }
+    out_.clear();
+    for (char c : text) {
+      held_ += c;
+      if (c != ';') continue;
+      if (held_ == "NO;") {
+        reply_ += "REFUSED;";
+      } else {
+        out_ += held_;
+      }
+      held_.clear();
+    }
+    return Verdict::kForwardReleased;
+  }
+  std::span<const std::byte> released(Direction /*d*/) override {
+    return {reinterpret_cast<const std::byte*>(out_.data()), out_.size()};
+  }
+  bool injection_pending(Direction d) const override {
+    return d == Direction::kToDevice && !reply_.empty();
+  }
+  std::vector<std::byte> take_injection(Direction d) override {
+    if (d != Direction::kToDevice || !to_device_at_boundary) return {};
+    std::vector<std::byte> out;
+    for (char c : reply_) out.push_back(static_cast<std::byte>(c));
+    reply_.clear();
+    return out;
+  }
+  void on_close(Direction /*d*/, CloseCause /*c*/) override {}
+  bool to_device_at_boundary = true;
+
+ private:
+  std::string held_, out_, reply_;
+};
+
+class RelayGating : public RelayHarness, public ::testing::Test {
+ protected:
+  void SetUp() override {
+    other_inspector_ = &gate_;
+    start_relay({Mode::kSeesAll, true}, {}, 16 * 1024);
+  }
+  void TearDown() override { stop_relay(); }
+
+  // Both peers half-close; the relay then ends and its counters are final.
+  void end_both() {
+    ::shutdown(device_.peer, SHUT_WR);
+    ::shutdown(upstream_.peer, SHUT_WR);
+    ASSERT_TRUE(finished());
+  }
+  // Reads exactly `n` bytes (bounded by the poll timeout).
+  std::string read_n(int fd, std::size_t n) {
+    int err = 0;
+    return read_until_eof(fd, err, n);
+  }
+  GatingInspector gate_;
+};
+
+TEST_F(RelayGating, HeldBytesAreForwardedWholeOnceReleased) {
+  write_all(device_.peer, "ab");
+  std::this_thread::sleep_for(50ms);
+  write_all(device_.peer, "c;de");
+  std::this_thread::sleep_for(50ms);
+  write_all(device_.peer, "f;");
+  EXPECT_EQ(read_n(upstream_.peer, 8), "abc;def;");
+  end_both();
+  EXPECT_EQ(relay_->counters().bytes_from_device, 8u);
+}
+
+TEST_F(RelayGating, ARefusedRecordIsAnsweredByTheRelayAndTheSessionGoesOn) {
+  write_all(device_.peer, "NO;");
+  EXPECT_EQ(read_n(device_.peer, 8), "REFUSED;");
+  write_all(device_.peer, "yes;");
+  EXPECT_EQ(read_n(upstream_.peer, 4), "yes;");  // "NO;" never arrived
+  write_all(upstream_.peer, "ack;");
+  EXPECT_EQ(read_n(device_.peer, 4), "ack;");
+  end_both();
+  EXPECT_EQ(relay_->counters().bytes_from_device, 4u);
+}
+
+TEST_F(RelayGating, TheAnswerWaitsForABoundaryInTheOtherStream) {
+  write_all(upstream_.peer, "part");
+  EXPECT_EQ(read_n(device_.peer, 4), "part");
+  write_all(device_.peer, "NO;");
+  std::this_thread::sleep_for(100ms);  // the answer must not land inside "part...;"
+  write_all(upstream_.peer, "-end;");
+  EXPECT_EQ(read_n(device_.peer, 13), "-end;REFUSED;");
+}
 
 TEST_P(RelayFixture, RelaysBothDirectionsUnchangedAndShowsEveryByteToTheInspector) {
   start();

@@ -1,0 +1,217 @@
+// The HL7 inspector as the relay drives it: per-device rules audited, or enforced (the refused
+// message withheld and answered by wardgate with an AR/CR the sender can read), the per-device
+// default character set, and what is forwarded byte for byte.
+#include "proxy/hl7_inspector.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "audit/memory_sink.h"
+#include "tests/unit/hl7/hl7_test_support.h"
+
+namespace wardgate::proxy {
+namespace {
+
+using hl7::testing::bytes_of;
+using hl7::testing::mllp;
+
+constexpr const char* kMonitor = "10.1.1.30";
+
+std::string text_of(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+std::string message(const std::string& type, const std::string& id, const std::string& extra = "") {
+  return "MSH|^~\\&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|20261122080000||" + type + "|" + id +
+         "|P|2.5" + extra + "\rPID|1||PID001^^^HOSP^MR||Doe^Jane\rOBX|1|NM|8867-4^HR^LN||72";
+}
+
+class Hl7InspectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    info_.id = 9;
+    info_.service = "hl7";
+    info_.protocol = "hl7";
+    ::inet_pton(AF_INET, kMonitor, &info_.device_addr);
+    info_.device_port = 40000;
+    ::inet_pton(AF_INET, "10.2.2.20", &info_.server_addr);
+    info_.server_port = 2575;
+  }
+
+  void make(bool enforce, policy::Hl7Rules rules) {
+    policy::Device device;
+    device.name = "monitor-1";
+    device.address = *policy::parse_ipv4(kMonitor);
+    device.type = policy::DeviceType::kMonitor;
+    device.hl7 = std::move(rules);
+    devices_ = std::make_unique<policy::DeviceRegistry>(std::vector<policy::Device>{device});
+    Hl7Inspection settings;
+    settings.sink = &sink_;
+    settings.devices = devices_.get();
+    settings.patients = &patients_;
+    settings.appliance_id = "wg-test";
+    settings.enforce = enforce;
+    factory_ = std::make_unique<Hl7InspectorFactory>(std::move(settings));
+    inspector_ = factory_->create(info_);
+  }
+
+  static policy::Hl7Rules oru_only() {
+    policy::Hl7Rules r;
+    r.allowed_message_types = std::vector<std::string>{"ORU^R01"};
+    return r;
+  }
+
+  // What the relay would forward for this chunk of the device's.
+  std::string device_sends(const std::string& bytes) {
+    const auto b = bytes_of(bytes);
+    const Verdict v = inspector_->on_data(Direction::kFromDevice, b);
+    if (v == Verdict::kContinue) return bytes;
+    EXPECT_EQ(v, Verdict::kForwardReleased);
+    return text_of(inspector_->released(Direction::kFromDevice));
+  }
+  void server_sends(const std::string& bytes) {
+    EXPECT_EQ(inspector_->on_data(Direction::kToDevice, bytes_of(bytes)), Verdict::kContinue);
+  }
+  std::string injected() {
+    if (!inspector_->injection_pending(Direction::kToDevice)) return "";
+    const auto b = inspector_->take_injection(Direction::kToDevice);
+    return text_of(b);
+  }
+
+  std::vector<audit::Event> events(std::string_view action) const {
+    std::vector<audit::Event> out;
+    for (audit::Event& e : sink_.events()) {
+      if (e.action == action) out.push_back(std::move(e));
+    }
+    return out;
+  }
+  static std::string text(const audit::Event& e, std::string_view key) {
+    const audit::FieldValue* v = e.fields.find(key);
+    if (v == nullptr) return "<absent>";
+    if (const auto* s = std::get_if<std::string>(v)) return *s;
+    if (const auto* b = std::get_if<bool>(v)) return *b ? "true" : "false";
+    return "<other>";
+  }
+
+  SessionInfo info_;
+  audit::MemorySink sink_;
+  audit::PatientDataProtector patients_{audit::PatientDataPolicy::kPlain};
+  std::unique_ptr<policy::DeviceRegistry> devices_;
+  std::unique_ptr<Hl7InspectorFactory> factory_;
+  std::unique_ptr<Inspector> inspector_;
+};
+
+TEST_F(Hl7InspectorTest, EnforcedRefusalIsWithheldAnsweredAndTheConnectionGoesOn) {
+  make(true, oru_only());
+  const std::string oru = mllp(message("ORU^R01^ORU_R01", "MON1"));
+  const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2"));
+  EXPECT_EQ(device_sends(oru), oru);
+  EXPECT_EQ(injected(), "");
+  server_sends(
+      mllp("MSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|2026||ACK^R01|E1|P|2.5\rMSA|AA|MON1"));
+
+  EXPECT_EQ(device_sends(adt), "");  // not forwarded
+  const std::string ack = injected();
+  EXPECT_EQ(ack.rfind("\x0bMSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|", 0), 0u) << ack;
+  EXPECT_NE(ack.find("||ACK^A08^ACK|WG9-1|P|2.5\rMSA|AR|MON2|"), std::string::npos) << ack;
+  EXPECT_NE(ack.find("\rERR|||200^Unsupported message type^HL70357|E\r\x1c\r"), std::string::npos);
+  EXPECT_EQ(injected(), "");  // sent once
+
+  // The next allowed message passes as before.
+  const std::string oru3 = mllp(message("ORU^R01^ORU_R01", "MON3"));
+  EXPECT_EQ(device_sends(oru3), oru3);
+
+  const auto messages = events("message");
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[1].outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(text(messages[1], "forwarded"), "false");
+  EXPECT_EQ(text(messages[1], "message_type"), "ADT^A08");
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, audit::Severity::kAlert);
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_message_types");
+  EXPECT_EQ(text(alerts[0], "reaction"), "refused");
+  EXPECT_EQ(text(alerts[0], "reason"),
+            "message type ADT^A08 is not allowed for device monitor-1 (allowed: ORU^R01)");
+  const auto acks = events("acknowledgement");
+  ASSERT_EQ(acks.size(), 2u);  // the server's AA for MON1, wardgate's AR for MON2
+  EXPECT_EQ(text(acks[0], "code"), "AA");
+  EXPECT_EQ(text(acks[1], "from"), "wardgate");
+  EXPECT_EQ(text(acks[1], "code"), "AR");
+  EXPECT_EQ(text(acks[1], "acknowledged_control_id"), "MON2");
+}
+
+TEST_F(Hl7InspectorTest, TheAnswerWaitsUntilTheServersStreamIsBetweenFrames) {
+  make(true, oru_only());
+  const std::string server_ack =
+      mllp("MSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|2026||ACK^R01|E1|P|2.5\rMSA|AA|X");
+  server_sends(server_ack.substr(0, 20));
+  EXPECT_EQ(device_sends(mllp(message("ADT^A08", "MON2"))), "");
+  EXPECT_TRUE(inspector_->injection_pending(Direction::kToDevice));
+  EXPECT_TRUE(inspector_->take_injection(Direction::kToDevice).empty());
+  server_sends(server_ack.substr(20));
+  EXPECT_NE(injected().find("MSA|AR|MON2|"), std::string::npos);
+}
+
+TEST_F(Hl7InspectorTest, EnhancedModeSendersGetACommitReject) {
+  make(true, oru_only());
+  EXPECT_EQ(device_sends(mllp(message("ADT^A08", "MON2", "|||AL|NE"))), "");
+  EXPECT_NE(injected().find("\rMSA|CR|MON2|"), std::string::npos);
+}
+
+TEST_F(Hl7InspectorTest, ReceivingApplicationRule) {
+  policy::Hl7Rules rules;
+  rules.allowed_receiving_applications = std::vector<std::string>{"LIS"};
+  make(true, rules);
+  EXPECT_EQ(device_sends(mllp(message("ORU^R01", "MON1"))), "");
+  EXPECT_NE(injected().find("MSA|AR|MON1|Refused by wardgate: receiving application"),
+            std::string::npos);
+  EXPECT_EQ(text(events("security-alert").at(0), "rule"), "allowed_receiving_applications");
+}
+
+TEST_F(Hl7InspectorTest, UnreadableFramesAndJunkAreWithheldUnderEnforcement) {
+  make(true, oru_only());
+  EXPECT_EQ(device_sends(mllp("PID|1||not a message")), "");
+  EXPECT_EQ(device_sends("MSH|^~\\&|unframed\r"), "");
+  EXPECT_EQ(injected(), "");                      // no MSH to answer
+  EXPECT_EQ(events("framing-error").size(), 1u);  // malformed; the junk is reported when it ends
+}
+
+TEST_F(Hl7InspectorTest, AuditOnlyRaisesTheAlertAndForwardsEverything) {
+  make(false, oru_only());
+  const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2"));
+  EXPECT_EQ(device_sends(adt), adt);
+  EXPECT_FALSE(inspector_->injection_pending(Direction::kToDevice));
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].outcome, audit::Outcome::kWarning);
+  EXPECT_EQ(text(alerts[0], "reaction"), "none (audit only)");
+  EXPECT_EQ(events("message").at(0).outcome, audit::Outcome::kSuccess);
+}
+
+TEST_F(Hl7InspectorTest, DevicesWithoutRulesAreNeverHeld) {
+  make(true, {});
+  const std::string adt = mllp(message("ADT^A08", "MON2"));
+  const auto b = bytes_of(adt.substr(0, 10));
+  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, b), Verdict::kContinue);
+}
+
+TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
+  policy::Hl7Rules rules;
+  rules.default_charset = "GB 18030";
+  make(false, rules);
+  // PID-5 张^伟 in GB 18030, no MSH-18.
+  const std::string m =
+      "MSH|^~\\&|MON|W|ENG|H|2026||ORU^R01|C1|P|2.5\rPID|1||P1||\xd5\xc5^\xce\xb0";
+  device_sends(mllp(m));
+  const auto messages = events("message");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(text(messages[0], "charset"), "GB 18030");
+  EXPECT_EQ(text(messages[0], "patient_name"), "\xe5\xbc\xa0^\xe4\xbc\x9f");
+}
+
+}  // namespace
+}  // namespace wardgate::proxy
