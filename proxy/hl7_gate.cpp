@@ -50,6 +50,15 @@ std::span<const std::byte> Hl7Gate::feed(std::span<const std::byte> chunk) {
   return out_;
 }
 
+void Hl7Gate::end_of_stream() {
+  decoder_.end_of_stream(hl7::Side::kClient);
+  if (discarding_) judge_.settle_too_long(head_);
+  held_.clear();
+  held_.shrink_to_fit();
+  head_.clear();
+  in_frame_ = discarding_ = after_end_block_ = after_frame_ = false;
+}
+
 void Hl7Gate::piece(std::span<const std::byte> bytes) {
   decoder_.feed(hl7::Side::kClient, bytes);
   if (bytes.front() == kStart) {

@@ -38,6 +38,8 @@ class Hl7Gate {
   // Feeds what the device sent to the decoder; returns the bytes to forward now (valid until the
   // next call).
   std::span<const std::byte> feed(std::span<const std::byte> chunk);
+  // The device's direction ended: a partial frame held is dropped (the decoder reports it).
+  void end_of_stream();
   std::size_t held_bytes() const { return held_.size(); }
 
  private:

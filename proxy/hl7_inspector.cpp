@@ -101,7 +101,11 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
   }
 
   void on_close(Direction direction, CloseCause /*cause*/) override {
-    decoder_.end_of_stream(side_of(direction));
+    if (direction == Direction::kFromDevice && gate_) {
+      gate_->end_of_stream();
+    } else {
+      decoder_.end_of_stream(side_of(direction));
+    }
     if (++closed_ < 2) return;
     // Whatever is still waiting will never be acknowledged on this connection.
     report_unacknowledged(Clock::time_point::max(), Clock::duration::zero());
@@ -149,7 +153,12 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
     e.fields.set("from", who(from));
     e.fields.set("error", hl7::to_string(kind));
     e.fields.set("detail", std::string(detail));
-    if (from == Side::kClient && gate_) e.fields.set("forwarded", false);
+    if (from == Side::kClient && gate_) {
+      e.fields.set("forwarded", false);
+      // Receivers end a frame at the stray 0x1C and would read something else than wardgate
+      // checked: the frame is withheld.
+      frame_.stray_end_block = frame_.stray_end_block || kind == hl7::FramingError::kBadEndBlock;
+    }
     emit(std::move(e));
   }
 
@@ -158,16 +167,21 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
   bool settle_frame() override {
     Frame frame = std::exchange(frame_, {});
     const auto now = Clock::now();
-    if (!frame.refused && frame.readable > 0) {
+    if (!frame.refused && !frame.stray_end_block && frame.readable > 0) {
       for (const auto& m : frame.messages) correlators_[index(Side::kClient)].on_message(m.id, now);
       return true;
     }
     for (const auto& m : frame.messages) {
       hl7::Refusal r = refusal_for(m.rule);
-      if (m.rule == policy::Rule::kNone)
+      const char* why = "refused by policy";
+      if (frame.stray_end_block) {
+        r.text = "Refused by wardgate: the frame holds a stray end block (0x1C)";
+        why = "stray end block in the frame";
+      } else if (m.rule == policy::Rule::kNone) {
         r.text = "Refused by wardgate: batch holds a refused message";
+      }
       r.code = m.code;
-      refuse(m.header, m.double_byte, m.id, r, "refused by policy");
+      refuse(m.header, m.double_byte, m.id, r, why);
     }
     return false;
   }
@@ -199,6 +213,7 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
   struct Frame {
     std::size_t readable = 0;  // messages, acknowledgements and commit acks in it
     bool refused = false;
+    bool stray_end_block = false;
     std::vector<Pending> messages;
   };
 

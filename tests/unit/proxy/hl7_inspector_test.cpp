@@ -180,6 +180,21 @@ TEST_F(Hl7InspectorTest, UnreadableFramesAndJunkAreWithheldUnderEnforcement) {
   EXPECT_EQ(events("framing-error").size(), 1u);  // malformed; the junk is reported when it ends
 }
 
+TEST_F(Hl7InspectorTest, AFrameWithAStrayEndBlockIsWithheldUnderEnforcement) {
+  make(true, oru_only());
+  // A receiver would end this frame at the 0x1C; wardgate read one ORU^R01 with more after it.
+  std::string m = message("ORU^R01", "MON1");
+  m.insert(m.find("OBX"), "\x1c");
+  EXPECT_EQ(device_sends(mllp(m)), "");
+  EXPECT_NE(injected().find("MSA|AR|MON1|Refused by wardgate: the frame holds a stray end block"),
+            std::string::npos);
+  EXPECT_EQ(text(events("framing-error").at(0), "error"), "bad-end-block");
+  // The device's half-close ends the frame wardgate was holding: nothing of it leaves.
+  EXPECT_EQ(device_sends("\x0bMSH|^~\\&|MON|W|ENG|H|2026||ORU^R01|MON2|P|2.5\rOBX|1"), "");
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kEof);
+  EXPECT_EQ(text(events("framing-error").at(1), "error"), "truncated");
+}
+
 TEST_F(Hl7InspectorTest, AuditOnlyRaisesTheAlertAndForwardsEverything) {
   make(false, oru_only());
   const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2"));
