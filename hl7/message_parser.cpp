@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "hl7/byte_scan.h"
 #include "hl7/spec.h"
 
 namespace wardgate::hl7 {
@@ -89,15 +90,13 @@ void split(std::string_view s, int sep, bool gb, std::size_t count,
            std::vector<std::string_view>& out) {
   out.clear();
   if (!gb && sep != kNone && count > 0) {
-    const char* p = s.data();
     std::size_t start = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (static_cast<unsigned char>(p[i]) != sep) continue;
+    detail::for_each_byte(s.data(), s.size(), static_cast<char>(sep), [&](std::size_t i) {
       out.push_back(s.substr(start, i - start));
-      if (out.size() == count) return;
       start = i + 1;
-    }
-    out.push_back(s.substr(start));
+      return out.size() < count;
+    });
+    if (out.size() < count) out.push_back(s.substr(start));
     return;
   }
   Pieces pieces(s, sep, gb);
@@ -114,8 +113,7 @@ struct Segment {
   bool line_feed = false;  // terminated by \n or \r\n
 };
 
-// The segments of a frame, each cut at \r, \n or \r\n. \n is rare: the next one is looked for
-// once and remembered, so each segment costs one memchr.
+// The segments of a frame, each cut at \r, \n or \r\n.
 class Segments {
  public:
   explicit Segments(std::string_view s) : s_(s) {}
@@ -124,15 +122,7 @@ class Segments {
   std::size_t pos() const { return pos_; }
 
   Segment next() {
-    if (!lf_known_ || lf_ < pos_) {
-      const void* lf = std::memchr(s_.data() + pos_, '\n', s_.size() - pos_);
-      lf_ = lf == nullptr ? s_.size()
-                          : static_cast<std::size_t>(static_cast<const char*>(lf) - s_.data());
-      lf_known_ = true;
-    }
-    const void* cr = std::memchr(s_.data() + pos_, '\r', lf_ - pos_);
-    const std::size_t end =
-        cr == nullptr ? lf_ : static_cast<std::size_t>(static_cast<const char*>(cr) - s_.data());
+    const std::size_t end = detail::find_either(s_.data(), pos_, s_.size(), '\r', '\n');
     Segment seg{s_.substr(pos_, end - pos_), false};
     if (end == s_.size()) {
       pos_ = end;
@@ -149,8 +139,6 @@ class Segments {
  private:
   std::string_view s_;
   std::size_t pos_ = 0;
-  std::size_t lf_ = 0;  // the first \n at or after pos_, s_.size() if none
-  bool lf_known_ = false;
 };
 
 bool is_hex(char c) {
@@ -229,6 +217,11 @@ class Text {
 
   std::string_view nth_component(std::string_view field, std::size_t index) const {
     return piece(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, index);
+  }
+  // The first `count` components of the first repetition of a field, in one pass.
+  void components(std::string_view field, std::size_t count,
+                  std::vector<std::string_view>& out) const {
+    split(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, count, out);
   }
 
  private:
@@ -532,9 +525,10 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
   t.set_composite(msh_field(6), m.receiving_facility);
   t.set_component(t.nth_component(msh_field(7), 0), m.date_time);
   t.set_composite(msh_field(8), m.security);
-  t.set_component(t.nth_component(msh_field(9), 0), m.message_type);
-  t.set_component(t.nth_component(msh_field(9), 1), m.trigger_event);
-  t.set_component(t.nth_component(msh_field(9), 2), m.message_structure);
+  t.components(msh_field(9), 3, parts_);
+  t.set_component(field(parts_, 0), m.message_type);
+  t.set_component(field(parts_, 1), m.trigger_event);
+  t.set_component(field(parts_, 2), m.message_structure);
   t.set_composite(msh_field(10), m.control_id);
   t.set_composite(msh_field(11), m.processing_id);
   t.set_component(t.nth_component(msh_field(12), 0), m.version);
@@ -601,9 +595,10 @@ void MessageParser::parse_pid(std::string_view segment) {
       // The elements left from earlier messages are overwritten, their strings reused.
       if (identifiers_ == m.patient_identifiers.size()) m.patient_identifiers.emplace_back();
       PatientIdentifier& pi = m.patient_identifiers[identifiers_++];
-      t.set_component(piece(rep, sep_.component, t.gb(), 0), pi.id);
-      t.set_component(piece(rep, sep_.component, t.gb(), 3), pi.assigning_authority);
-      t.set_component(piece(rep, sep_.component, t.gb(), 4), pi.identifier_type);
+      split(rep, sep_.component, t.gb(), 5, parts_);
+      t.set_component(field(parts_, 0), pi.id);
+      t.set_component(field(parts_, 3), pi.assigning_authority);
+      t.set_component(field(parts_, 4), pi.identifier_type);
     }
   }
   if (fields_.size() > 5) t.set_composite(fields_[5], m.patient_name);

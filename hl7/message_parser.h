@@ -58,6 +58,7 @@ class MessageParser {
   Message message_;           // reused; see above
   Acknowledgment spare_ack_;  // message_.ack's strings while no MSA is reported
   std::vector<std::string_view> fields_;
+  std::vector<std::string_view> parts_;  // components of one field
   std::string unescaped_;
   // The last MSH-18 resolved (the same value comes again and again on a connection).
   std::string resolved_name_;

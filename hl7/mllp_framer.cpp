@@ -3,20 +3,20 @@
 #include <cstring>
 #include <string>
 
+#include "hl7/byte_scan.h"
 #include "hl7/spec.h"
 
 namespace wardgate::hl7 {
 namespace {
 
-// Offset of the first start or end block in p[from, n), n if none.
+// Offset of the first start or end block in p[from, n), n if none: one pass over the frame.
 std::size_t find_block(const std::uint8_t* p, std::size_t from, std::size_t n) {
-  const void* end = std::memchr(p + from, spec::kEndBlock, n - from);
-  const std::size_t limit =
-      end == nullptr ? n : static_cast<std::size_t>(static_cast<const std::uint8_t*>(end) - p);
-  const void* start = std::memchr(p + from, spec::kStartBlock, limit - from);
-  return start == nullptr ? limit
-                          : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
+  return detail::find_either(reinterpret_cast<const char*>(p), from, n,
+                             static_cast<char>(spec::kStartBlock),
+                             static_cast<char>(spec::kEndBlock));
 }
+
+bool is_line_end(std::uint8_t b) { return b == spec::kLineFeed || b == spec::kCarriageReturn; }
 
 }  // namespace
 
@@ -74,30 +74,37 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
   while (i < n) {
     switch (state_) {
       case State::kIdle: {
-        const std::uint8_t b = p[i++];
-        if (b == spec::kStartBlock) {
-          flush_junk();
+        if (after_frame_) {
+          while (i < n && is_line_end(p[i])) ++i;  // tolerated trailer
+          if (i == n) break;
           after_frame_ = false;
-          state_ = State::kInFrame;
-          // Fast path: a whole frame inside this chunk is delivered without copying.
-          const std::size_t j = find_block(p, i, n);
-          if (j + 1 < n && p[j] == spec::kEndBlock && p[j + 1] == spec::kCarriageReturn &&
-              j - i <= max_frame_) {
-            deliver(std::string_view(reinterpret_cast<const char*>(p + i), j - i));
-            i = j + 2;
-            state_ = State::kIdle;
-            after_frame_ = true;
-          }
-        } else if (after_frame_ && (b == spec::kLineFeed || b == spec::kCarriageReturn)) {
-          // tolerated trailer
-        } else {
-          after_frame_ = false;
-          ++junk_;
         }
+        if (p[i] != spec::kStartBlock) {
+          const void* start = std::memchr(p + i, spec::kStartBlock, n - i);
+          const std::size_t j =
+              start == nullptr
+                  ? n
+                  : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
+          junk_ += j - i;
+          i = j;
+          break;
+        }
+        ++i;
+        flush_junk();
+        state_ = State::kInFrame;
         break;
       }
       case State::kInFrame: {
         const std::size_t j = find_block(p, i, n);
+        // Fast path: a frame whole in this chunk is delivered without copying.
+        if (buffer_.empty() && j + 1 < n && p[j] == spec::kEndBlock &&
+            p[j + 1] == spec::kCarriageReturn && j - i <= max_frame_) {
+          deliver(std::string_view(reinterpret_cast<const char*>(p + i), j - i));
+          i = j + 2;
+          state_ = State::kIdle;
+          after_frame_ = true;
+          break;
+        }
         const std::size_t room = max_frame_ - buffer_.size();
         if (j - i > room) {
           buffer_.clear();
