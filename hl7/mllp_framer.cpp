@@ -1,5 +1,6 @@
 #include "hl7/mllp_framer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -38,9 +39,21 @@ const char* to_string(FramingError e) {
   return "unknown";
 }
 
+void MllpFramer::add_junk(const std::uint8_t* p, std::size_t n) {
+  if (junk_ < junk_head_.size()) {
+    const std::size_t k = std::min<std::size_t>(junk_head_.size() - junk_, n);
+    std::memcpy(junk_head_.data() + junk_, p, k);
+  }
+  junk_ += n;
+}
+
 void MllpFramer::flush_junk() {
   if (junk_ == 0) return;
-  const std::string detail = std::to_string(junk_) + " bytes outside MLLP frames";
+  std::string detail = std::to_string(junk_) + " bytes outside MLLP frames";
+  // A sender that forgot MLLP (or an ACK sent bare) shows up as junk: say so.
+  if (junk_ >= junk_head_.size() && std::string_view(junk_head_.data(), 3) == "MSH") {
+    detail += R"(, starting with "MSH" (an HL7 message sent without MLLP framing?))";
+  }
   junk_ = 0;
   callbacks_.on_error(FramingError::kJunk, detail);
 }
@@ -85,7 +98,7 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
               start == nullptr
                   ? n
                   : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
-          junk_ += j - i;
+          add_junk(p + i, j - i);
           i = j;
           break;
         }
@@ -171,7 +184,8 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
 
 void MllpFramer::end_of_stream() {
   flush_junk();
-  if (state_ != State::kIdle) {
+  // A frame being discarded was reported as too long already: one fault, one event.
+  if (state_ == State::kInFrame || state_ == State::kAfterEndBlock) {
     callbacks_.on_error(FramingError::kTruncated, "stream ended inside an MLLP frame");
   }
   state_ = State::kIdle;
