@@ -365,6 +365,14 @@ bool plain_id(std::string_view id, int field_separator) {
   return true;
 }
 
+// Strings kept from message to message keep at most this much capacity.
+constexpr std::size_t kKeptCapacity = 1024;
+void release_if_large(std::string& s) {
+  if (s.capacity() <= kKeptCapacity) return;
+  s.clear();
+  s.shrink_to_fit();
+}
+
 std::string_view field(const std::vector<std::string_view>& fields, std::size_t n) {
   return n < fields.size() ? fields[n] : std::string_view{};
 }
@@ -611,6 +619,29 @@ void MessageParser::end_message(std::size_t size, bool line_feed, MessageSink& s
   if (line_feed) m.notes.emplace_back(R"(segments terminated by \n or \r\n instead of \r)");
   if (!clean_) m.notes.emplace_back(R"(undecodable bytes shown as \x{hh})");
   sink.on_message(m);
+  // Memory stays bounded as before the Message was reused: a large value does not keep its
+  // buffer until the next message.
+  m.header = {};
+  m.notes.clear();
+  for (std::string* text :
+       {&m.sending_application, &m.sending_facility, &m.receiving_application,
+        &m.receiving_facility, &m.date_time, &m.security, &m.message_type, &m.trigger_event,
+        &m.message_structure, &m.control_id, &m.processing_id, &m.version, &m.accept_ack_type,
+        &m.application_ack_type, &m.character_set, &m.charset_used, &m.patient_name, &unescaped_}) {
+    release_if_large(*text);
+  }
+  for (PatientIdentifier& pi : m.patient_identifiers) {
+    release_if_large(pi.id);
+    release_if_large(pi.assigning_authority);
+    release_if_large(pi.identifier_type);
+  }
+  if (m.ack) {
+    release_if_large(m.ack->code_text);
+    release_if_large(m.ack->control_id);
+    release_if_large(m.ack->text);
+    release_if_large(m.ack->error_code);
+    release_if_large(m.ack->error_text);
+  }
 }
 
 const char* to_string(AckCode code) {
