@@ -112,44 +112,55 @@ TextConverter::~TextConverter() {
   }
 }
 
+// Runs of bytes that need no conversion are appended whole: most HL7 text is plain ASCII.
 bool TextConverter::append_utf8(const Charset& charset, std::string_view bytes, std::string& out) {
   bool clean = true;
+  std::size_t run = 0;  // start of the bytes not yet appended
+  const auto flush = [&](std::size_t end) {
+    if (end > run) out.append(bytes.data() + run, end - run);
+  };
   switch (charset.kind) {
     case Charset::Kind::kAscii:
-      for (const char c : bytes) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x80) {
-          out += c;
-        } else {
-          append_escaped_byte(u, out);
-          clean = false;
-        }
+      for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto u = static_cast<unsigned char>(bytes[i]);
+        if (u < 0x80) continue;
+        flush(i);
+        append_escaped_byte(u, out);
+        clean = false;
+        run = i + 1;
       }
-      return clean;
+      break;
     case Charset::Kind::kLatin1:
-      for (const char c : bytes) append_code_point(static_cast<unsigned char>(c), out);
-      return true;
+      for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto u = static_cast<unsigned char>(bytes[i]);
+        if (u < 0x80) continue;
+        flush(i);
+        append_code_point(u, out);
+        run = i + 1;
+      }
+      break;
     case Charset::Kind::kUtf8:
       for (std::size_t i = 0; i < bytes.size();) {
         const auto u = static_cast<unsigned char>(bytes[i]);
         if (u < 0x80) {
-          out += bytes[i++];
+          ++i;
           continue;
         }
         const std::size_t n = utf8_sequence(bytes, i);
-        if (n == 0) {
-          append_escaped_byte(u, out);
-          clean = false;
-          ++i;
-        } else {
-          out.append(bytes.substr(i, n));
+        if (n != 0) {
           i += n;
+          continue;
         }
+        flush(i);
+        append_escaped_byte(u, out);
+        clean = false;
+        run = ++i;
       }
-      return clean;
+      break;
     case Charset::Kind::kIconv:
       return append_iconv(charset, bytes, out);
   }
+  flush(bytes.size());
   return clean;
 }
 
@@ -166,7 +177,10 @@ bool TextConverter::append_iconv(const Charset& charset, std::string_view bytes,
   while (pos < bytes.size()) {
     const auto u = static_cast<unsigned char>(bytes[pos]);
     if (u < 0x80) {
-      out += bytes[pos++];
+      std::size_t end = pos + 1;
+      while (end < bytes.size() && static_cast<unsigned char>(bytes[end]) < 0x80) ++end;
+      out.append(bytes.data() + pos, end - pos);
+      pos = end;
       continue;
     }
     if (cd == kNoHandle) {

@@ -5,20 +5,13 @@
 #include <cstring>
 #include <optional>
 
+#include "hl7/byte_scan.h"
 #include "hl7/spec.h"
 
 namespace wardgate::hl7 {
 namespace {
 
-constexpr int kNone = -1;
-
-struct Separators {
-  int field = kNone;
-  int component = kNone;
-  int repetition = kNone;
-  int escape = kNone;
-  int subcomponent = kNone;
-};
+constexpr int kNone = kNoSeparator;
 
 bool is_lead(unsigned char c) { return c >= 0x81 && c <= 0xFE; }
 
@@ -26,11 +19,23 @@ bool is_lead(unsigned char c) { return c >= 0x81 && c <= 0xFE; }
 // separators. Empty when there are fewer pieces.
 std::string_view piece(std::string_view s, int sep, bool gb, std::size_t index) {
   if (sep == kNone) return index == 0 ? s : std::string_view{};
+  if (!gb) {
+    for (std::size_t start = 0, count = 0;; ++count) {
+      const void* hit =
+          start < s.size() ? std::memchr(s.data() + start, sep, s.size() - start) : nullptr;
+      const std::size_t end =
+          hit == nullptr ? s.size()
+                         : static_cast<std::size_t>(static_cast<const char*>(hit) - s.data());
+      if (count == index) return s.substr(start, end - start);
+      if (hit == nullptr) return {};
+      start = end + 1;
+    }
+  }
   std::size_t start = 0;
   std::size_t count = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (gb && is_lead(c)) {
+    if (is_lead(c)) {
       ++i;
       continue;
     }
@@ -75,16 +80,32 @@ class Pieces {
   bool done_ = false;
 };
 
-// The fields of a segment up to index kMaxFields - 2; the last element holds the rest. Only
-// fields up to MSH-18 are ever needed.
-constexpr std::size_t kMaxFields = 20;
+// The first `count` fields of a segment (fewer if it has fewer). MSH needs up to MSH-18.
+constexpr std::size_t kMshFields = 19;
+constexpr std::size_t kPidFields = 6;  // PID-3, PID-5
+constexpr std::size_t kAckFields = 4;  // MSA-1..3, ERR-1..3
 // PID-3 repetitions kept (memory stays bounded whatever a message holds).
 constexpr std::size_t kMaxPatientIdentifiers = 64;
-void split(std::string_view s, int sep, bool gb, std::vector<std::string_view>& out) {
+void split(std::string_view s, int sep, bool gb, std::size_t count,
+           std::vector<std::string_view>& out) {
   out.clear();
+  if (!gb && sep != kNone && count > 0) {
+    std::size_t start = 0;
+    detail::for_each_byte(s.data(), s.size(), static_cast<char>(sep), [&](std::size_t i) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+      return out.size() < count;
+    });
+    if (out.size() < count) out.push_back(s.substr(start));
+    return;
+  }
   Pieces pieces(s, sep, gb);
   std::string_view p;
-  while (out.size() + 1 < kMaxFields && pieces.next(p)) out.push_back(p);
+  while (out.size() < count && pieces.next(p)) out.push_back(p);
+}
+
+bool contains(std::string_view s, int c) {
+  return c != kNone && !s.empty() && std::memchr(s.data(), c, s.size()) != nullptr;
 }
 
 struct Segment {
@@ -92,29 +113,33 @@ struct Segment {
   bool line_feed = false;  // terminated by \n or \r\n
 };
 
-// The segment at `pos`; advances `pos` past its terminator (\r, \n or \r\n).
-Segment next_segment(std::string_view s, std::size_t& pos) {
-  // memchr twice beats a byte loop looking for both (\n terminators are rare).
-  const char* base = s.data() + pos;
-  const std::size_t left = s.size() - pos;
-  const void* cr = std::memchr(base, '\r', left);
-  std::size_t end =
-      cr == nullptr ? s.size() : static_cast<std::size_t>(static_cast<const char*>(cr) - s.data());
-  if (const void* lf = std::memchr(base, '\n', end - pos); lf != nullptr) {
-    end = static_cast<std::size_t>(static_cast<const char*>(lf) - s.data());
+// The segments of a frame, each cut at \r, \n or \r\n.
+class Segments {
+ public:
+  explicit Segments(std::string_view s) : s_(s) {}
+
+  bool done() const { return pos_ >= s_.size(); }
+  std::size_t pos() const { return pos_; }
+
+  Segment next() {
+    const std::size_t end = detail::find_either(s_.data(), pos_, s_.size(), '\r', '\n');
+    Segment seg{s_.substr(pos_, end - pos_), false};
+    if (end == s_.size()) {
+      pos_ = end;
+    } else if (s_[end] == '\r' && end + 1 < s_.size() && s_[end + 1] == '\n') {
+      seg.line_feed = true;
+      pos_ = end + 2;
+    } else {
+      seg.line_feed = s_[end] == '\n';
+      pos_ = end + 1;
+    }
+    return seg;
   }
-  Segment seg{s.substr(pos, end - pos), false};
-  if (end == s.size()) {
-    pos = end;
-  } else if (s[end] == '\r' && end + 1 < s.size() && s[end + 1] == '\n') {
-    seg.line_feed = true;
-    pos = end + 2;
-  } else {
-    seg.line_feed = s[end] == '\n';
-    pos = end + 1;
-  }
-  return seg;
-}
+
+ private:
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
 
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -130,55 +155,114 @@ bool is_alnum(int c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+// Decodes values of one message into strings it is given (their capacity is reused). The `set_`
+// functions replace the string's content.
 class Text {
  public:
-  Text(const Separators& sep, const Charset& charset, TextConverter& converter)
-      : sep_(sep), charset_(charset), converter_(converter), gb_(charset.double_byte_lead) {}
+  Text(const Separators& sep, const Charset& charset, TextConverter& converter,
+       std::string& scratch, bool& clean)
+      : sep_(sep),
+        charset_(charset),
+        converter_(converter),
+        scratch_(scratch),
+        clean_(clean),
+        gb_(charset.double_byte_lead),
+        // Joining pieces with '^' and '&' gives back the raw text: without escapes (and
+        // double-byte characters) a value needs no splitting, only conversion.
+        plain_components_(sep.component == '^' || sep.component == kNone),
+        plain_subcomponents_(sep.subcomponent == '&' || sep.subcomponent == kNone) {}
 
   bool gb() const { return gb_; }
-  bool clean() const { return clean_; }
-  const Separators& sep() const { return sep_; }
 
   // One subcomponent (or any value without separators): escapes decoded, then to UTF-8.
-  std::string value(std::string_view raw) {
-    bytes_.clear();
-    unescape(raw, bytes_);
-    std::string out;
-    out.reserve(bytes_.size());
-    if (!converter_.append_utf8(charset_, bytes_, out)) clean_ = false;
-    return out;
-  }
-
-  // A component: its subcomponents decoded and joined with '&'.
-  std::string component(std::string_view raw) {
-    std::string out;
-    Pieces subs(raw, sep_.subcomponent, gb_);
-    std::string_view sub;
-    for (bool first = true; subs.next(sub); first = false) {
-      if (!first) out += '&';
-      out += value(sub);
+  void set_value(std::string_view raw, std::string& out) {
+    out.clear();
+    if (plain_prefix(raw, kNone) == raw.size()) {
+      out.append(raw);
+      return;
     }
-    return out;
+    append_value(raw, out);
   }
-
+  // A component: its subcomponents decoded and joined with '&'.
+  void set_component(std::string_view raw, std::string& out) {
+    out.clear();
+    if (plain_subcomponents_ && plain_prefix(raw, kNone) == raw.size()) {
+      out.append(raw);
+      return;
+    }
+    append_component(raw, out);
+  }
   // The first repetition of a field, components joined with '^'.
-  std::string composite(std::string_view field) {
+  void set_composite(std::string_view field, std::string& out) {
+    out.clear();
+    if (plain_components_ && plain_subcomponents_) {
+      const std::size_t n = plain_prefix(field, sep_.repetition);
+      if (n == field.size() || static_cast<unsigned char>(field[n]) == sep_.repetition) {
+        out.append(field.substr(0, n));
+        return;
+      }
+    }
     const std::string_view rep = piece(field, sep_.repetition, gb_, 0);
-    std::string out;
+    if (!gb_ && plain_components_ && plain_subcomponents_ && !contains(rep, sep_.escape)) {
+      convert(rep, out);
+      return;
+    }
     Pieces comps(rep, sep_.component, gb_);
     std::string_view comp;
     for (bool first = true; comps.next(comp); first = false) {
       if (!first) out += '^';
-      out += component(comp);
+      append_component(comp, out);
     }
-    return out;
   }
 
   std::string_view nth_component(std::string_view field, std::size_t index) const {
     return piece(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, index);
   }
+  // The first `count` components of the first repetition of a field, in one pass.
+  void components(std::string_view field, std::size_t count,
+                  std::vector<std::string_view>& out) const {
+    split(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, count, out);
+  }
 
  private:
+  // The length of the prefix of `s` up to `stop` that is plain ASCII without escapes: text the
+  // same in every charset, whatever the double-byte rules (lead bytes are not ASCII).
+  std::size_t plain_prefix(std::string_view s, int stop) const {
+    std::size_t i = 0;
+    for (; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80 || c == sep_.escape || c == stop) break;
+    }
+    return i;
+  }
+
+  void convert(std::string_view bytes, std::string& out) {
+    if (!converter_.append_utf8(charset_, bytes, out)) clean_ = false;
+  }
+
+  void append_value(std::string_view raw, std::string& out) {
+    if (!gb_ && !contains(raw, sep_.escape)) {
+      convert(raw, out);
+      return;
+    }
+    scratch_.clear();
+    unescape(raw, scratch_);
+    convert(scratch_, out);
+  }
+
+  void append_component(std::string_view raw, std::string& out) {
+    if (!gb_ && plain_subcomponents_ && !contains(raw, sep_.escape)) {
+      convert(raw, out);
+      return;
+    }
+    Pieces subs(raw, sep_.subcomponent, gb_);
+    std::string_view sub;
+    for (bool first = true; subs.next(sub); first = false) {
+      if (!first) out += '&';
+      append_value(sub, out);
+    }
+  }
+
   // HL7 v2.5.1 section 2.7: \F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\; highlighting (\H\ \N\) dropped;
   // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, unterminated) kept verbatim.
   void unescape(std::string_view raw, std::string& out) const {
@@ -260,9 +344,11 @@ class Text {
   const Separators& sep_;
   const Charset& charset_;
   TextConverter& converter_;
+  std::string& scratch_;  // unescaped bytes before conversion
+  bool& clean_;
   bool gb_;
-  bool clean_ = true;
-  std::string bytes_;
+  bool plain_components_;
+  bool plain_subcomponents_;
 };
 
 bool is_batch_segment(std::string_view id) {
@@ -270,6 +356,26 @@ bool is_batch_segment(std::string_view id) {
 }
 
 std::string_view segment_id(std::string_view segment) { return segment.substr(0, 3); }
+
+bool plain_id(std::string_view id, int field_separator) {
+  for (const char c : id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || u == field_separator) return false;
+  }
+  return true;
+}
+
+// Strings kept from message to message keep at most this much capacity.
+constexpr std::size_t kKeptCapacity = 1024;
+void release_if_large(std::string& s) {
+  if (s.capacity() <= kKeptCapacity) return;
+  s.clear();
+  s.shrink_to_fit();
+}
+
+std::string_view field(const std::vector<std::string_view>& fields, std::size_t n) {
+  return n < fields.size() ? fields[n] : std::string_view{};
+}
 
 }  // namespace
 
@@ -280,41 +386,60 @@ std::string MessageParser::parse(std::string_view frame, MessageSink& sink) {
   std::string error;
   bool batch = false;
   bool any_message = false;
-  constexpr std::size_t kNoMessage = SIZE_MAX;
-  std::size_t first = kNoMessage;  // offset of the current message's MSH
+  bool open = false;       // an MSH started a message
+  bool usable = false;     // ... and it could be parsed
+  bool line_feed = false;  // one of its segments ended with \n or \r\n
+  std::size_t first = 0;   // offset of its MSH
   const auto finish = [&](std::size_t end) {
-    if (first != kNoMessage) {
-      parse_message(frame.substr(first, end - first), batch, sink, error);
-      any_message = true;
-    }
-    first = kNoMessage;
+    if (!open) return;
+    if (usable) end_message(end - first, line_feed, sink);
+    any_message = true;
+    open = false;
   };
-  for (std::size_t pos = 0; pos < frame.size();) {
-    const std::size_t begin = pos;
-    const Segment seg = next_segment(frame, pos);
-    if (seg.text.empty()) continue;
-    const std::string_view id = segment_id(seg.text);
-    if (is_batch_segment(id)) {
-      finish(begin);
-      batch = true;
-    } else if (id == "MSH") {
-      finish(begin);
-      first = begin;
-    } else if (first == kNoMessage && error.empty()) {
-      error = "segment '" + std::string(id) + "' outside a message";
+  for (Segments segments(frame); !segments.done();) {
+    const std::size_t begin = segments.pos();
+    const Segment seg = segments.next();
+    if (!seg.text.empty()) {
+      const std::string_view id = segment_id(seg.text);
+      if (is_batch_segment(id)) {
+        finish(begin);
+        batch = true;
+        continue;
+      }
+      if (id == "MSH") {
+        finish(begin);
+        open = true;
+        first = begin;
+        line_feed = false;
+        usable = begin_message(seg.text, batch, error);
+      } else if (!open) {
+        if (error.empty()) error = "segment '" + std::string(id) + "' outside a message";
+        continue;
+      } else if (usable) {
+        message_segment(seg.text);
+      }
     }
+    if (open) line_feed = line_feed || seg.line_feed;
   }
   finish(frame.size());
   if (!any_message && !batch && error.empty()) error = "no MSH segment";
   return error;
 }
 
-void MessageParser::parse_message(std::string_view text, bool in_batch, MessageSink& sink,
-                                  std::string& error) {
-  std::size_t cursor = 0;
-  const std::string_view msh = next_segment(text, cursor).text;
+const Charset* MessageParser::resolve(std::string_view name) {
+  if (!resolved_valid_ || name != resolved_name_) {
+    resolved_ = resolve_charset(name);
+    // A long (bogus) name is not kept: it would stay allocated for nothing.
+    resolved_valid_ = name.size() <= 64;
+    if (resolved_valid_) resolved_name_.assign(name);
+  }
+  return resolved_ ? &*resolved_ : nullptr;
+}
+
+bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::string& error) {
   const auto fail = [&](const char* why) {
     if (error.empty()) error = why;
+    return false;
   };
   if (msh.size() < 4) return fail("MSH segment too short");
   Separators sep;
@@ -331,128 +456,192 @@ void MessageParser::parse_message(std::string_view text, bool in_batch, MessageS
     }
     *slot = c;
   }
+  sep_ = sep;
 
-  Message m;
-  m.header = msh;
+  Message& m = message_;
+  m.sending_application.clear();
+  m.sending_facility.clear();
+  m.receiving_application.clear();
+  m.receiving_facility.clear();
+  m.date_time.clear();
+  m.security.clear();
+  m.message_type.clear();
+  m.trigger_event.clear();
+  m.message_structure.clear();
+  m.control_id.clear();
+  m.processing_id.clear();
+  m.version.clear();
+  m.accept_ack_type.clear();
+  m.application_ack_type.clear();
+  m.character_set.clear();
+  m.charset_used.clear();
+  m.patient_name.clear();
+  if (m.ack) {
+    spare_ack_ = std::move(*m.ack);
+    m.ack.reset();
+  }
+  m.segment_count = 1;  // this MSH
+  m.obx_count = 0;
+  m.z_segment_count = 0;
+  m.size = 0;
   m.in_batch = in_batch;
-  std::vector<std::string_view> fields;
+  m.notes.clear();
+  m.header = msh;
+  identifiers_ = 0;
+  seen_pid_ = false;
+  clean_ = true;
+
   // MSH-18 is ASCII, but a double-byte charset decides where the fields before it end: read it
   // with the default's rules, then again with the declared set's rules if they differ.
   const auto declared = [&](bool gb) {
-    split(msh, sep.field, gb, fields);
-    const std::string_view f = fields.size() > 17 ? fields[17] : std::string_view{};
+    split(msh, sep.field, gb, kMshFields, fields_);
+    const std::string_view f = field(fields_, 17);
     return piece(piece(f, sep.repetition, gb, 0), sep.component, gb, 0);
   };
   std::string_view name = declared(default_charset_.double_byte_lead);
-  std::optional<Charset> charset = resolve_charset(name);
-  if (charset && charset->double_byte_lead != default_charset_.double_byte_lead) {
+  const Charset* charset = resolve(name);
+  if (charset != nullptr && charset->double_byte_lead != default_charset_.double_byte_lead) {
     const std::string_view again = declared(charset->double_byte_lead);
     const std::optional<Charset> second = resolve_charset(again);
     if (second && second->double_byte_lead == charset->double_byte_lead) {
       name = again;
     } else {
-      split(msh, sep.field, default_charset_.double_byte_lead, fields);
-      charset.reset();
+      split(msh, sep.field, default_charset_.double_byte_lead, kMshFields, fields_);
+      charset = nullptr;
     }
   }
-  const Charset ascii;
   {
-    TextConverter plain;
-    Text t(sep, ascii, plain);
-    m.character_set = t.value(name);
+    bool ignored = true;
+    Text ascii(sep_, ascii_, converter_, unescaped_, ignored);
+    ascii.set_value(name, m.character_set);
   }
-  if (name.empty() || !charset) {
+  if (name.empty() || charset == nullptr) {
     if (!name.empty()) {
       m.notes.push_back("unknown MSH-18 '" + m.character_set + "', decoded as " +
                         default_charset_.name);
     }
-    charset = default_charset_;
+    charset = &default_charset_;
   }
+  // Points into resolved_ or at default_charset_: nothing resolves again until the next MSH.
+  charset_ = charset;
   m.charset_used = charset->name;
-  Text t(sep, *charset, converter_);
-  const auto msh_field = [&](std::size_t n) {
-    return n - 1 < fields.size() ? fields[n - 1] : std::string_view{};
-  };
-  m.sending_application = t.composite(msh_field(3));
-  m.sending_facility = t.composite(msh_field(4));
-  m.receiving_application = t.composite(msh_field(5));
-  m.receiving_facility = t.composite(msh_field(6));
-  m.date_time = t.component(t.nth_component(msh_field(7), 0));
-  m.security = t.composite(msh_field(8));
-  m.message_type = t.component(t.nth_component(msh_field(9), 0));
-  m.trigger_event = t.component(t.nth_component(msh_field(9), 1));
-  m.message_structure = t.component(t.nth_component(msh_field(9), 2));
-  m.control_id = t.composite(msh_field(10));
-  m.processing_id = t.composite(msh_field(11));
-  m.version = t.component(t.nth_component(msh_field(12), 0));
-  m.accept_ack_type = t.composite(msh_field(15));
-  m.application_ack_type = t.composite(msh_field(16));
+  Text t(sep_, *charset_, converter_, unescaped_, clean_);
+  const auto msh_field = [&](std::size_t n) { return field(fields_, n - 1); };
+  t.set_composite(msh_field(3), m.sending_application);
+  t.set_composite(msh_field(4), m.sending_facility);
+  t.set_composite(msh_field(5), m.receiving_application);
+  t.set_composite(msh_field(6), m.receiving_facility);
+  t.set_component(t.nth_component(msh_field(7), 0), m.date_time);
+  t.set_composite(msh_field(8), m.security);
+  t.components(msh_field(9), 3, parts_);
+  t.set_component(field(parts_, 0), m.message_type);
+  t.set_component(field(parts_, 1), m.trigger_event);
+  t.set_component(field(parts_, 2), m.message_structure);
+  t.set_composite(msh_field(10), m.control_id);
+  t.set_composite(msh_field(11), m.processing_id);
+  t.set_component(t.nth_component(msh_field(12), 0), m.version);
+  t.set_composite(msh_field(15), m.accept_ack_type);
+  t.set_composite(msh_field(16), m.application_ack_type);
+  return true;
+}
 
-  bool line_feed = false;
-  bool seen_pid = false;
-  m.size = text.size();
-  for (std::size_t pos = 0; pos < text.size();) {
-    const Segment seg = next_segment(text, pos);
-    line_feed = line_feed || seg.line_feed;
-    if (seg.text.empty()) continue;
-    ++m.segment_count;
-    const std::string_view id = piece(seg.text, sep.field, t.gb(), 0);
-    if (id == "OBX") {
-      ++m.obx_count;
-    } else if (!id.empty() && id[0] == 'Z') {
-      ++m.z_segment_count;
-    } else if (id == "PID" && !seen_pid) {
-      seen_pid = true;
-      split(seg.text, sep.field, t.gb(), fields);
-      if (fields.size() > 3) {
-        Pieces reps(fields[3], sep.repetition, t.gb());
-        std::string_view rep;
-        while (reps.next(rep)) {
-          if (rep.empty()) continue;
-          if (m.patient_identifiers.size() == kMaxPatientIdentifiers) {
-            m.notes.push_back("PID-3 identifiers beyond " + std::to_string(kMaxPatientIdentifiers) +
-                              " not kept");
-            break;
-          }
-          PatientIdentifier pi;
-          pi.id = t.component(piece(rep, sep.component, t.gb(), 0));
-          pi.assigning_authority = t.component(piece(rep, sep.component, t.gb(), 3));
-          pi.identifier_type = t.component(piece(rep, sep.component, t.gb(), 4));
-          m.patient_identifiers.push_back(std::move(pi));
-        }
-      }
-      if (fields.size() > 5) m.patient_name = t.composite(fields[5]);
-    } else if (id == "MSA" && !m.ack) {
-      split(seg.text, sep.field, t.gb(), fields);
-      Acknowledgment ack;
-      const auto f = [&](std::size_t n) {
-        return n < fields.size() ? fields[n] : std::string_view{};
-      };
-      ack.code_text = t.component(t.nth_component(f(1), 0));
-      ack.code = parse_ack_code(ack.code_text);
-      ack.control_id = t.composite(f(2));
-      ack.text = t.composite(f(3));
-      m.ack = std::move(ack);
-    } else if (id == "ERR") {
-      if (!m.ack) continue;  // ERR only matters in acknowledgments
-      if (m.ack->error_segments++ == 0) {
-        split(seg.text, sep.field, t.gb(), fields);
-        const auto f = [&](std::size_t n) {
-          return n < fields.size() ? fields[n] : std::string_view{};
-        };
-        m.ack->error_code = t.component(t.nth_component(f(3), 0));
-        m.ack->error_text = t.component(t.nth_component(f(3), 1));
-        if (m.ack->error_code.empty() && m.ack->error_text.empty()) {
-          const std::string_view location = t.nth_component(f(1), 3);
-          m.ack->error_code = t.value(piece(location, sep.subcomponent, t.gb(), 0));
-          m.ack->error_text = t.value(piece(location, sep.subcomponent, t.gb(), 1));
-        }
-      }
+void MessageParser::message_segment(std::string_view segment) {
+  Message& m = message_;
+  ++m.segment_count;
+  // Nearly always three ASCII letters and the field separator.
+  const bool simple = segment.size() >= 4 && static_cast<unsigned char>(segment[3]) == sep_.field &&
+                      plain_id(segment.substr(0, 3), sep_.field);
+  const std::string_view id =
+      simple ? segment.substr(0, 3) : piece(segment, sep_.field, charset_->double_byte_lead, 0);
+  if (id == "OBX") {
+    ++m.obx_count;
+  } else if (!id.empty() && id[0] == 'Z') {
+    ++m.z_segment_count;
+  } else if (id == "PID" && !seen_pid_) {
+    seen_pid_ = true;
+    parse_pid(segment);
+  } else if (id == "MSA" && !m.ack) {
+    Text t(sep_, *charset_, converter_, unescaped_, clean_);
+    split(segment, sep_.field, t.gb(), kAckFields, fields_);
+    Acknowledgment& ack = m.ack.emplace(std::move(spare_ack_));
+    t.set_component(t.nth_component(field(fields_, 1), 0), ack.code_text);
+    ack.code = parse_ack_code(ack.code_text);
+    t.set_composite(field(fields_, 2), ack.control_id);
+    t.set_composite(field(fields_, 3), ack.text);
+    ack.error_segments = 0;
+    ack.error_code.clear();
+    ack.error_text.clear();
+  } else if (id == "ERR" && m.ack && m.ack->error_segments++ == 0) {
+    // ERR only matters in acknowledgments; the first one is reported.
+    Text t(sep_, *charset_, converter_, unescaped_, clean_);
+    split(segment, sep_.field, t.gb(), kAckFields, fields_);
+    const std::string_view err = field(fields_, 3);
+    t.set_component(t.nth_component(err, 0), m.ack->error_code);
+    t.set_component(t.nth_component(err, 1), m.ack->error_text);
+    if (m.ack->error_code.empty() && m.ack->error_text.empty()) {
+      const std::string_view location = t.nth_component(field(fields_, 1), 3);
+      t.set_value(piece(location, sep_.subcomponent, t.gb(), 0), m.ack->error_code);
+      t.set_value(piece(location, sep_.subcomponent, t.gb(), 1), m.ack->error_text);
     }
   }
+}
+
+void MessageParser::parse_pid(std::string_view segment) {
+  Message& m = message_;
+  Text t(sep_, *charset_, converter_, unescaped_, clean_);
+  split(segment, sep_.field, t.gb(), kPidFields, fields_);
+  if (fields_.size() > 3) {
+    Pieces reps(fields_[3], sep_.repetition, t.gb());
+    std::string_view rep;
+    while (reps.next(rep)) {
+      if (rep.empty()) continue;
+      if (identifiers_ == kMaxPatientIdentifiers) {
+        m.notes.push_back("PID-3 identifiers beyond " + std::to_string(kMaxPatientIdentifiers) +
+                          " not kept");
+        break;
+      }
+      // The elements left from earlier messages are overwritten, their strings reused.
+      if (identifiers_ == m.patient_identifiers.size()) m.patient_identifiers.emplace_back();
+      PatientIdentifier& pi = m.patient_identifiers[identifiers_++];
+      split(rep, sep_.component, t.gb(), 5, parts_);
+      t.set_component(field(parts_, 0), pi.id);
+      t.set_component(field(parts_, 3), pi.assigning_authority);
+      t.set_component(field(parts_, 4), pi.identifier_type);
+    }
+  }
+  if (fields_.size() > 5) t.set_composite(fields_[5], m.patient_name);
+}
+
+void MessageParser::end_message(std::size_t size, bool line_feed, MessageSink& sink) {
+  Message& m = message_;
+  m.size = size;
+  m.patient_identifiers.resize(identifiers_);
   if (line_feed) m.notes.emplace_back(R"(segments terminated by \n or \r\n instead of \r)");
-  if (!t.clean()) m.notes.emplace_back(R"(undecodable bytes shown as \x{hh})");
+  if (!clean_) m.notes.emplace_back(R"(undecodable bytes shown as \x{hh})");
   sink.on_message(m);
+  // Memory stays bounded as before the Message was reused: a large value does not keep its
+  // buffer until the next message.
+  m.header = {};
+  m.notes.clear();
+  for (std::string* text :
+       {&m.sending_application, &m.sending_facility, &m.receiving_application,
+        &m.receiving_facility, &m.date_time, &m.security, &m.message_type, &m.trigger_event,
+        &m.message_structure, &m.control_id, &m.processing_id, &m.version, &m.accept_ack_type,
+        &m.application_ack_type, &m.character_set, &m.charset_used, &m.patient_name, &unescaped_}) {
+    release_if_large(*text);
+  }
+  for (PatientIdentifier& pi : m.patient_identifiers) {
+    release_if_large(pi.id);
+    release_if_large(pi.assigning_authority);
+    release_if_large(pi.identifier_type);
+  }
+  if (m.ack) {
+    release_if_large(m.ack->code_text);
+    release_if_large(m.ack->control_id);
+    release_if_large(m.ack->text);
+    release_if_large(m.ack->error_code);
+    release_if_large(m.ack->error_text);
+  }
 }
 
 const char* to_string(AckCode code) {

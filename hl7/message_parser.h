@@ -2,7 +2,12 @@
 // HL7 v2 parser for the content of one MLLP frame: one message, or a batch (FHS/BHS ... BTS/FTS,
 // HL7 v2.5.1 section 2.10.3) split into its messages. Separators come from each MSH (MSH-1,
 // MSH-2), never assumed; segments end with \r (\n and \r\n tolerated, noted once per message).
-// Only the fields of Message are decoded; everything else is counted and skipped.
+// One pass over the frame: segments are cut once, fields are string_views into the frame, and
+// only the fields of Message are decoded (escapes, charset); everything else is counted and
+// skipped. The Message handed to the sink is reused from message to message so that its strings
+// keep their capacity: steady traffic allocates nothing.
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +23,16 @@ class MessageSink {
   virtual void on_message(const Message& message) = 0;
 };
 
+// The delimiters of one message (MSH-1, MSH-2); kNoSeparator where MSH-2 has none.
+inline constexpr int kNoSeparator = -1;
+struct Separators {
+  int field = kNoSeparator;
+  int component = kNoSeparator;
+  int repetition = kNoSeparator;
+  int escape = kNoSeparator;
+  int subcomponent = kNoSeparator;
+};
+
 class MessageParser {
  public:
   // `default_charset`: used when MSH-18 is empty (or unknown); an MSH-18 name.
@@ -29,10 +44,32 @@ class MessageParser {
   std::string parse(std::string_view frame, MessageSink& sink);
 
  private:
-  void parse_message(std::string_view text, bool in_batch, MessageSink& sink, std::string& error);
+  // A message, segment by segment: its MSH (false, and `error` set, if unusable), each further
+  // segment, its end.
+  bool begin_message(std::string_view msh, bool in_batch, std::string& error);
+  void message_segment(std::string_view segment);
+  void end_message(std::size_t size, bool line_feed, MessageSink& sink);
+  void parse_pid(std::string_view segment);
+  const Charset* resolve(std::string_view name);
 
   Charset default_charset_;
+  Charset ascii_;
   TextConverter converter_;
+  Message message_;           // reused; see above
+  Acknowledgment spare_ack_;  // message_.ack's strings while no MSA is reported
+  std::vector<std::string_view> fields_;
+  std::vector<std::string_view> parts_;  // components of one field
+  std::string unescaped_;
+  // The last MSH-18 resolved (the same value comes again and again on a connection).
+  std::string resolved_name_;
+  std::optional<Charset> resolved_;
+  bool resolved_valid_ = false;
+  // The message being parsed.
+  Separators sep_;
+  const Charset* charset_ = &default_charset_;
+  bool clean_ = true;  // no undecodable bytes so far
+  bool seen_pid_ = false;
+  std::size_t identifiers_ = 0;  // PID-3 repetitions in message_.patient_identifiers
 };
 
 }  // namespace wardgate::hl7

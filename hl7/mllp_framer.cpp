@@ -1,22 +1,23 @@
 #include "hl7/mllp_framer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "hl7/byte_scan.h"
 #include "hl7/spec.h"
 
 namespace wardgate::hl7 {
 namespace {
 
-// Offset of the first start or end block in p[from, n), n if none.
+// Offset of the first start or end block in p[from, n), n if none: one pass over the frame.
 std::size_t find_block(const std::uint8_t* p, std::size_t from, std::size_t n) {
-  const void* end = std::memchr(p + from, spec::kEndBlock, n - from);
-  const std::size_t limit =
-      end == nullptr ? n : static_cast<std::size_t>(static_cast<const std::uint8_t*>(end) - p);
-  const void* start = std::memchr(p + from, spec::kStartBlock, limit - from);
-  return start == nullptr ? limit
-                          : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
+  return detail::find_either(reinterpret_cast<const char*>(p), from, n,
+                             static_cast<char>(spec::kStartBlock),
+                             static_cast<char>(spec::kEndBlock));
 }
+
+bool is_line_end(std::uint8_t b) { return b == spec::kLineFeed || b == spec::kCarriageReturn; }
 
 }  // namespace
 
@@ -38,9 +39,21 @@ const char* to_string(FramingError e) {
   return "unknown";
 }
 
+void MllpFramer::add_junk(const std::uint8_t* p, std::size_t n) {
+  if (junk_ < junk_head_.size()) {
+    const std::size_t k = std::min<std::size_t>(junk_head_.size() - junk_, n);
+    std::memcpy(junk_head_.data() + junk_, p, k);
+  }
+  junk_ += n;
+}
+
 void MllpFramer::flush_junk() {
   if (junk_ == 0) return;
-  const std::string detail = std::to_string(junk_) + " bytes outside MLLP frames";
+  std::string detail = std::to_string(junk_) + " bytes outside MLLP frames";
+  // A sender that forgot MLLP (or an ACK sent bare) shows up as junk: say so.
+  if (junk_ >= junk_head_.size() && std::string_view(junk_head_.data(), 3) == "MSH") {
+    detail += R"(, starting with "MSH" (an HL7 message sent without MLLP framing?))";
+  }
   junk_ = 0;
   callbacks_.on_error(FramingError::kJunk, detail);
 }
@@ -74,30 +87,37 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
   while (i < n) {
     switch (state_) {
       case State::kIdle: {
-        const std::uint8_t b = p[i++];
-        if (b == spec::kStartBlock) {
-          flush_junk();
+        if (after_frame_) {
+          while (i < n && is_line_end(p[i])) ++i;  // tolerated trailer
+          if (i == n) break;
           after_frame_ = false;
-          state_ = State::kInFrame;
-          // Fast path: a whole frame inside this chunk is delivered without copying.
-          const std::size_t j = find_block(p, i, n);
-          if (j + 1 < n && p[j] == spec::kEndBlock && p[j + 1] == spec::kCarriageReturn &&
-              j - i <= max_frame_) {
-            deliver(std::string_view(reinterpret_cast<const char*>(p + i), j - i));
-            i = j + 2;
-            state_ = State::kIdle;
-            after_frame_ = true;
-          }
-        } else if (after_frame_ && (b == spec::kLineFeed || b == spec::kCarriageReturn)) {
-          // tolerated trailer
-        } else {
-          after_frame_ = false;
-          ++junk_;
         }
+        if (p[i] != spec::kStartBlock) {
+          const void* start = std::memchr(p + i, spec::kStartBlock, n - i);
+          const std::size_t j =
+              start == nullptr
+                  ? n
+                  : static_cast<std::size_t>(static_cast<const std::uint8_t*>(start) - p);
+          add_junk(p + i, j - i);
+          i = j;
+          break;
+        }
+        ++i;
+        flush_junk();
+        state_ = State::kInFrame;
         break;
       }
       case State::kInFrame: {
         const std::size_t j = find_block(p, i, n);
+        // Fast path: a frame whole in this chunk is delivered without copying.
+        if (buffer_.empty() && j + 1 < n && p[j] == spec::kEndBlock &&
+            p[j + 1] == spec::kCarriageReturn && j - i <= max_frame_) {
+          deliver(std::string_view(reinterpret_cast<const char*>(p + i), j - i));
+          i = j + 2;
+          state_ = State::kIdle;
+          after_frame_ = true;
+          break;
+        }
         const std::size_t room = max_frame_ - buffer_.size();
         if (j - i > room) {
           buffer_.clear();
@@ -164,7 +184,8 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
 
 void MllpFramer::end_of_stream() {
   flush_junk();
-  if (state_ != State::kIdle) {
+  // A frame being discarded was reported as too long already: one fault, one event.
+  if (state_ == State::kInFrame || state_ == State::kAfterEndBlock) {
     callbacks_.on_error(FramingError::kTruncated, "stream ended inside an MLLP frame");
   }
   state_ = State::kIdle;

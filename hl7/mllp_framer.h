@@ -4,9 +4,12 @@
 // Unlike the DICOM framer, it resynchronises after a violation: MLLP frames are delimited by
 // bytes that cannot occur in HL7 text, so the next start block is a reliable boundary. Bytes
 // outside frames are junk (one report per run, when it ends), except line feeds and carriage
-// returns right after a frame, which some senders append. A frame longer than the cap is reported
-// once and its bytes are discarded up to its end block: the framer never buffers more than
+// returns right after a frame, which some senders append; a run that starts with "MSH" is
+// reported as what it most likely is, an HL7 message sent without MLLP framing. A frame longer
+// than the cap is reported once and its bytes are discarded up to its end block (the stream
+// ending meanwhile is not reported again as truncated): the framer never buffers more than
 // max_frame bytes. A start block inside a frame abandons the partial frame (the sender restarted).
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -16,11 +19,11 @@
 namespace wardgate::hl7 {
 
 enum class FramingError : std::uint8_t {
-  kJunk,              // bytes outside frames; detail: the byte count
+  kJunk,              // bytes outside frames; detail: the byte count (and a hint if "MSH...")
   kFrameTooLong,      // content beyond the maximum message size; discarded
   kBadEndBlock,       // 0x1C not followed by 0x0D inside a frame; scanning goes on
   kStartInFrame,      // 0x0B inside a frame: the partial frame is dropped
-  kTruncated,         // the stream ended inside a frame
+  kTruncated,         // the stream ended inside a frame (not one already reported too long)
   kMalformedMessage,  // a frame whose content is not HL7 v2 (no MSH, bad separators, ...)
 };
 const char* to_string(FramingError e);
@@ -50,6 +53,7 @@ class MllpFramer {
 
   void frame_byte(std::uint8_t byte);
   void deliver(std::string_view content);
+  void add_junk(const std::uint8_t* p, std::size_t n);
   void flush_junk();
 
   FramerCallbacks& callbacks_;
@@ -57,6 +61,7 @@ class MllpFramer {
   State state_ = State::kIdle;
   bool after_frame_ = false;  // only CR/LF seen since the last frame ended
   std::uint64_t junk_ = 0;
+  std::array<char, 3> junk_head_{};  // the first bytes of the junk run
   std::string buffer_;
 };
 

@@ -7,7 +7,7 @@
 //   byte.
 // Oracle: a second decoder gets the same bytes, each record in one feed() call; both must report
 // exactly the same callbacks. Any divergence, a crash, a sanitizer report, text that is not
-// valid UTF-8 or a buffer beyond the cap is a finding.
+// valid UTF-8 or a buffer beyond the cap is a finding. Dictionary: hl7_decoder_fuzz.dict.
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -55,6 +55,75 @@ TEST(Hl7Decoder, OruHeaderFields) {
   EXPECT_TRUE(m.notes.empty());
 }
 
+TEST(Hl7Decoder, RecordedStyleSamples) {
+  const Message v = one(kVitals);
+  EXPECT_EQ(v.sending_application, "PHILIPS_MX800^0001A1B2C3D4^EUI-64");
+  EXPECT_EQ(v.receiving_facility, "GENERAL HOSPITAL");
+  EXPECT_EQ(v.message_type + "^" + v.trigger_event + "^" + v.message_structure, "ORU^R01^ORU_R01");
+  EXPECT_EQ(v.control_id, "MON0000000017");
+  EXPECT_EQ(v.charset_used, "UNICODE UTF-8");
+  ASSERT_EQ(v.patient_identifiers.size(), 2U);
+  EXPECT_EQ(v.patient_identifiers[1].id, "700000017");
+  EXPECT_EQ(v.patient_identifiers[1].assigning_authority, "NATION");
+  EXPECT_EQ(v.patient_identifiers[1].identifier_type, "NI");
+  EXPECT_EQ(v.patient_name, "Müller^Hans^Peter^^Dr.");
+  EXPECT_EQ(v.segment_count, 12U);
+  EXPECT_EQ(v.obx_count, 8U);
+  EXPECT_EQ(v.size, kVitals.size());
+  EXPECT_TRUE(v.notes.empty());
+
+  const Message a = one(kVitalsAck);
+  ASSERT_TRUE(a.ack);
+  EXPECT_EQ(a.ack->code, AckCode::kAA);
+  EXPECT_EQ(a.ack->control_id, "MON0000000017");
+  EXPECT_TRUE(a.patient_identifiers.empty());
+
+  const Message w = one(kAdtWindows);
+  EXPECT_EQ(w.sending_application, "ADT&BILLING");
+  EXPECT_EQ(w.sending_facility, "ST. MARY^S");
+  EXPECT_EQ(w.message_structure, "ADT_A01");
+  EXPECT_EQ(w.character_set, "8859/1");
+  EXPECT_EQ(w.patient_name, "François^René\\Jr^^^^^L");
+  EXPECT_EQ(w.segment_count, 5U);
+  EXPECT_EQ(w.size, kAdtWindows.size());
+  ASSERT_EQ(w.notes.size(), 1U);
+  EXPECT_NE(w.notes[0].find("terminated"), std::string::npos);
+
+  const Message l = one(kLabNoPid3);
+  EXPECT_TRUE(l.patient_identifiers.empty());
+  EXPECT_EQ(l.patient_name, "Unknown^Patient");
+  EXPECT_EQ(l.obx_count, 1U);
+  EXPECT_EQ(l.z_segment_count, 1U);
+  EXPECT_EQ(l.charset_used, "ASCII");
+}
+
+// Message::header is the MSH exactly as sent (separators, charset, no terminator), during the
+// callback, whether the frame was whole in one read or buffered across reads.
+TEST(Hl7Decoder, HeaderIsTheRawMshDuringTheCallback) {
+  class Headers final : public DecoderCallbacks {
+   public:
+    std::vector<std::string> seen;
+    void on_message(Side /*from*/, const Message& m) override { seen.emplace_back(m.header); }
+  };
+  const auto msh = [](std::string_view m) {
+    return std::string(m.substr(0, m.find_first_of("\r\n")));
+  };
+  const std::vector<std::string> expected = {msh(kVitals), msh(kAdtWindows), msh(kGb18030),
+                                             msh(kAckAa), msh(kOrm)};
+  const std::string stream = mllp(kVitals) + mllp(kAdtWindows) + mllp(kGb18030) +
+                             mllp(std::string(kAckAa) + std::string(kOrm));
+  for (const std::size_t piece : {stream.size(), std::size_t{100}, std::size_t{1}}) {
+    Headers h;
+    Decoder d(h);
+    const std::vector<std::byte> bytes = bytes_of(stream);
+    for (std::size_t i = 0; i < bytes.size(); i += piece) {
+      d.feed(Side::kClient,
+             std::span<const std::byte>(bytes).subspan(i, std::min(piece, bytes.size() - i)));
+    }
+    EXPECT_EQ(h.seen, expected) << "pieces of " << piece;
+  }
+}
+
 TEST(Hl7Decoder, AdtSecurityAndStructure) {
   const Message m = one(kAdt);
   EXPECT_EQ(m.security, "SECURITY");

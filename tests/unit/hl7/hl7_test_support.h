@@ -138,4 +138,41 @@ inline constexpr std::string_view kGb18030 =
     "MSH|^~\\&|HIS|\xb1\xb1\xbe\xa9|PACS|RAD|20240103||ADT^A08|GB1|P|2.4||||||GB 18030\r"
     "PID|||778^^^HIS||\xd5\xc5^\xc8\xfd\r";
 
+// Recorded-style traffic: a patient monitor's vital signs (IHE PCD-01 ORU^R01, about 1 KiB,
+// UTF-8, PID-3 with two identifiers) and the HIS's acknowledgement; an ADT^A08 from a Windows
+// sender (\r\n terminators, ISO 8859-1, escapes); a lab result whose patient has no PID-3.
+inline constexpr std::string_view kVitals =
+    "MSH|^~\\&|PHILIPS_MX800^0001A1B2C3D4^EUI-64|ICU^1.2.276.0.7230010.3.1^ISO|HIS|GENERAL "
+    "HOSPITAL|20240101120301||ORU^R01^ORU_R01|MON0000000017|P|2.5.1|||AL|NE||UNICODE UTF-8\r"
+    "PID|1||04000017^^^HOSP^MR~700000017^^^NATION^NI||M\xc3\xbcller^Hans^Peter^^Dr.||19650312|M|||"
+    "Hauptstr. 1^^Berlin^^10115^DE\r"
+    "PV1|1|I|ICU^BED17^1^GENERAL HOSPITAL||||1234^Smith^John|||||||||||V0000017\r"
+    "OBR|1|ORD0000017|FIL0000017|182777000^monitoring of patient^SCT|||20240101120301|||||||||||"
+    "||||20240101120301|||F\r"
+    "OBX|1|NM|8867-4^Heart rate^LN||77|/min^/min^UCUM|60-100|N|||F\r"
+    "OBX|2|NM|8480-6^Systolic blood pressure^LN||117|mm[Hg]^mm[Hg]^UCUM|90-140|N|||F\r"
+    "OBX|3|NM|8462-4^Diastolic blood pressure^LN||77|mm[Hg]^mm[Hg]^UCUM|60-90|N|||F\r"
+    "OBX|4|NM|8478-0^Mean blood pressure^LN||87|mm[Hg]^mm[Hg]^UCUM|70-105|N|||F\r"
+    "OBX|5|NM|59408-5^SpO2^LN||97|%^%^UCUM|94-100|N|||F\r"
+    "OBX|6|NM|9279-1^Respiratory rate^LN||12|/min^/min^UCUM|12-20|N|||F\r"
+    "OBX|7|NM|8310-5^Body temperature^LN||38|Cel^Cel^UCUM|36-38|N|||F\r"
+    "OBX|8|NM|19889-5^End tidal CO2^LN||32|mm[Hg]^mm[Hg]^UCUM|35-45|L|||F\r";
+inline constexpr std::string_view kVitalsAck =
+    "MSH|^~\\&|HIS|GENERAL HOSPITAL|PHILIPS_MX800^0001A1B2C3D4^EUI-64|ICU^1.2.276.0.7230010.3.1^ISO"
+    "|20240101120302||ACK^R01^ACK|HIS000451|P|2.5.1||||||UNICODE UTF-8\r"
+    "MSA|AA|MON0000000017\r";
+inline constexpr std::string_view kAdtWindows =
+    "MSH|^~\\&|ADT\\T\\BILLING|ST. MARY\\S\\S|RIS|RAD|20240105093000||ADT^A08^ADT_A01|A8-99|P|2.4"
+    "||||||8859/1\r\n"
+    "EVN|A08|20240105093000\r\n"
+    "PID|1||55501^^^STM^PI||Fran\xe7ois^Ren\xe9\\E\\Jr^^^^^L||19801224|M\r\n"
+    "NTE|1||first line\\.br\\second line\r\n"
+    "PV1|1|O|RAD^^^STM\r\n";
+inline constexpr std::string_view kLabNoPid3 =
+    "MSH|^~\\&|LIS|LAB|HIS|HOSP|20240106070000||ORU^R01|L77|P|2.3\r"
+    "PID|1||||Unknown^Patient\r"
+    "OBR|1||S1|GLU^Glucose\r"
+    "OBX|1|NM|GLU^Glucose||5.4|mmol/L|3.9-5.8||||F\r"
+    "ZLB|extra\r";
+
 }  // namespace wardgate::hl7::testing

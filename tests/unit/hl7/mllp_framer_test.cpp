@@ -26,6 +26,30 @@ TEST(Hl7Framer, JunkRunsReportedOnceWithTheirSize) {
   EXPECT_EQ(count(run("1234567" + mllp(kSmall), {1, 2, 3, 5}), "ERROR junk 7 bytes"), 1);
 }
 
+TEST(Hl7Framer, UnframedMessageNamedAsSuch) {
+  // An HL7 message (or an ACK) sent without MLLP blocks: one junk event for the whole run, whose
+  // detail says what it most likely is, however the bytes were chunked.
+  const std::string bare = std::string(kSmall) + "PID|||7||N^M\r";
+  const std::string hint = R"(, starting with "MSH" (an HL7 message sent without MLLP framing?))";
+  const std::string expected =
+      "c ERROR junk " + std::to_string(bare.size()) + " bytes outside MLLP frames" + hint + "\n";
+  EXPECT_EQ(run_whole(bare), expected);
+  EXPECT_EQ(run(bare, {1, 2, 3}), expected);
+  std::vector<std::size_t> every;
+  for (std::size_t i = 1; i < bare.size(); ++i) every.push_back(i);
+  EXPECT_EQ(run(bare, every), expected);
+  // After a frame (and its tolerated CR LF), before the next one: still one event per run.
+  const std::string log = run_whole(mllp(kSmall) + "\r\n" + bare + mllp(kSmall) + bare + bare);
+  EXPECT_EQ(count(log, "MSG "), 2) << log;
+  EXPECT_EQ(count(log, "ERROR junk"), 2) << log;
+  EXPECT_EQ(count(log, hint), 2) << log;
+  EXPECT_NE(log.find("ERROR junk " + std::to_string(2 * bare.size()) + " bytes"), std::string::npos)
+      << log;
+  // Other junk keeps the plain detail, even if "MSH" comes later in the run or is cut short.
+  EXPECT_EQ(run_whole("xMSH|" + mllp(kSmall)).find("MLLP framing"), std::string::npos);
+  EXPECT_EQ(run_whole("MS"), "c ERROR junk 2 bytes outside MLLP frames\n");
+}
+
 TEST(Hl7Framer, TrailingLineFeedTolerated) {
   const std::string log = run_whole(mllp(kSmall) + "\n" + mllp(kSmall) + "\r\n");
   EXPECT_EQ(count(log, "MSG "), 2);
@@ -64,6 +88,25 @@ TEST(Hl7Framer, StartBlockInsideFrameRestarts) {
 TEST(Hl7Framer, TruncatedAtEndOfStream) {
   EXPECT_EQ(count(run_whole("\x0bMSH|^~"), "ERROR truncated"), 1);
   EXPECT_EQ(count(run_whole(mllp(kSmall).substr(0, kSmall.size() + 2)), "ERROR truncated"), 1);
+}
+
+TEST(Hl7Framer, FrameTooLongIsNotAlsoTruncated) {
+  // One fault, one event: the stream ending while an oversized frame is being discarded (before
+  // its end block, or between the end block and its CR) is not reported again as truncated.
+  DecoderLimits limits;
+  limits.max_message_size = 100;
+  const std::string big = "\x0bMSH|^~\\&|" + std::string(500, 'x');
+  for (const std::string& stream : {big, big + "\x1c", mllp(kSmall) + big}) {
+    const std::string log = run(stream, {}, limits);
+    EXPECT_EQ(count(log, "ERROR frame-too-long"), 1) << log;
+    EXPECT_EQ(count(log, "ERROR truncated"), 0) << log;
+    std::vector<std::size_t> every;
+    for (std::size_t i = 1; i < stream.size(); ++i) every.push_back(i);
+    EXPECT_EQ(run(stream, every, limits), log);
+  }
+  // A frame within the cap that the stream cuts short is still truncated.
+  const std::string log = run("\x0bMSH|^~\\&|" + std::string(50, 'x'), {}, limits);
+  EXPECT_EQ(log, "c ERROR truncated stream ended inside an MLLP frame\n");
 }
 
 TEST(Hl7Framer, SizeCapHoldsAndResynchronises) {
