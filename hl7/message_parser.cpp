@@ -1,5 +1,6 @@
 #include "hl7/message_parser.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -500,6 +501,20 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
   };
   std::string_view name = declared(default_charset_.double_byte_lead);
   const Charset* charset = resolve(name);
+  // A double-byte set declared after double-byte text (a facility "東院": 東 is 0x96 0x7C, its
+  // trail byte a '|') is found only when the MSH is read with double-byte rules.
+  if (!default_charset_.double_byte_lead && (charset == nullptr || !charset->double_byte_lead) &&
+      std::any_of(msh.begin(), msh.end(),
+                  [](char c) { return static_cast<unsigned char>(c) > 0x80; })) {
+    const std::string_view gb_name = declared(true);
+    if (const Charset* gb = resolve(gb_name); gb != nullptr && gb->double_byte_lead) {
+      name = gb_name;
+      charset = gb;
+    } else {
+      name = declared(false);
+      charset = resolve(name);
+    }
+  }
   if (charset != nullptr && charset->double_byte_lead != default_charset_.double_byte_lead) {
     const std::string_view again = declared(charset->double_byte_lead);
     const std::optional<Charset> second = resolve_charset(again);

@@ -227,6 +227,25 @@ TEST(Hl7Decoder, Gb18030TrailBytesAreNotSeparators) {
   EXPECT_EQ(m.patient_name, "乗^亅");
 }
 
+TEST(Hl7Decoder, Gb18030DeclaredAfterAFieldWhoseTrailByteIsTheFieldSeparator) {
+  // 東 is 96 7C in GB 18030: read with single-byte rules, MSH-4 "東院" splits in two and MSH-18
+  // is not where the sender put it. Found by the lab test with a Chinese sending facility.
+  const std::string text =
+      "MSH|^~\\&|MON|\x96\x7c\xd4\xba|ENG|H|2026||ORU^R01|C7|P|2.5||||||GB 18030\rPID|||1||"
+      "\xd5\xc5\r";
+  const Message m = one(text);
+  EXPECT_EQ(m.charset_used, "GB 18030");
+  EXPECT_EQ(m.sending_facility, "東院");
+  EXPECT_EQ(m.control_id, "C7");
+  EXPECT_EQ(m.message_type, "ORU");
+  EXPECT_EQ(m.patient_name, "张");
+  EXPECT_TRUE(m.notes.empty());
+  // Latin-1 text before an undeclared MSH-18 is not mistaken for a double-byte set.
+  const Message latin = one("MSH|^~\\&|MON|K\xf6ln|ENG|H|2026||ORU^R01|C8|P|2.5||||||8859/1\r");
+  EXPECT_EQ(latin.charset_used, "8859/1");
+  EXPECT_EQ(latin.sending_facility, "K\xc3\xb6ln");
+}
+
 TEST(Hl7Decoder, ChineseNamesOfTheSet) {
   for (const char* name : {"GB18030", "GBK", "CHINESE", "gb 18030"}) {
     const Message m = one(std::string("MSH|^~\\&|A|B|C|D|1||ADT^A08|X|P|2.5||||||") + name +
