@@ -12,7 +12,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and test peers
   dcmtk nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
+  nodejs
 )
+# A nodejs from outside Debian (NodeSource) bundles npm and conflicts with Debian's npm package.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,4 +31,13 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "install-deps: all packages present"
+fi
+
+# npm HL7 peers of the integration tests (tests/peers/npm), exactly as pinned by its lockfile;
+# node_modules/.package-lock.json is npm's record of the last completed install.
+npm_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/peers/npm"
+if [[ ! -f $npm_dir/node_modules/.package-lock.json ||
+      $npm_dir/package-lock.json -nt $npm_dir/node_modules/.package-lock.json ]]; then
+  echo "install-deps: npm ci in tests/peers/npm"
+  (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
