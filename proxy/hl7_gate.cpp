@@ -12,9 +12,7 @@ constexpr auto kEnd = std::byte{wardgate::hl7::spec::kEndBlock};
 constexpr auto kCr = std::byte{wardgate::hl7::spec::kCarriageReturn};
 constexpr auto kLf = std::byte{wardgate::hl7::spec::kLineFeed};
 
-bool only_line_ends(std::span<const std::byte> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == kCr || b == kLf; });
-}
+bool line_end(std::byte b) { return b == kCr || b == kLf; }
 
 // The frame's first segment, as sent: after the start block, up to the first CR or LF.
 std::string first_segment(std::span<const std::byte> frame) {
@@ -70,8 +68,10 @@ void Hl7Gate::piece(std::span<const std::byte> bytes) {
   }
   if (!in_frame_) {
     // Outside frames: only the line ends some senders put after a frame pass.
-    after_frame_ = after_frame_ && only_line_ends(bytes);
-    if (after_frame_) out_.insert(out_.end(), bytes.begin(), bytes.end());
+    if (!after_frame_) return;
+    const auto end = std::find_if_not(bytes.begin(), bytes.end(), line_end);
+    out_.insert(out_.end(), bytes.begin(), end);
+    after_frame_ = end == bytes.end();
     return;
   }
   if (!discarding_) {

@@ -74,8 +74,8 @@ GateRun run(const std::string& input, std::size_t piece, std::size_t split = 0,
 TEST(Hl7Gate, ForwardsAllowedFramesWholeWithholdsTheRestWhateverTheChunking) {
   const std::string ok1 = mllp(message("OK1")), no2 = mllp(message("NO2")),
                     ok3 = mllp(message("OK3")), ok4 = mllp(message("OK4"));
-  const std::string input = ok1 + no2 + "\r\n" + ok3 + "junk\x1c\rjunk" + ok4;
-  const std::string expected = ok1 + "\r\n" + ok3 + ok4;
+  const std::string input = ok1 + no2 + "\r\n" + ok3 + "\rjunk\x1c\rjunk\n" + ok4;
+  const std::string expected = ok1 + "\r\n" + ok3 + "\r" + ok4;
   const GateRun whole = run(input, input.size());
   EXPECT_EQ(whole.forwarded, expected);
   EXPECT_EQ(whole.frames, 4);
