@@ -6,7 +6,8 @@
 import json
 import sys
 
-KEYS = ("command", "status_class", "sop_instance_uid", "patient_id", "query_level", "alert",
+KEYS = ("command", "status_class", "sop_instance_uid", "message_type", "control_id", "from", "code",
+        "acknowledged_control_id", "latency_ms", "error", "patient_id", "query_level", "alert",
         "reason", "violation", "ended", "objects", "calling_ae", "called_ae")
 
 

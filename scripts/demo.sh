@@ -66,7 +66,10 @@ wait_port "$WARDGATE_LAB_NS_PACS" 104
 wait_port "$WARDGATE_LAB_NS_HL7" 2575
 
 echo; echo "== starting wardgate in the appliance namespace $WARDGATE_LAB_NS_GW"
-start "$WARDGATE_LAB_NS_GW" wardgate "$build/wardgate" run --config "$repo/lab/wardgate.json"
+# The lab configuration, with the monitor's HL7 rules enforced (they are audit-only by default).
+/usr/bin/python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["hl7"] = {"enforce": True}; json.dump(c, open(sys.argv[2], "w"), indent=2)' \
+  "$repo/lab/wardgate.json" "$state/wardgate.json"
+start "$WARDGATE_LAB_NS_GW" wardgate "$build/wardgate" run --config "$state/wardgate.json"
 for _ in $(seq 100); do grep -q " ready: " "$state/wardgate.log" && break; sleep 0.05; done
 grep -q " ready: " "$state/wardgate.log" || { cat "$state/wardgate.log"; exit 1; }
 
@@ -85,11 +88,17 @@ echo; echo "== the patient monitor ($WARDGATE_LAB_IP_MON) sends 10 ORU^R01 vital
 msgs="$state/vitals.hl7"
 : >"$msgs"
 for i in $(seq 1 10); do
-  printf 'MSH|^~\\&|MONITOR|ICU|HIS|HOSP|20261122120%02d||ORU^R01^ORU_R01|VITALS%04d|P|2.5\rPID|||DEMO%04d^^^HOSP^MR||Demo^Patient\rOBX|1|NM|8867-4^Heart rate^LN||%d|/min|||||F\n' \
+  printf 'MSH|^~\\&|MONITOR|ICU|HL7ENGINE|HOSP|20261122120%02d||ORU^R01^ORU_R01|VITALS%04d|P|2.5\rPID|||DEMO%04d^^^HOSP^MR||Demo^Patient\rOBX|1|NM|8867-4^Heart rate^LN||%d|/min|||||F\n' \
     "$i" "$i" "$i" $((60 + i)) >>"$msgs"
 done
 ip netns exec "$WARDGATE_LAB_NS_MON" mllp_send --loose --file "$msgs" --port 2575 "$WARDGATE_LAB_IP_HL7" | tr '\r' '\n' | grep -c '^MSA|AA' |
   xargs -I{} echo "   {} of 10 messages acknowledged (AA) by the HL7 engine"
+
+echo; echo "== the patient monitor sends an ADT^A08: its HL7 rules allow ORU^R01 only"
+printf 'MSH|^~\\&|MONITOR|ICU|HL7ENGINE|HOSP|20261122121000||ADT^A08^ADT_A01|ADT0001|P|2.5\rPID|||DEMO0001^^^HOSP^MR||Demo^Patient\n' \
+  >"$state/adt.hl7"
+ip netns exec "$WARDGATE_LAB_NS_MON" mllp_send --loose --file "$state/adt.hl7" --port 2575 "$WARDGATE_LAB_IP_HL7" |
+  tr '\r' '\n' | grep '^MSA|' | sed 's/^/   answered by wardgate, never forwarded: /'
 
 echo; echo "== the patient monitor tries to store an image on the PACS: its rules allow C-ECHO only"
 ip netns exec "$WARDGATE_LAB_NS_MON" storescu -aet MONITOR -aec PACS "$WARDGATE_LAB_IP_PACS" 104 \
