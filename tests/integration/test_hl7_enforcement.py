@@ -124,6 +124,34 @@ class Hl7EnforcementTests(unittest.TestCase):
         self.assertEqual([msa[1] for _, msa, _ in ct_acks], [b"AA"])
         self.assertEqual(self.engine_got(4)[-1]["control_id"], "MON0006")
 
+    def test_bytes_wardgate_cannot_check_are_withheld_when_enforcing(self):
+        # An ADT sent without MLLP framing (a lenient engine might still read it), then a frame
+        # with a stray 0x1C (engines end the frame there), then a good ORU^R01, one connection.
+        wardgate = self.lab.start_wardgate(self.lab.wardgate_config(hl7={"enforce": True}))
+        unframed = message(1, "ADT^A08^ADT_A01")[1] + b"\r"
+        _, stray = message(2)
+        stray = stray.replace(b"\rOBX", b"\r\x1cOBX")
+        _, good = message(3)
+        sender = (
+            "import socket, sys\n"
+            "s = socket.create_connection((sys.argv[1], 2575), timeout=10)\n"
+            f"s.sendall({unframed!r} + b'\\x0b' + {stray!r} + b'\\x1c\\r')\n"
+            f"s.sendall(b'\\x0b' + {good!r} + b'\\x1c\\r')\n"
+            "got = b''\n"
+            "while got.count(b'\\x1c\\r') < 2:\n"
+            "    chunk = s.recv(65536)\n"
+            "    if not chunk: break\n"
+            "    got += chunk\n"
+            "sys.stdout.buffer.write(got)\n"
+        )
+        result = self.lab.run("mon", [PY, "-c", sender, self.lab.ip("hl7")], timeout=30)
+        codes = [(msa[1], msa[2]) for _, msa, _ in acks_of(result.stdout)]
+        self.assertEqual(codes, [(b"AR", b"MON0002"), (b"AA", b"MON0003")])
+        self.assertEqual([r["control_id"] for r in self.engine_got(1)], ["MON0003"])
+        errors = [e["fields"] for e in self.hl7_events(wardgate, "framing-error")]
+        self.assertEqual([(f["error"], f["forwarded"]) for f in errors],
+                         [("junk", False), ("bad-end-block", False)])
+
     def test_audit_only_forwards_and_alerts(self):
         wardgate = self.lab.start_wardgate()
         acks = self.send("mon", self.monitor_traffic(), "monitor")
