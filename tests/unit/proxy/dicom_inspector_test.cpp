@@ -11,6 +11,7 @@
 
 #include "audit/memory_sink.h"
 #include "tests/unit/dicom/normalized_streams.h"
+#include "tests/unit/proxy/audit_test_support.h"
 
 namespace wardgate::proxy {
 namespace {
@@ -81,25 +82,13 @@ class DicomInspectorTest : public ::testing::Test {
   }
 
   std::vector<audit::Event> events(std::string_view action) const {
-    std::vector<audit::Event> out;
-    for (audit::Event& e : sink_.events()) {
-      if (e.action == action) out.push_back(std::move(e));
-    }
-    return out;
+    return testing::events_of(sink_, action);
   }
-
   static std::string text(const audit::Event& e, std::string_view key) {
-    const audit::FieldValue* v = e.fields.find(key);
-    if (v == nullptr) return "<absent>";
-    if (const auto* s = std::get_if<std::string>(v)) return *s;
-    return "<not a string>";
+    return testing::text_field(e, key);
   }
-
   static std::uint64_t number(const audit::Event& e, std::string_view key) {
-    const audit::FieldValue* v = e.fields.find(key);
-    if (v == nullptr) return UINT64_MAX;
-    if (const auto* u = std::get_if<std::uint64_t>(v)) return *u;
-    return UINT64_MAX - 1;
+    return testing::number_field(e, key);
   }
 
   void expect_normalized_operations() {

@@ -11,6 +11,7 @@
 
 #include "audit/memory_sink.h"
 #include "tests/unit/hl7/hl7_test_support.h"
+#include "tests/unit/proxy/audit_test_support.h"
 
 namespace wardgate::proxy {
 namespace {
@@ -82,18 +83,10 @@ class Hl7InspectorTest : public ::testing::Test {
   }
 
   std::vector<audit::Event> events(std::string_view action) const {
-    std::vector<audit::Event> out;
-    for (audit::Event& e : sink_.events()) {
-      if (e.action == action) out.push_back(std::move(e));
-    }
-    return out;
+    return testing::events_of(sink_, action);
   }
   static std::string text(const audit::Event& e, std::string_view key) {
-    const audit::FieldValue* v = e.fields.find(key);
-    if (v == nullptr) return "<absent>";
-    if (const auto* s = std::get_if<std::string>(v)) return *s;
-    if (const auto* b = std::get_if<bool>(v)) return *b ? "true" : "false";
-    return "<other>";
+    return testing::text_field(e, key);
   }
 
   SessionInfo info_;

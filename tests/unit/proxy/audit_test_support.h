@@ -1,0 +1,39 @@
+#pragma once
+// Reading the audit events an inspector emitted into a MemorySink, the way the inspector tests
+// assert on them: by action, and field values as text or numbers.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "audit/memory_sink.h"
+
+namespace wardgate::proxy::testing {
+
+inline std::vector<audit::Event> events_of(const audit::MemorySink& sink, std::string_view action) {
+  std::vector<audit::Event> out;
+  for (audit::Event& e : sink.events()) {
+    if (e.action == action) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// A string or boolean field as text; "<absent>" or "<other>" otherwise.
+inline std::string text_field(const audit::Event& e, std::string_view key) {
+  const audit::FieldValue* v = e.fields.find(key);
+  if (v == nullptr) return "<absent>";
+  if (const auto* s = std::get_if<std::string>(v)) return *s;
+  if (const auto* b = std::get_if<bool>(v)) return *b ? "true" : "false";
+  return "<other>";
+}
+
+// An unsigned field; UINT64_MAX when absent, UINT64_MAX - 1 when of another type.
+inline std::uint64_t number_field(const audit::Event& e, std::string_view key) {
+  const audit::FieldValue* v = e.fields.find(key);
+  if (v == nullptr) return UINT64_MAX;
+  if (const auto* u = std::get_if<std::uint64_t>(v)) return *u;
+  return UINT64_MAX - 1;
+}
+
+}  // namespace wardgate::proxy::testing
