@@ -222,6 +222,7 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
         event("message", withheld ? audit::Outcome::kDenied : audit::Outcome::kSuccess);
     e.fields.set("from", who(from));
     e.fields.set("message_type", m.message_type + "^" + m.trigger_event);
+    if (!m.message_structure.empty()) e.fields.set("message_structure", m.message_structure);
     e.fields.set("control_id", m.control_id);
     e.fields.set("sending_application", m.sending_application);
     e.fields.set("sending_facility", m.sending_facility);
@@ -231,11 +232,23 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
     e.fields.set("processing_id", m.processing_id);
     e.fields.set("version", m.version);
     e.fields.set("charset", m.charset_used);
+    if (!m.character_set.empty()) e.fields.set("charset_declared", m.character_set);
+    if (!m.security.empty()) e.fields.set("security", m.security);
+    if (!m.accept_ack_type.empty()) e.fields.set("accept_ack_type", m.accept_ack_type);
+    if (!m.application_ack_type.empty()) {
+      e.fields.set("application_ack_type", m.application_ack_type);
+    }
     e.fields.set("size", m.size);
     e.fields.set("obx_count", m.obx_count);
     if (!m.patient_identifiers.empty()) {
-      if (auto p = settings_.patients->protect(m.patient_identifiers.front().id)) {
-        e.fields.set("patient_id", *p);
+      const hl7::PatientIdentifier& first = m.patient_identifiers.front();
+      if (auto p = settings_.patients->protect(first.id)) e.fields.set("patient_id", *p);
+      if (!first.assigning_authority.empty()) {
+        e.fields.set("patient_id_authority", first.assigning_authority);
+      }
+      if (!first.identifier_type.empty()) e.fields.set("patient_id_type", first.identifier_type);
+      if (m.patient_identifiers.size() > 1) {
+        e.fields.set("patient_id_count", m.patient_identifiers.size());
       }
     }
     if (auto n = settings_.patients->protect(m.patient_name)) e.fields.set("patient_name", *n);

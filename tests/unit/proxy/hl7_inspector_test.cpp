@@ -153,6 +153,13 @@ TEST_F(Hl7InspectorTest, EnhancedModeSendersGetACommitReject) {
   make(true, oru_only());
   EXPECT_EQ(device_sends(mllp(message("ADT^A08", "MON2", "|||AL|NE"))), "");
   EXPECT_NE(injected().find("\rMSA|CR|MON2|"), std::string::npos);
+  const auto m = events("message").at(0);
+  EXPECT_EQ(text(m, "accept_ack_type"), "AL");
+  EXPECT_EQ(text(m, "application_ack_type"), "NE");
+  EXPECT_EQ(text(m, "patient_id"), "PID001");  // plain policy in these tests
+  EXPECT_EQ(text(m, "patient_id_authority"), "HOSP");
+  EXPECT_EQ(text(m, "patient_id_type"), "MR");
+  EXPECT_EQ(text(m, "message_structure"), "<absent>");
 }
 
 TEST_F(Hl7InspectorTest, ReceivingApplicationRule) {
