@@ -1,10 +1,7 @@
 // Fuzz target: the HL7/MLLP decoder fed both directions as a relay would.
 //
 // Input: one configuration byte (bits 0-1: maximum message size, bits 2-3: default charset),
-// then records [control][length: 2 bytes LE][bytes]:
-//   control bit 0: side (0 client, 1 server); bits 1-2: how the bytes go in: 0 one feed() call;
-//   1 pieces of (control >> 3) + 1 bytes; 2 end_of_stream(side) (no length, no bytes); 3 byte by
-//   byte.
+// then the records of tests/fuzz/fuzz_records.h (side, bytes, and the pieces they go in as).
 // Oracle: a second decoder gets the same bytes, each record in one feed() call; both must report
 // exactly the same callbacks. Any divergence, a crash, a sanitizer report, text that is not
 // valid UTF-8 or a buffer beyond the cap is a finding. Dictionary: hl7_decoder_fuzz.dict.
@@ -18,6 +15,7 @@
 #include <string_view>
 
 #include "hl7/decoder.h"
+#include "tests/fuzz/fuzz_records.h"
 
 namespace {
 
@@ -106,39 +104,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wardgate::hl7::Decoder scripted(scripted_log, limits);
   wardgate::hl7::Decoder plain(plain_log, limits);
 
-  std::size_t pos = 1;
-  while (pos < size) {
-    const std::uint8_t control = data[pos++];
-    const Side side = (control & 1) != 0 ? Side::kServer : Side::kClient;
-    const int op = (control >> 1) & 3;
-    if (op == 2) {
+  wardgate::fuzzing::for_each_record(data + 1, size - 1, [&](const wardgate::fuzzing::Record& r) {
+    const Side side = r.server ? Side::kServer : Side::kClient;
+    if (r.end) {
       scripted.end_of_stream(side);
       plain.end_of_stream(side);
-      continue;
+      return;
     }
-    if (size - pos < 2) break;
-    const std::size_t want = data[pos] | (std::size_t{data[pos + 1]} << 8);
-    pos += 2;
-    const std::size_t n = std::min(want, size - pos);
-    const auto* bytes = reinterpret_cast<const std::byte*>(data + pos);
-    std::span<const std::byte> chunk(bytes, n);
-    pos += n;
-
-    plain.feed(side, chunk);
-    if (op == 0) {
-      scripted.feed(side, chunk);
-    } else {
-      const std::size_t piece = op == 3 ? 1 : (control >> 3) + 1;
-      while (!chunk.empty()) {
-        const std::size_t k = std::min(piece, chunk.size());
-        scripted.feed(side, chunk.first(k));
-        chunk = chunk.subspan(k);
-        check(scripted.buffered_bytes() <= cap, "buffered beyond the cap");
-      }
+    plain.feed(side, r.bytes);
+    for (auto piece : r.pieces) {
+      scripted.feed(side, piece);
+      check(scripted.buffered_bytes() <= cap, "buffered beyond the cap");
     }
-    check(scripted.buffered_bytes() <= cap && plain.buffered_bytes() <= cap,
-          "buffered beyond the cap");
-  }
+    check(plain.buffered_bytes() <= cap, "buffered beyond the cap");
+  });
   scripted.end_of_stream(Side::kClient);
   scripted.end_of_stream(Side::kServer);
   plain.end_of_stream(Side::kClient);
