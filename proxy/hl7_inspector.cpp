@@ -23,6 +23,9 @@ Side side_of(Direction d) { return d == Direction::kFromDevice ? Side::kClient :
 std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
 const char* who(Side s) { return s == Side::kClient ? "device" : "server"; }
 
+// Bytes of wardgate's own acknowledgements waiting for the server's stream to reach a boundary.
+constexpr std::size_t kMaxPendingAnswers = 256 * 1024;
+
 bool positive(hl7::AckCode c) { return c == hl7::AckCode::kAA || c == hl7::AckCode::kCA; }
 
 bool has_rules(const policy::Device* d) {
@@ -263,13 +266,19 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
     const std::string ack = hl7::build_refusal_ack(
         header, double_byte, refusal, hl7_timestamp(),
         ("WG" + std::to_string(info_.id) + "-" + std::to_string(++refusals_)).substr(0, 20));
-    const auto* bytes = reinterpret_cast<const std::byte*>(ack.data());
-    to_device_.insert(to_device_.end(), bytes, bytes + ack.size());
     audit::Event e = event("acknowledgement", audit::Outcome::kDenied);
     e.fields.set("from", "wardgate");
     e.fields.set("code", hl7::to_string(refusal.code));
     e.fields.set("acknowledged_control_id", control_id);
     e.fields.set("reason", why);
+    // Answers wait for a boundary of the server's stream; a device that keeps sending refused
+    // messages while the server sits inside a frame must not grow them without limit.
+    if (to_device_.size() + ack.size() <= kMaxPendingAnswers) {
+      const auto* bytes = reinterpret_cast<const std::byte*>(ack.data());
+      to_device_.insert(to_device_.end(), bytes, bytes + ack.size());
+    } else {
+      e.fields.set("answer", "dropped: too many of wardgate's answers are waiting");
+    }
     emit(std::move(e));
   }
 

@@ -149,6 +149,23 @@ TEST_F(Hl7InspectorTest, TheAnswerWaitsUntilTheServersStreamIsBetweenFrames) {
   EXPECT_NE(injected().find("MSA|AR|MON2|"), std::string::npos);
 }
 
+TEST_F(Hl7InspectorTest, WaitingAnswersAreBounded) {
+  make(true, oru_only());
+  server_sends("\x0bMSH|^~\\&|HL7ENGINE|H|MON|W|2026||ACK");  // the server stays inside a frame
+  const std::string adt = mllp(message("ADT^A08", "MON2"));
+  for (int i = 0; i < 3000; ++i) EXPECT_EQ(device_sends(adt), "");
+  const auto waiting = inspector_->take_injection(Direction::kToDevice);
+  EXPECT_TRUE(waiting.empty());  // still inside the server's frame
+  const auto acks = events("acknowledgement");
+  ASSERT_EQ(acks.size(), 3000u);
+  EXPECT_EQ(text(acks.front(), "answer"), "<absent>");
+  EXPECT_EQ(text(acks.back(), "answer"), "dropped: too many of wardgate's answers are waiting");
+  server_sends("|E1|P|2.5\rMSA|AA|X\x1c\r");
+  const std::string answers = injected();
+  EXPECT_LE(answers.size(), 256u * 1024u);
+  EXPECT_GT(answers.size(), 200u * 1024u);
+}
+
 TEST_F(Hl7InspectorTest, EnhancedModeSendersGetACommitReject) {
   make(true, oru_only());
   EXPECT_EQ(device_sends(mllp(message("ADT^A08", "MON2", "|||AL|NE"))), "");
