@@ -1,5 +1,6 @@
 #include "audit/store.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
@@ -17,6 +18,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxReadBatch = 10000;
 constexpr std::int64_t kPruneChunk = 50000;  // records deleted per transaction
 constexpr std::uint64_t kMiB = 1u << 20;
+// Events moved from the queue at a time: small enough that the group-commit deadline is checked
+// often, large enough that the queue lock is taken rarely.
+constexpr std::size_t kTakeChunk = 1024;
 
 std::int64_t now_us() { return to_unix_us(std::chrono::system_clock::now()); }
 
@@ -80,6 +84,16 @@ AuditStore::AuditStore(StoreOptions options)
       }
     }
   }
+  {
+    auto zone = writer_db_->prepare(
+        "SELECT first_seq, last_seq, min_time_us, max_time_us FROM time_zones "
+        "ORDER BY first_seq DESC LIMIT 1");
+    if (zone.step()) {
+      zone_ = TimeZone{static_cast<std::uint64_t>(zone.column_int(0)),
+                       static_cast<std::uint64_t>(zone.column_int(1)), zone.column_int(2),
+                       zone.column_int(3), false};
+    }
+  }
   committed_seq_ = next_seq_ - 1;
   insert_record_ = std::make_unique<Statement>(writer_db_->prepare(
       "INSERT INTO records(seq, time_us, appliance, device, category, action, outcome, severity, "
@@ -87,7 +101,10 @@ AuditStore::AuditStore(StoreOptions options)
   last_checkpoint_time_ = Clock::now();
   last_health_ = Clock::time_point{};
   last_prune_ = Clock::time_point{};
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "audit-writer");
+    writer_loop();
+  });
 }
 
 AuditStore::~AuditStore() {
@@ -101,16 +118,27 @@ AuditStore::~AuditStore() {
 }
 
 void AuditStore::record(Event event) {
+  if (refusing_.load(std::memory_order_relaxed)) {
+    {
+      const std::lock_guard lock(queue_mutex_);
+      ++enqueued_;
+      ++settled_;
+    }
+    records_lost_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // The encoding is made here, on the recording thread, so the single writer only hashes and
+  // inserts.
+  Pending pending = Pending::of(event);
   bool lost = false;
   {
     const std::lock_guard lock(queue_mutex_);
     ++enqueued_;
-    if (refusing_.load(std::memory_order_relaxed) || queue_.size() >= options_.queue_capacity ||
-        stopping_) {
+    if (queue_.size() >= options_.queue_capacity || stopping_) {
       ++settled_;
       lost = true;
     } else {
-      queue_.push_back(std::move(event));
+      queue_.push_back(std::move(pending));
     }
   }
   if (lost) {
@@ -119,6 +147,44 @@ void AuditStore::record(Event event) {
   }
   recorded_.fetch_add(1, std::memory_order_relaxed);
   queue_cv_.notify_one();
+}
+
+AuditStore::Pending AuditStore::Pending::of(const Event& event) {
+  Pending p;
+  p.time_us = to_unix_us(event.time);
+  p.outcome = event.outcome;
+  p.severity = event.severity;
+  const std::string canonical = to_json(event);
+  const std::string* parts[4] = {&event.appliance_id, &event.device, &event.category,
+                                 &event.action};
+  std::size_t size = canonical.size();
+  for (const auto* part : parts) size += part->size();
+  p.text.reserve(size);
+  for (int i = 0; i < 4; ++i) {
+    p.lengths[i] = static_cast<std::uint32_t>(parts[i]->size());
+    p.text += *parts[i];
+  }
+  p.text += canonical;
+  return p;
+}
+
+std::string_view AuditStore::Pending::part(int i) const {
+  std::size_t offset = 0;
+  for (int k = 0; k < i; ++k) offset += lengths[k];
+  return std::string_view(text).substr(offset, lengths[i]);
+}
+
+std::string_view AuditStore::Pending::canonical() const {
+  return std::string_view(text).substr(std::size_t{lengths[0]} + lengths[1] + lengths[2] +
+                                       lengths[3]);
+}
+
+void AuditStore::take_locked(std::vector<Pending>& out, std::size_t max) {
+  const std::size_t take = std::min(queue_.size(), max);
+  for (std::size_t i = 0; i < take; ++i) {
+    out.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
 }
 
 bool AuditStore::flush(std::chrono::milliseconds timeout) {
@@ -190,21 +256,29 @@ void AuditStore::store_failed(const std::string& detail) {
   update_degraded();
 }
 
-void AuditStore::insert(const Event& event) {
-  const std::string canonical = to_json(event);
+void AuditStore::insert(const Pending& record) {
+  const std::string_view canonical = record.canonical();
   const ChainHash hash = chain_next(prev_hash_, canonical);
+  if (zone_.first_seq == 0 || next_seq_ - zone_.first_seq >= kTimeZoneRecords) {
+    save_zone();
+    zone_ = TimeZone{next_seq_, next_seq_, record.time_us, record.time_us, true};
+  }
+  zone_.last_seq = next_seq_;
+  zone_.min_time_us = std::min(zone_.min_time_us, record.time_us);
+  zone_.max_time_us = std::max(zone_.max_time_us, record.time_us);
+  zone_.dirty = true;
   auto& s = *insert_record_;
   s.reset();
   s.bind(1, static_cast<std::int64_t>(next_seq_))
-      .bind(2, to_unix_us(event.time))
-      .bind(3, event.appliance_id)
-      .bind(4, event.device)
-      .bind(5, event.category)
-      .bind(6, event.action)
-      .bind(7, std::string_view(to_string(event.outcome)))
-      .bind(8, std::string_view(to_string(event.severity)))
-      .bind(9, canonical)
-      .bind_blob(10, hash.data(), hash.size());
+      .bind(2, record.time_us)
+      .bind_static(3, record.part(0))
+      .bind_static(4, record.part(1))
+      .bind_static(5, record.part(2))
+      .bind_static(6, record.part(3))
+      .bind_static(7, to_string(record.outcome))
+      .bind_static(8, to_string(record.severity))
+      .bind_static(9, canonical)
+      .bind_blob_static(10, hash.data(), hash.size());
   s.step();
   prev_hash_ = hash;
   ++next_seq_;
@@ -212,6 +286,19 @@ void AuditStore::insert(const Event& event) {
       next_seq_ - 1 - last_checkpoint_seq_ >= options_.checkpoint_every_records) {
     insert_checkpoint();
   }
+}
+
+void AuditStore::save_zone() {
+  if (!zone_.dirty) return;
+  auto s = writer_db_->prepare(
+      "INSERT OR REPLACE INTO time_zones(first_seq, last_seq, min_time_us, max_time_us) "
+      "VALUES(?,?,?,?)");
+  s.bind(1, static_cast<std::int64_t>(zone_.first_seq))
+      .bind(2, static_cast<std::int64_t>(zone_.last_seq))
+      .bind(3, zone_.min_time_us)
+      .bind(4, zone_.max_time_us);
+  s.step();
+  zone_.dirty = false;
 }
 
 bool AuditStore::checkpoint_due() const {
@@ -253,12 +340,13 @@ void AuditStore::checkpoint_transaction() {
   }
 }
 
-bool AuditStore::write_batch(std::vector<Event>& batch) {
+bool AuditStore::write_batch(std::vector<Pending>& batch) {
   const std::lock_guard lock(write_mutex_);
   const std::uint64_t saved_seq = next_seq_;
   const ChainHash saved_hash = prev_hash_;
   const std::uint64_t saved_checkpoint = last_checkpoint_seq_;
   const auto saved_checkpoint_time = last_checkpoint_time_;
+  const TimeZone saved_zone = zone_;
   const std::uint64_t lost = records_lost_.load(std::memory_order_relaxed);
   try {
     writer_db_->exec("BEGIN IMMEDIATE");
@@ -277,27 +365,25 @@ bool AuditStore::write_batch(std::vector<Event>& batch) {
       e.fields.set("store_errors", store_errors_.load(std::memory_order_relaxed));
       own.push_back(std::move(e));
     }
-    for (const auto& e : own) insert(e);
-    for (const auto& e : batch) insert(e);
+    for (const auto& e : own) insert(Pending::of(e));
+    for (const auto& p : batch) insert(p);
     // Group commit: keep gathering what arrives while this transaction is open, up to the
     // latency bound and the batch cap.
     const auto deadline = Clock::now() + options_.group_commit;
-    std::vector<Event> more;
+    std::vector<Pending> more;
     while (batch.size() < options_.max_batch && Clock::now() < deadline) {
       {
         const std::lock_guard qlock(queue_mutex_);
         if (queue_.empty()) break;
-        const std::size_t take = std::min(queue_.size(), options_.max_batch - batch.size());
-        more.assign(std::make_move_iterator(queue_.begin()),
-                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+        take_locked(more, std::min(kTakeChunk, options_.max_batch - batch.size()));
       }
-      for (const auto& e : more) insert(e);
+      for (const auto& p : more) insert(p);
       batch.insert(batch.end(), std::make_move_iterator(more.begin()),
                    std::make_move_iterator(more.end()));
       more.clear();
     }
     if (checkpoint_due()) insert_checkpoint();
+    save_zone();
     writer_db_->exec("COMMIT");
   } catch (const StoreError& e) {
     sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -305,6 +391,7 @@ bool AuditStore::write_batch(std::vector<Event>& batch) {
     prev_hash_ = saved_hash;
     last_checkpoint_seq_ = saved_checkpoint;
     last_checkpoint_time_ = saved_checkpoint_time;
+    zone_ = saved_zone;
     store_failed(e.what());
     return false;
   }
@@ -319,18 +406,18 @@ bool AuditStore::write_batch(std::vector<Event>& batch) {
   const std::uint64_t committed = next_seq_ - 1;
   committed_seq_.store(committed, std::memory_order_release);
   commits_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.on_commit) options_.on_commit(committed);
   {
     const std::lock_guard qlock(queue_mutex_);
     settled_ += batch.size();
   }
   flushed_cv_.notify_all();
   batch.clear();
-  if (options_.on_commit) options_.on_commit(committed);
   return true;
 }
 
 void AuditStore::writer_loop() {
-  std::vector<Event> batch;
+  std::vector<Pending> batch;
   bool retrying = false;
   for (;;) {
     bool stop = false;
@@ -340,12 +427,7 @@ void AuditStore::writer_loop() {
       queue_cv_.wait_for(lock, wait, [&] { return stopping_ || (!retrying && !queue_.empty()); });
       stop = stopping_;
       // A batch being retried stays as it was; new events wait in the (bounded) queue.
-      if (!retrying && batch.size() < options_.max_batch && !queue_.empty()) {
-        const std::size_t take = std::min(queue_.size(), options_.max_batch - batch.size());
-        batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
-                     std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
-      }
+      if (!retrying) take_locked(batch, std::min(kTakeChunk, options_.max_batch));
     }
     const auto now = Clock::now();
     if (now - last_health_ >= options_.health_interval) {
@@ -404,12 +486,8 @@ std::uint64_t AuditStore::prune_locked() {
       now_us() - std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
   // Only whole runs that end at a checkpoint and hold nothing newer than the cutoff go, so the
   // rest verifies from that checkpoint.
-  std::int64_t keep_from = static_cast<std::int64_t>(next_seq_);
-  {
-    auto s = writer_db_->prepare("SELECT min(seq) FROM records WHERE time_us >= ?");
-    s.bind(1, cutoff);
-    if (s.step() && !s.column_null(0)) keep_from = s.column_int(0);
-  }
+  const std::int64_t keep_from =
+      static_cast<std::int64_t>(first_seq_at_or_after(*writer_db_, cutoff).value_or(next_seq_));
   std::int64_t anchor = 0;
   {
     auto s = writer_db_->prepare("SELECT max(seq) FROM checkpoints WHERE seq < ?");
@@ -437,6 +515,9 @@ std::uint64_t AuditStore::prune_locked() {
       auto old = writer_db_->prepare("DELETE FROM checkpoints WHERE seq < ?");
       old.bind(1, anchor);
       old.step();
+      auto zones = writer_db_->prepare("DELETE FROM time_zones WHERE last_seq <= ?");
+      zones.bind(1, anchor);
+      zones.step();
       write_meta(*writer_db_, "pruned_through", std::to_string(anchor));
     }
     writer_db_->exec("COMMIT");

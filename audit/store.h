@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -103,8 +104,22 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
   void writer_loop();
   // Writes `batch` (and what the queue gathers meanwhile) in one transaction; on a store error
   // the events are left in `batch` for a retry.
-  bool write_batch(std::vector<Event>& batch);
-  void insert(const Event& event);
+  // What the writer needs of an event, made by the recording thread in one allocation so the
+  // writer neither encodes nor frees the event's many strings.
+  struct Pending {
+    std::int64_t time_us = 0;
+    Outcome outcome = Outcome::kSuccess;
+    Severity severity = Severity::kInfo;
+    std::uint32_t lengths[4] = {};  // appliance, device, category, action; canonical follows
+    std::string text;
+    static Pending of(const Event& event);
+    std::string_view part(int i) const;
+    std::string_view canonical() const;
+  };
+  bool write_batch(std::vector<Pending>& batch);
+  // Moves up to `max` events from the queue into `out` (queue_mutex_ held).
+  void take_locked(std::vector<Pending>& out, std::size_t max);
+  void insert(const Pending& record);
   bool checkpoint_due() const;
   void insert_checkpoint();
   void checkpoint_transaction();
@@ -134,11 +149,20 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
   std::uint64_t lost_reported_ = 0;  // records_lost_ already reported in an alert
   bool store_failing_ = false;       // the last transaction failed
   std::unique_ptr<Statement> insert_record_;
+  struct TimeZone {
+    std::uint64_t first_seq = 0;  // 0: none open
+    std::uint64_t last_seq = 0;
+    std::int64_t min_time_us = 0;
+    std::int64_t max_time_us = 0;
+    bool dirty = false;
+  };
+  TimeZone zone_;  // the open time_zones row (writer)
+  void save_zone();
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::condition_variable flushed_cv_;
-  std::vector<Event> queue_;
+  std::deque<Pending> queue_;
   std::uint64_t enqueued_ = 0;  // tickets handed out (under queue_mutex_)
   std::uint64_t settled_ = 0;   // tickets committed or lost (under queue_mutex_)
   bool stopping_ = false;

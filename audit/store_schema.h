@@ -51,7 +51,10 @@ class Statement {
   Statement& operator=(Statement&&) = delete;
 
   Statement& bind(int index, std::int64_t v);
-  Statement& bind(int index, std::string_view v);  // TEXT
+  Statement& bind(int index, std::string_view v);  // TEXT, copied
+  // TEXT / BLOB not copied: the bytes must stay valid until the statement is stepped and reset.
+  Statement& bind_static(int index, std::string_view v);
+  Statement& bind_blob_static(int index, const void* data, std::size_t size);
   Statement& bind_blob(int index, const void* data, std::size_t size);
   // True while a row is available; false when done. Throws StoreError on an error.
   bool step();
@@ -72,6 +75,14 @@ constexpr int kStoreSchemaVersion = 1;
 
 // meta table keys.
 constexpr const char* kMetaPublicKey = "public_key";  // format_public_key() of the signing key
+
+// Records of at most this many consecutive seqs share a time_zones row.
+constexpr std::uint64_t kTimeZoneRecords = 4096;
+
+// The first record with time_us >= `time_us` / the last with time_us <= `time_us` (through the
+// time_zones map), or nullopt if there is none.
+std::optional<std::uint64_t> first_seq_at_or_after(Database& db, std::int64_t time_us);
+std::optional<std::uint64_t> last_seq_at_or_before(Database& db, std::int64_t time_us);
 
 std::optional<std::string> read_meta(Database& db, std::string_view key);
 void write_meta(Database& db, std::string_view key, std::string_view value);

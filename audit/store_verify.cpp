@@ -161,16 +161,10 @@ void Verifier::run() {
   if (options_.from_seq) lo_ = *options_.from_seq;
   if (options_.to_seq) hi_ = *options_.to_seq;
   if (options_.from_time_us) {
-    auto s = db_.prepare("SELECT min(seq) FROM records WHERE time_us >= ?");
-    s.bind(1, *options_.from_time_us);
-    lo_ = std::max(lo_, s.step() && !s.column_null(0) ? static_cast<std::uint64_t>(s.column_int(0))
-                                                      : UINT64_MAX);
+    lo_ = std::max(lo_, first_seq_at_or_after(db_, *options_.from_time_us).value_or(UINT64_MAX));
   }
   if (options_.to_time_us) {
-    auto s = db_.prepare("SELECT max(seq) FROM records WHERE time_us <= ?");
-    s.bind(1, *options_.to_time_us);
-    hi_ = std::min(hi_,
-                   s.step() && !s.column_null(0) ? static_cast<std::uint64_t>(s.column_int(0)) : 0);
+    hi_ = std::min(hi_, last_seq_at_or_before(db_, *options_.to_time_us).value_or(0));
   }
   if (lo_ > hi_) return;
 
