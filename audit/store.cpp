@@ -21,6 +21,9 @@ constexpr std::uint64_t kMiB = 1u << 20;
 // Events moved from the queue at a time: small enough that the group-commit deadline is checked
 // often, large enough that the queue lock is taken rarely.
 constexpr std::size_t kTakeChunk = 1024;
+constexpr int kWalCheckpointPages = 2048;  // of 16 KiB: a checkpoint per 32 MiB of WAL
+
+int on_wal_commit(void* context, sqlite3*, const char*, int pages);
 
 std::int64_t now_us() { return to_unix_us(std::chrono::system_clock::now()); }
 
@@ -101,6 +104,13 @@ AuditStore::AuditStore(StoreOptions options)
   last_checkpoint_time_ = Clock::now();
   last_health_ = Clock::time_point{};
   last_prune_ = Clock::time_point{};
+  checkpoint_db_ = std::make_unique<Database>(options_.path, Database::Mode::kReadWrite);
+  writer_db_->exec("PRAGMA wal_autocheckpoint=0");
+  sqlite3_wal_hook(writer_db_->handle(), on_wal_commit, this);
+  checkpointer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "audit-wal");
+    checkpointer_loop();
+  });
   writer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "audit-writer");
     writer_loop();
@@ -115,6 +125,46 @@ AuditStore::~AuditStore() {
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   insert_record_.reset();
+  {
+    const std::lock_guard lock(wal_mutex_);
+    wal_stopping_ = true;
+  }
+  wal_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+namespace {
+int on_wal_commit(void* context, sqlite3*, const char*, int pages) {
+  static_cast<AuditStore*>(context)->wal_grew(pages);
+  return SQLITE_OK;
+}
+}  // namespace
+
+void AuditStore::wal_grew(int pages) {
+  wal_pages_.store(pages, std::memory_order_relaxed);
+  if (pages >= kWalCheckpointPages) wal_cv_.notify_one();
+}
+
+void AuditStore::checkpointer_loop() {
+  std::unique_lock lock(wal_mutex_);
+  while (!wal_stopping_) {
+    wal_cv_.wait_for(lock, std::chrono::seconds(1), [&] {
+      return wal_stopping_ || wal_pages_.load(std::memory_order_relaxed) >= kWalCheckpointPages;
+    });
+    if (wal_pages_.load(std::memory_order_relaxed) == 0) continue;
+    lock.unlock();
+    int log = 0;
+    int done = 0;
+    // PASSIVE: never waits for or blocks the writer; what it cannot copy now waits for the next.
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      spdlog::warn("audit store {}: WAL checkpoint failed: {}", options_.path,
+                   sqlite3_errmsg(checkpoint_db_->handle()));
+    }
+    wal_pages_.store(0, std::memory_order_relaxed);
+    lock.lock();
+  }
 }
 
 void AuditStore::record(Event event) {

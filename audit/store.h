@@ -98,6 +98,7 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
            !degraded_.load(std::memory_order_acquire);
   }
   StoreStats stats() const;
+  void wal_grew(int pages);  // sqlite's WAL hook (writer thread)
   const PublicKey& public_key() const { return signer_.public_key(); }
 
  private:
@@ -177,6 +178,16 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> pruned_{0};
   std::thread writer_;
+
+  // WAL checkpoints (copying the WAL into the database file) run on their own thread and
+  // connection, so the writer never does that I/O.
+  void checkpointer_loop();
+  std::unique_ptr<Database> checkpoint_db_;
+  std::mutex wal_mutex_;
+  std::condition_variable wal_cv_;
+  std::atomic<int> wal_pages_{0};
+  bool wal_stopping_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace wardgate::audit
