@@ -149,11 +149,13 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
+  inspection.store->flush();
+  const auto audit = inspection.store->stats();
   spdlog::info(
-      "stopped: {} sessions, {} refused by connection limits, {} upstream failures, {} "
-      "audit events",
-      stats.sessions_total, stats.refused_by_limits, stats.upstream_failures,
-      inspection.audit->recorded());
+      "stopped: {} sessions, {} refused by connection limits, {} upstream failures; audit: {} "
+      "events recorded, committed through seq {}, {} lost",
+      stats.sessions_total, stats.refused_by_limits, stats.upstream_failures, audit.recorded,
+      audit.committed_seq, audit.records_lost);
   return kExitOk;
 }
 
