@@ -16,7 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxReadBatch = 10000;
-constexpr std::int64_t kPruneChunk = 50000;  // records deleted per transaction
+constexpr std::int64_t kPruneChunk = 50000;  // records deleted per transaction, about
+constexpr int kPruneChunksPerCall = 4;
 constexpr std::uint64_t kMiB = 1u << 20;
 // Events moved from the queue at a time: small enough that the group-commit deadline is checked
 // often, large enough that the queue lock is taken rarely.
@@ -484,7 +485,11 @@ void AuditStore::writer_loop() {
       last_health_ = now;
       check_health();
     }
-    if (options_.retention.count() > 0 && now - last_prune_ >= options_.retention_interval) {
+    const auto prune_every =
+        prune_pending_
+            ? std::chrono::seconds(1)
+            : std::chrono::duration_cast<std::chrono::seconds>(options_.retention_interval);
+    if (options_.retention.count() > 0 && now - last_prune_ >= prune_every) {
       last_prune_ = now;
       try {
         const std::lock_guard lock(write_mutex_);
@@ -525,7 +530,8 @@ void AuditStore::writer_loop() {
 
 std::uint64_t AuditStore::prune_now() {
   const std::lock_guard lock(write_mutex_);
-  const std::uint64_t n = prune_locked();
+  std::uint64_t n = prune_locked();
+  while (prune_pending_) n += prune_locked();
   pruned_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
@@ -552,29 +558,41 @@ std::uint64_t AuditStore::prune_locked() {
     first = s.column_int(0);
   }
   if (first > anchor) return 0;
+  // Each transaction deletes up to a checkpoint, so the store verifies between any two of them;
+  // a call does a bounded amount of work so the writer is not held up for long (the rest goes
+  // on the next call, a second later).
   std::uint64_t deleted = 0;
+  std::int64_t upto = 0;
+  auto next = writer_db_->prepare(
+      "SELECT coalesce((SELECT max(seq) FROM checkpoints WHERE seq >= ? AND seq <= ?),"
+      " (SELECT min(seq) FROM checkpoints WHERE seq >= ? AND seq <= ?))");
   auto del = writer_db_->prepare("DELETE FROM records WHERE seq <= ?");
-  for (std::int64_t upto = std::min(first + kPruneChunk - 1, anchor);;
-       upto = std::min(upto + kPruneChunk, anchor)) {
+  auto old = writer_db_->prepare("DELETE FROM checkpoints WHERE seq < ?");
+  auto zones = writer_db_->prepare("DELETE FROM time_zones WHERE last_seq <= ?");
+  for (int chunk = 0; chunk < kPruneChunksPerCall && upto < anchor; ++chunk) {
+    next.reset();
+    next.bind(1, first).bind(2, std::min(first + kPruneChunk - 1, anchor));
+    next.bind(3, first).bind(4, anchor);
+    if (!next.step() || next.column_null(0)) break;
+    upto = next.column_int(0);
     writer_db_->exec("BEGIN IMMEDIATE");
     del.reset();
     del.bind(1, upto);
     del.step();
     deleted += static_cast<std::uint64_t>(sqlite3_changes64(writer_db_->handle()));
-    if (upto == anchor) {
-      auto old = writer_db_->prepare("DELETE FROM checkpoints WHERE seq < ?");
-      old.bind(1, anchor);
-      old.step();
-      auto zones = writer_db_->prepare("DELETE FROM time_zones WHERE last_seq <= ?");
-      zones.bind(1, anchor);
-      zones.step();
-      write_meta(*writer_db_, "pruned_through", std::to_string(anchor));
-    }
+    old.reset();
+    old.bind(1, upto);
+    old.step();
+    zones.reset();
+    zones.bind(1, upto);
+    zones.step();
+    write_meta(*writer_db_, "pruned_through", std::to_string(upto));
     writer_db_->exec("COMMIT");
-    if (upto == anchor) break;
+    first = upto + 1;
   }
-  spdlog::info("audit store {}: retention removed {} records (through seq {})", options_.path,
-               deleted, anchor);
+  prune_pending_ = upto < anchor;
+  spdlog::info("audit store {}: retention removed {} records (through seq {}{})", options_.path,
+               deleted, upto, prune_pending_ ? "; more to remove" : "");
   return deleted;
 }
 

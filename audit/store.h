@@ -149,6 +149,7 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
   std::vector<Event> notices_;       // the store's own events, written first in the next batch
   std::uint64_t lost_reported_ = 0;  // records_lost_ already reported in an alert
   bool store_failing_ = false;       // the last transaction failed
+  bool prune_pending_ = false;       // retention stopped early; continue soon
   std::unique_ptr<Statement> insert_record_;
   struct TimeZone {
     std::uint64_t first_seq = 0;  // 0: none open
