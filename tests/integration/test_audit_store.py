@@ -4,6 +4,7 @@ no record it had reported committed. No root and no network: the store is driven
 bench_audit_store (WARDGATE_AUDIT_DRIVER), which records DICOM-like events through
 audit::AuditStore exactly as wardgate does."""
 
+import json
 import os
 import re
 import select
@@ -111,6 +112,30 @@ class Tampering(unittest.TestCase):
         sqlite(db, "UPDATE checkpoints SET signature = zeroblob(64) WHERE seq = 50;")
         rc, findings, out = verify(db, "--public-key", self.public_key)
         self.assertEqual((rc, findings), (1, {("checkpoint-invalid", 50, 50)}), out)
+
+    def test_export_and_tail(self):
+        def export(*args):
+            return subprocess.run([WARDGATE, "audit", "export", "--store", str(self.original),
+                                   *args], check=True, capture_output=True, text=True,
+                                  timeout=60).stdout.splitlines()
+        everything = [json.loads(line) for line in export()]
+        self.assertEqual([r["seq"] for r in everything], list(range(1, 101)))
+        self.assertTrue(all(len(r["hash"]) == 64 for r in everything))
+        self.assertEqual(len(export("--device", "ct-1")), 25)  # the driver's every fourth event
+        self.assertEqual(len(export("--category", "dicom", "--action", "operation")), 100)
+        token = everything[0]["record"]["fields"]["patient_id"]
+        self.assertEqual(len(export("--patient-hash", token)), 100)
+        self.assertEqual(export("--patient-hash", "b2:" + "0" * 64), [])
+        self.assertEqual(export("--from", "2099-01-01"), [])
+        self.assertEqual(len(export("--from", "2000-01-01", "--to", "2099-01-01")), 100)
+        csv = export("--format", "csv", "--device", "us-2")
+        self.assertEqual(csv[0], "seq,time,appliance,device,category,action,outcome,severity,"
+                                 "fields,hash")
+        self.assertEqual(len(csv), 76)
+        tail = subprocess.run([WARDGATE, "audit", "tail", "--store", str(self.original), "-n", "3"],
+                              check=True, capture_output=True, text=True, timeout=60)
+        self.assertEqual([json.loads(line)["seq"] for line in tail.stdout.splitlines()],
+                         [98, 99, 100])
 
     def test_usage_errors_exit_2(self):
         rc, _, out = verify(self.dir / "missing.db")

@@ -299,6 +299,37 @@ TEST(AuditStore, RetentionPrunesWholeRunsAndTheRestVerifiesFromTheAnchor) {
   EXPECT_EQ(findings_of(verify_store(options.path, {})), (std::set<std::string>{"deleted 21-22"}));
 }
 
+TEST(AuditStore, TimeRangesMapToSeqRangesAcrossZones) {
+  ScratchDir dir;
+  const auto options = store_options(dir);
+  const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'795'000'000));
+  constexpr std::uint64_t kCount = 2 * kTimeZoneRecords + 100;  // three zones
+  {
+    AuditStore store(options);
+    for (std::uint64_t i = 1; i <= kCount; ++i) {
+      // One second apart, except record 5000, which is stamped a little in the past.
+      Event e = sample_event(0, t0 + std::chrono::seconds(i == 5000 ? 4000 : i));
+      e.fields.set("n", i);
+      store.record(std::move(e));
+    }
+    ASSERT_TRUE(store.flush());
+  }
+  Database db(options.path, Database::Mode::kReadOnly);
+  const auto at = [&](std::uint64_t s) { return to_unix_us(t0 + std::chrono::seconds(s)); };
+  EXPECT_EQ(first_seq_at_or_after(db, at(1)), 1u);
+  EXPECT_EQ(first_seq_at_or_after(db, at(5000)), 5001u);
+  EXPECT_EQ(first_seq_at_or_after(db, at(4000)), 4000u);
+  EXPECT_EQ(first_seq_at_or_after(db, at(kCount) + 1), std::nullopt);
+  EXPECT_EQ(last_seq_at_or_before(db, at(4096)), 5000u) << "record 5000 is stamped 4000 s";
+  EXPECT_EQ(last_seq_at_or_before(db, at(kCount)), kCount);
+  EXPECT_EQ(last_seq_at_or_before(db, at(0)), std::nullopt);
+  VerifyOptions vo;
+  vo.from_time_us = at(100);
+  vo.to_time_us = at(200);
+  const auto r = verify_store(options.path, vo);
+  EXPECT_TRUE(r.intact()) << describe(r);
+}
+
 TEST(AuditStore, DiskLowCountsLostRecordsRaisesAlertsAndFailsClosed) {
   ScratchDir dir;
   auto options = store_options(dir);
