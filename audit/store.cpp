@@ -18,6 +18,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxReadBatch = 10000;
 constexpr std::int64_t kPruneChunk = 50000;  // records deleted per transaction, about
 constexpr int kPruneChunksPerCall = 4;
+constexpr std::size_t kRowsPerInsert = 16;
+constexpr int kRecordColumns = 10;
 constexpr std::uint64_t kMiB = 1u << 20;
 // Events moved from the queue at a time: small enough that the group-commit deadline is checked
 // often, large enough that the queue lock is taken rarely.
@@ -99,9 +101,14 @@ AuditStore::AuditStore(StoreOptions options)
     }
   }
   committed_seq_ = next_seq_ - 1;
-  insert_record_ = std::make_unique<Statement>(writer_db_->prepare(
+  const std::string insert =
       "INSERT INTO records(seq, time_us, appliance, device, category, action, outcome, severity, "
-      "canonical, hash) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+      "canonical, hash) VALUES(?,?,?,?,?,?,?,?,?,?)";
+  insert_record_ = std::make_unique<Statement>(writer_db_->prepare(insert));
+  std::string many = insert;
+  for (std::size_t i = 1; i < kRowsPerInsert; ++i) many += ",(?,?,?,?,?,?,?,?,?,?)";
+  insert_records_ = std::make_unique<Statement>(writer_db_->prepare(many));
+  staged_.reserve(kRowsPerInsert);
   last_checkpoint_time_ = Clock::now();
   last_health_ = Clock::time_point{};
   last_prune_ = Clock::time_point{};
@@ -126,6 +133,7 @@ AuditStore::~AuditStore() {
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   insert_record_.reset();
+  insert_records_.reset();
   {
     const std::lock_guard lock(wal_mutex_);
     wal_stopping_ = true;
@@ -318,25 +326,47 @@ void AuditStore::insert(const Pending& record) {
   zone_.min_time_us = std::min(zone_.min_time_us, record.time_us);
   zone_.max_time_us = std::max(zone_.max_time_us, record.time_us);
   zone_.dirty = true;
-  auto& s = *insert_record_;
-  s.reset();
-  s.bind(1, static_cast<std::int64_t>(next_seq_))
-      .bind(2, record.time_us)
-      .bind_static(3, record.part(0))
-      .bind_static(4, record.part(1))
-      .bind_static(5, record.part(2))
-      .bind_static(6, record.part(3))
-      .bind_static(7, to_string(record.outcome))
-      .bind_static(8, to_string(record.severity))
-      .bind_static(9, canonical)
-      .bind_blob_static(10, hash.data(), hash.size());
-  s.step();
+  staged_.push_back(Staged{&record, next_seq_, hash});
   prev_hash_ = hash;
   ++next_seq_;
+  if (staged_.size() == kRowsPerInsert) flush_staged();
   if (options_.checkpoint_every_records > 0 &&
       next_seq_ - 1 - last_checkpoint_seq_ >= options_.checkpoint_every_records) {
     insert_checkpoint();
   }
+}
+
+void AuditStore::bind_record(Statement& s, int first, const Staged& row) {
+  const Pending& r = *row.record;
+  s.bind(first, static_cast<std::int64_t>(row.seq))
+      .bind(first + 1, r.time_us)
+      .bind_static(first + 2, r.part(0))
+      .bind_static(first + 3, r.part(1))
+      .bind_static(first + 4, r.part(2))
+      .bind_static(first + 5, r.part(3))
+      .bind_static(first + 6, to_string(r.outcome))
+      .bind_static(first + 7, to_string(r.severity))
+      .bind_static(first + 8, r.canonical())
+      .bind_blob_static(first + 9, row.hash.data(), row.hash.size());
+}
+
+void AuditStore::flush_staged() {
+  if (staged_.size() == kRowsPerInsert) {
+    auto& s = *insert_records_;
+    for (std::size_t i = 0; i < staged_.size(); ++i) {
+      bind_record(s, 1 + static_cast<int>(i) * kRecordColumns, staged_[i]);
+    }
+    s.step();
+    s.reset();
+  } else {
+    auto& s = *insert_record_;
+    for (const auto& row : staged_) {
+      bind_record(s, 1, row);
+      s.step();
+      s.reset();
+    }
+  }
+  staged_.clear();
 }
 
 void AuditStore::save_zone() {
@@ -416,7 +446,11 @@ bool AuditStore::write_batch(std::vector<Pending>& batch) {
       e.fields.set("store_errors", store_errors_.load(std::memory_order_relaxed));
       own.push_back(std::move(e));
     }
-    for (const auto& e : own) insert(Pending::of(e));
+    std::vector<Pending> own_records;
+    own_records.reserve(own.size());
+    for (const auto& e : own) own_records.push_back(Pending::of(e));
+    for (const auto& p : own_records) insert(p);
+    flush_staged();
     for (const auto& p : batch) insert(p);
     // Group commit: keep gathering what arrives while this transaction is open, up to the
     // latency bound and the batch cap.
@@ -429,15 +463,18 @@ bool AuditStore::write_batch(std::vector<Pending>& batch) {
         take_locked(more, std::min(kTakeChunk, options_.max_batch - batch.size()));
       }
       for (const auto& p : more) insert(p);
+      flush_staged();
       batch.insert(batch.end(), std::make_move_iterator(more.begin()),
                    std::make_move_iterator(more.end()));
       more.clear();
     }
+    flush_staged();
     if (checkpoint_due()) insert_checkpoint();
     save_zone();
     writer_db_->exec("COMMIT");
   } catch (const StoreError& e) {
     sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    staged_.clear();
     next_seq_ = saved_seq;
     prev_hash_ = saved_hash;
     last_checkpoint_seq_ = saved_checkpoint;

@@ -151,6 +151,17 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
   bool store_failing_ = false;       // the last transaction failed
   bool prune_pending_ = false;       // retention stopped early; continue soon
   std::unique_ptr<Statement> insert_record_;
+  std::unique_ptr<Statement> insert_records_;  // kRowsPerInsert rows in one statement
+  // Records hashed but not yet inserted: sqlite runs one multi-row INSERT for several of them
+  // (the bytes stay where the Pending entries are; flush_staged() before those move).
+  struct Staged {
+    const Pending* record;
+    std::uint64_t seq;
+    ChainHash hash;
+  };
+  std::vector<Staged> staged_;
+  void flush_staged();
+  void bind_record(Statement& s, int first, const Staged& row);
   struct TimeZone {
     std::uint64_t first_seq = 0;  // 0: none open
     std::uint64_t last_seq = 0;
