@@ -5,6 +5,8 @@
 
 #include <climits>
 
+#include "app/inspection_setup.h"
+
 namespace wardgate::app {
 namespace {
 
@@ -473,6 +475,34 @@ TEST(Config, BadAuditStoreValuesNameTheirKey) {
   EXPECT_NE(error_of(with_store(R"({"signing_key": "/k"})")).find("audit.store.signing_key"),
             std::string::npos);
   EXPECT_NE(error_of(with_store(R"("x")")).find("audit.store"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wardgate::app
+
+namespace wardgate::app {
+namespace {
+
+TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
+  const Config c = parse_config(
+      R"({"interception": {"services": [{"name": "dicom", "port": 104}]},
+          "appliance": {"id": "gw-7"},
+          "audit": {"store": {"path": "/data/a.db", "retention_days": 200, "group_commit_ms": 20,
+                              "checkpoint_every_records": 500, "checkpoint_every_s": 30,
+                              "signing_key_file": "/data/k", "on_failure": "fail-closed",
+                              "min_free_mb": 64}}})",
+      "t");
+  const audit::StoreOptions o = store_options(c);
+  EXPECT_EQ(o.path, "/data/a.db");
+  EXPECT_EQ(o.signing_key_file, "/data/k");
+  EXPECT_EQ(o.appliance_id, "gw-7");
+  EXPECT_EQ(o.group_commit, std::chrono::milliseconds(20));
+  EXPECT_EQ(o.checkpoint_every_records, 500u);
+  EXPECT_EQ(o.checkpoint_every, std::chrono::seconds(30));
+  EXPECT_EQ(o.retention, std::chrono::hours(200 * 24));
+  EXPECT_EQ(o.on_failure, audit::FailureMode::kFailClosed);
+  EXPECT_EQ(o.min_free_bytes, 64ull << 20);
+  EXPECT_EQ(store_options(parse_config(kMinimal, "t")).on_failure, audit::FailureMode::kFailOpen);
 }
 
 }  // namespace
