@@ -18,7 +18,7 @@ ChainHash chain_next(const ChainHash& previous, std::string_view canonical) {
 std::string to_hex(const ChainHash& hash) {
   std::array<char, kChainHashBytes * 2 + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), hash.data(), hash.size());
-  return std::string(hex.data(), kChainHashBytes * 2);
+  return {hex.data(), kChainHashBytes * 2};
 }
 
 std::optional<ChainHash> chain_hash_from_hex(std::string_view hex) {

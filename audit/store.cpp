@@ -214,12 +214,12 @@ AuditStore::Pending AuditStore::Pending::of(const Event& event) {
   p.outcome = event.outcome;
   p.severity = event.severity;
   const std::string canonical = to_json(event);
-  const std::string* parts[4] = {&event.appliance_id, &event.device, &event.category,
-                                 &event.action};
+  const std::array<const std::string*, 4> parts = {&event.appliance_id, &event.device,
+                                                   &event.category, &event.action};
   std::size_t size = canonical.size();
   for (const auto* part : parts) size += part->size();
   p.text.reserve(size);
-  for (int i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < parts.size(); ++i) {
     p.lengths[i] = static_cast<std::uint32_t>(parts[i]->size());
     p.text += *parts[i];
   }
@@ -229,8 +229,8 @@ AuditStore::Pending AuditStore::Pending::of(const Event& event) {
 
 std::string_view AuditStore::Pending::part(int i) const {
   std::size_t offset = 0;
-  for (int k = 0; k < i; ++k) offset += lengths[k];
-  return std::string_view(text).substr(offset, lengths[i]);
+  for (int k = 0; k < i; ++k) offset += lengths[static_cast<std::size_t>(k)];
+  return std::string_view(text).substr(offset, lengths[static_cast<std::size_t>(i)]);
 }
 
 std::string_view AuditStore::Pending::canonical() const {

@@ -9,6 +9,7 @@
 // records, a low disk and store errors are themselves recorded as security alerts as soon as the
 // store can write again; under FailureMode::kFailClosed accepting_clinical_traffic() is false
 // while the store cannot keep what it is given.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -111,7 +112,8 @@ class AuditStore : public AuditSink, public RecordSource, public CursorStore {
     std::int64_t time_us = 0;
     Outcome outcome = Outcome::kSuccess;
     Severity severity = Severity::kInfo;
-    std::uint32_t lengths[4] = {};  // appliance, device, category, action; canonical follows
+    std::array<std::uint32_t, 4>
+        lengths{};  // appliance, device, category, action; canonical follows
     std::string text;
     static Pending of(const Event& event);
     std::string_view part(int i) const;

@@ -109,7 +109,7 @@ Statement Database::prepare(std::string_view sql) {
                          &stmt, nullptr) != SQLITE_OK) {
     fail("cannot prepare a statement (not a wardgate audit store?)");
   }
-  return Statement(*this, stmt);
+  return {*this, stmt};
 }
 
 Statement& Statement::bind(int index, std::int64_t v) {

@@ -1,6 +1,7 @@
 #include "audit/store_verify.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <set>
@@ -17,7 +18,7 @@ constexpr std::size_t kWindow = 16;  // records looked ahead to tell inserted fr
 struct Row {
   std::uint64_t seq = 0;
   std::int64_t time_us = 0;
-  std::string columns[6];  // appliance, device, category, action, outcome, severity
+  std::array<std::string, 6> columns;  // appliance, device, category, action, outcome, severity
   std::string canonical;
   ChainHash hash{};
   bool hash_well_formed = false;
@@ -98,7 +99,9 @@ bool Verifier::fill(Statement& rows, std::deque<Row>& window) {
     Row r;
     r.seq = static_cast<std::uint64_t>(rows.column_int(0));
     r.time_us = rows.column_int(1);
-    for (int i = 0; i < 6; ++i) r.columns[i] = std::string(rows.column_text(2 + i));
+    for (std::size_t i = 0; i < r.columns.size(); ++i) {
+      r.columns[i] = std::string(rows.column_text(2 + static_cast<int>(i)));
+    }
     const auto canonical = rows.column_text(8);
     r.canonical = std::string(canonical.substr(0, kMaxCanonicalBytes + 1));
     const auto hash = rows.column_blob(9);
@@ -116,12 +119,13 @@ void Verifier::check_columns(const Row& row) {
     add(FindingKind::kModified, row.seq, row.seq, "record is not a canonical event: " + why);
     return;
   }
-  const std::string expected[6] = {event->appliance_id,       event->device,
-                                   event->category,           event->action,
-                                   to_string(event->outcome), to_string(event->severity)};
-  static constexpr const char* kNames[6] = {"appliance", "device",  "category",
-                                            "action",    "outcome", "severity"};
-  for (int i = 0; i < 6; ++i) {
+  const std::array<std::string, 6> expected = {
+      event->appliance_id,       event->device,
+      event->category,           event->action,
+      to_string(event->outcome), to_string(event->severity)};
+  static constexpr std::array<const char*, 6> kNames = {"appliance", "device",  "category",
+                                                        "action",    "outcome", "severity"};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
     if (row.columns[i] != expected[i]) {
       add(FindingKind::kModified, row.seq, row.seq,
           std::string("column ") + kNames[i] + " differs from the hashed record");
