@@ -1,13 +1,16 @@
 """audit.store.on_failure end to end, in a namespace lab: while the audit store cannot keep
 records (here: free space below audit.store.min_free_mb, set above what the disk has), fail-closed
 refuses new DICOM associations and fail-open relays them, and in both cases the store holds the
-security alert that says why, and still verifies.
+security alert that says why, and still verifies. And with room on the disk, the DICOM events of
+`wardgate run` are in the store, also after wardgate was killed with SIGKILL and started again.
 
 Peers: storescp on pacs:104 (Debian DCMTK), echoscu from the CT.
 """
 
 import json
+import signal
 import subprocess
+import time
 import unittest
 
 from labkit import Lab, wardgate_bin
@@ -75,6 +78,43 @@ class AuditFailClosed(unittest.TestCase):
         # The association's events could not be kept: the store says so in the shutdown line.
         self.assertRegex(log, r"audit: \d+ events recorded, committed through seq \d+, [1-9]\d* lost")
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+
+
+    def test_dicom_events_are_stored_and_survive_sigkill(self):
+        store = self.lab.workdir / "normal.db"
+        config = self.lab.wardgate_config()
+        config["audit"]["store"].update({"path": str(store), "group_commit_ms": 5})
+        path = self.lab.write_config(config, "normal.json")
+        counts = []
+        for round_ in range(2):
+            gw = self.lab.start("gw", [wardgate_bin(), "run", "--config", path],
+                                ready_text=" ready: ", timeout=15)
+            try:
+                echo = self.echo()
+                self.assertEqual(echo.returncode, 0, gw.log())
+                # The association's events are committed within group_commit_ms.
+                before = counts[-1] if counts else 0
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    records = self.export(store, "--category", "dicom")
+                    if any(r["action"] == "association-accepted" for r in records[before:]):
+                        break
+                    time.sleep(0.1)
+            finally:
+                # The first round ends with SIGKILL: no final checkpoint, no clean close.
+                gw.stop(sig=signal.SIGKILL if round_ == 0 else signal.SIGTERM)
+            counts.append(len(records))
+            self.assertIn("association-accepted", [r["action"] for r in records], gw.log())
+            verify = subprocess.run([wardgate_bin(), "audit", "verify", "--store", str(store)],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+        self.assertGreater(counts[1], counts[0], "the second run appends to the same chain")
+
+    @staticmethod
+    def export(store, *args):
+        out = subprocess.run([wardgate_bin(), "audit", "export", "--store", str(store), *args],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        return [json.loads(line)["record"] for line in out.splitlines()]
 
 
 if __name__ == "__main__":
