@@ -1,5 +1,6 @@
 #pragma once
 // The subcommands of the `wardgate` executable; each returns the process exit status.
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -13,5 +14,29 @@ constexpr int kExitBadConfig = 2;
 int run_command(const std::string& config_path);
 int config_check_command(const std::string& config_path);
 int lab_command(const std::vector<std::string>& args);
+
+// Which audit store the `audit` subcommands read: --store, else audit.store.path of --config.
+struct AuditStoreSelection {
+  std::string store;
+  std::string config;
+};
+
+struct AuditExportFilter {
+  std::string format = "jsonl";  // or "csv"
+  std::string from;              // UTC times (audit::parse_time); empty: unbounded
+  std::string to;
+  std::string device;
+  std::string category;
+  std::string action;
+  std::string patient_hash;  // matched against fields.patient_id as stored
+};
+
+// Exit status: 0 intact, 1 not intact, 2 usage, configuration or unreadable store.
+int audit_verify_command(const AuditStoreSelection& where, const std::string& from,
+                         const std::string& to, const std::string& public_key);
+int audit_export_command(const AuditStoreSelection& where, const AuditExportFilter& filter);
+int audit_tail_command(const AuditStoreSelection& where, std::size_t count, bool follow,
+                       unsigned poll_ms);
+int audit_public_key_command(const AuditStoreSelection& where);
 
 }  // namespace wardgate::app

@@ -162,15 +162,48 @@ bool absolute_path(const std::string& s) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
+AuditStoreConfig read_audit_store(const nlohmann::json* j) {
+  AuditStoreConfig c;
+  if (j == nullptr) return c;
+  ObjectReader r(*j, "audit.store");
+  c.path = r.string("path", c.path);
+  if (!absolute_path(c.path)) {
+    r.fail("path",
+           "must be the absolute path of a file (got " + shown(nlohmann::json(c.path)) + ")");
+  }
+  c.retention_days =
+      static_cast<std::uint32_t>(r.integer("retention_days", 1, 36500, c.retention_days));
+  c.group_commit_ms =
+      static_cast<std::uint32_t>(r.integer("group_commit_ms", 1, 1000, c.group_commit_ms));
+  c.checkpoint_every_records = static_cast<std::uint32_t>(
+      r.integer("checkpoint_every_records", 0, 10000000, c.checkpoint_every_records));
+  c.checkpoint_every_s =
+      static_cast<std::uint32_t>(r.integer("checkpoint_every_s", 0, 86400, c.checkpoint_every_s));
+  if (c.checkpoint_every_records == 0 && c.checkpoint_every_s == 0) {
+    r.fail("checkpoint_every_s",
+           "and checkpoint_every_records cannot both be 0: records would never be signed");
+  }
+  c.signing_key_file = r.string("signing_key_file", c.signing_key_file);
+  if (!absolute_path(c.signing_key_file)) {
+    r.fail("signing_key_file", "must be the absolute path of a file (got " +
+                                   shown(nlohmann::json(c.signing_key_file)) + ")");
+  }
+  c.on_failure = r.choice("on_failure", {"fail-open", "fail-closed"}, c.on_failure);
+  c.min_free_mb = static_cast<std::uint32_t>(r.integer("min_free_mb", 0, 1 << 20, c.min_free_mb));
+  r.reject_unknown_keys();
+  return c;
+}
+
 AuditConfig read_audit(const nlohmann::json* j) {
   AuditConfig c;
   if (j == nullptr) return c;
   ObjectReader r(*j, "audit");
   c.log = r.string("log", c.log);
-  if (c.log != "stderr" && !absolute_path(c.log)) {
-    r.fail("log", "must be \"stderr\" or the absolute path of a file (got " +
+  if (c.log != "stderr" && c.log != "off" && !absolute_path(c.log)) {
+    r.fail("log", "must be \"stderr\", \"off\" or the absolute path of a file (got " +
                       shown(nlohmann::json(c.log)) + ")");
   }
+  c.store = read_audit_store(r.member("store"));
   const std::string policy =
       r.choice("patient_data", {"plain", "keyed-hash", "omit"}, audit::to_string(c.patient_data));
   c.patient_data = *audit::parse_patient_data_policy(policy);

@@ -44,8 +44,23 @@ struct ProxyConfig {
   bool zero_copy = true;           // splice bytes no inspector needs to see
 };
 
+// The durable audit store (audit/store.h); every event goes there.
+struct AuditStoreConfig {
+  std::string path = "/var/lib/wardgate/audit.db";
+  std::uint32_t retention_days = 184;  // 等保 2.0: at least six months
+  std::uint32_t group_commit_ms = 50;
+  std::uint32_t checkpoint_every_records = 10000;
+  std::uint32_t checkpoint_every_s = 60;
+  std::string signing_key_file = "/var/lib/wardgate/audit-signing-key";
+  std::string on_failure = "fail-open";  // or "fail-closed"
+  std::uint32_t min_free_mb = 256;
+};
+
 struct AuditConfig {
-  std::string log = "stderr";  // "stderr" or an absolute file path (JSON lines, appended)
+  // A mirror of the store for operators: "stderr", "off", or an absolute file path (JSON lines,
+  // appended).
+  std::string log = "stderr";
+  AuditStoreConfig store;
   audit::PatientDataPolicy patient_data = audit::PatientDataPolicy::kKeyedHash;
   std::string secret_file = "/var/lib/wardgate/audit-secret";  // used by kKeyedHash
 };

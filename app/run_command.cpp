@@ -109,7 +109,11 @@ int run_command(const std::string& path) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
   }
-  proxy::ProxyServer server(proxy_options(config), inspection.inspectors);
+  proxy::ProxyOptions options = proxy_options(config);
+  options.clinical_traffic_allowed = [store = inspection.store.get()] {
+    return store->accepting_clinical_traffic();
+  };
+  proxy::ProxyServer server(std::move(options), inspection.inspectors);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -149,11 +153,14 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
+  inspection.store->flush();
+  const auto audit = inspection.store->stats();
   spdlog::info(
-      "stopped: {} sessions, {} refused by connection limits, {} upstream failures, {} "
-      "audit events",
-      stats.sessions_total, stats.refused_by_limits, stats.upstream_failures,
-      inspection.audit->recorded());
+      "stopped: {} sessions, {} refused by connection limits, {} refused while the audit store "
+      "failed closed, {} upstream failures; audit: {} events recorded, committed through seq {}, "
+      "{} lost",
+      stats.sessions_total, stats.refused_by_limits, stats.refused_by_audit,
+      stats.upstream_failures, audit.recorded, audit.committed_seq, audit.records_lost);
   return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -34,6 +35,9 @@ struct ProxyOptions {
     std::string protocol;  // chooses the inspector (ProtocolInspectors)
   };
   std::map<std::uint16_t, Service> services;
+  // Asked for each new connection to a "dicom" or "hl7" service; false refuses it (audit store
+  // fail-closed: no clinical traffic that could not be audited). Unset: always admitted.
+  std::function<bool()> clinical_traffic_allowed;
 };
 
 }  // namespace wardgate::proxy

@@ -117,6 +117,19 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
       refuse(socket);
       continue;
     }
+    const std::string& protocol = service->second.protocol;
+    if ((protocol == "dicom" || protocol == "hl7") && options_.clinical_traffic_allowed &&
+        !options_.clinical_traffic_allowed()) {
+      // Logged on the first refusal and every thousandth; the count is in the stats.
+      if (const auto n = refused_by_audit_.fetch_add(1) + 1; n == 1 || n % 1000 == 0) {
+        spdlog::warn(
+            "refusing {} connection from {}: the audit store is not keeping records "
+            "(audit.store.on_failure fail-closed); {} refused so far",
+            protocol, device.address().to_string(), n);
+      }
+      refuse(socket);
+      continue;
+    }
     SessionInfo info;
     info.id = next_session_id_++;
     info.service = service->second.name;
@@ -217,6 +230,7 @@ ProxyStats ProxyServer::stats() const {
   s.sessions_total = sessions_total_;
   s.sessions_active = sessions_active_;
   s.refused_by_limits = limiter_.refused_total();
+  s.refused_by_audit = refused_by_audit_.load();
   s.upstream_failures = upstream_failures_;
   s.bytes_from_devices = bytes_from_devices_;
   s.bytes_to_devices = bytes_to_devices_;

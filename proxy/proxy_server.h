@@ -19,6 +19,7 @@ struct ProxyStats {
   std::uint64_t sessions_total = 0;
   std::uint64_t sessions_active = 0;
   std::uint64_t refused_by_limits = 0;
+  std::uint64_t refused_by_audit = 0;  // clinical_traffic_allowed() said no
   std::uint64_t upstream_failures = 0;
   std::uint64_t bytes_from_devices = 0;
   std::uint64_t bytes_to_devices = 0;
@@ -67,6 +68,7 @@ class ProxyServer {
   std::atomic<std::uint64_t> sessions_total_{0};
   std::atomic<std::uint64_t> sessions_active_{0};
   std::atomic<std::uint64_t> upstream_failures_{0};
+  std::atomic<std::uint64_t> refused_by_audit_{0};
   std::atomic<std::uint64_t> bytes_from_devices_{0};
   std::atomic<std::uint64_t> bytes_to_devices_{0};
 };

@@ -11,7 +11,7 @@ packages=(
   libsqlite3-dev libspdlog-dev libnftables-dev libssl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and test peers
-  dcmtk nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
+  dcmtk sqlite3 nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
   nodejs
 )
 # A nodejs from outside Debian (NodeSource) bundles npm and conflicts with Debian's npm package.

@@ -199,10 +199,13 @@ class Lab:
     # -- wardgate -------------------------------------------------------------------------
     def wardgate_config(self, **overrides):
         """lab/wardgate.json made this lab's: its device addresses (10.1.1.x) moved into this
-        lab's VLAN net, an audit secret of the lab's own, then top-level sections merged from
-        overrides."""
+        lab's VLAN net, an audit secret, store and signing key of the lab's own, then top-level
+        sections merged from overrides."""
         config = json.loads(BASE_CONFIG.read_text())
         config.setdefault("audit", {})["secret_file"] = str(self.workdir / "audit-secret")
+        config["audit"].setdefault("store", {}).update({
+            "path": str(self.workdir / "audit.db"),
+            "signing_key_file": str(self.workdir / "audit-signing-key")})
         for section, values in overrides.items():
             if isinstance(values, dict) and isinstance(config.get(section), dict):
                 config[section].update(values)

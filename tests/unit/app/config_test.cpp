@@ -5,6 +5,8 @@
 
 #include <climits>
 
+#include "app/inspection_setup.h"
+
 namespace wardgate::app {
 namespace {
 
@@ -235,11 +237,14 @@ TEST(Config, BadApplianceAndAuditValues) {
   EXPECT_EQ(error_of(with(R"("appliance": "gw")")),
             "appliance: must be a JSON object (got \"gw\")");
   EXPECT_EQ(error_of(with(R"("audit": {"log": "audit.jsonl"})")),
-            "audit.log: must be \"stderr\" or the absolute path of a file (got \"audit.jsonl\")");
-  EXPECT_EQ(error_of(with(R"("audit": {"log": "/var/log/"})")),
-            "audit.log: must be \"stderr\" or the absolute path of a file (got \"/var/log/\")");
-  EXPECT_EQ(error_of(with(R"("audit": {"log": "stdout"})")),
-            "audit.log: must be \"stderr\" or the absolute path of a file (got \"stdout\")");
+            "audit.log: must be \"stderr\", \"off\" or the absolute path of a file (got "
+            "\"audit.jsonl\")");
+  EXPECT_EQ(
+      error_of(with(R"("audit": {"log": "/var/log/"})")),
+      "audit.log: must be \"stderr\", \"off\" or the absolute path of a file (got \"/var/log/\")");
+  EXPECT_EQ(
+      error_of(with(R"("audit": {"log": "stdout"})")),
+      "audit.log: must be \"stderr\", \"off\" or the absolute path of a file (got \"stdout\")");
   EXPECT_EQ(error_of(with(R"("audit": {"patient_data": "hash"})")),
             "audit.patient_data: must be one of plain, keyed-hash, omit (got \"hash\")");
   EXPECT_EQ(error_of(with(R"("audit": {"secret_file": "secret"})")),
@@ -412,6 +417,92 @@ TEST(Config, MissingFileIsAClearError) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "/nonexistent/wardgate.json: cannot be read");
   }
+}
+
+}  // namespace
+}  // namespace wardgate::app
+
+namespace wardgate::app {
+namespace {
+
+std::string with_store(const std::string& store) {
+  return R"({"interception": {"services": [{"name": "dicom", "port": 104}]}, "audit": {"store": )" +
+         store + "}}";
+}
+
+TEST(Config, AuditStoreDefaults) {
+  const Config c = parse_config(kMinimal, "test.json");
+  EXPECT_EQ(c.audit.store.path, "/var/lib/wardgate/audit.db");
+  EXPECT_EQ(c.audit.store.retention_days, 184u);
+  EXPECT_EQ(c.audit.store.group_commit_ms, 50u);
+  EXPECT_EQ(c.audit.store.checkpoint_every_records, 10000u);
+  EXPECT_EQ(c.audit.store.checkpoint_every_s, 60u);
+  EXPECT_EQ(c.audit.store.signing_key_file, "/var/lib/wardgate/audit-signing-key");
+  EXPECT_EQ(c.audit.store.on_failure, "fail-open");
+  EXPECT_EQ(c.audit.store.min_free_mb, 256u);
+}
+
+TEST(Config, AuditStoreIsRead) {
+  const Config c = parse_config(with_store(R"({"path": "/data/audit.db", "retention_days": 365,
+      "group_commit_ms": 10, "checkpoint_every_records": 500, "checkpoint_every_s": 0,
+      "signing_key_file": "/data/key", "on_failure": "fail-closed", "min_free_mb": 1024})"),
+                                "t");
+  EXPECT_EQ(c.audit.store.path, "/data/audit.db");
+  EXPECT_EQ(c.audit.store.retention_days, 365u);
+  EXPECT_EQ(c.audit.store.group_commit_ms, 10u);
+  EXPECT_EQ(c.audit.store.checkpoint_every_records, 500u);
+  EXPECT_EQ(c.audit.store.checkpoint_every_s, 0u);
+  EXPECT_EQ(c.audit.store.signing_key_file, "/data/key");
+  EXPECT_EQ(c.audit.store.on_failure, "fail-closed");
+  EXPECT_EQ(c.audit.store.min_free_mb, 1024u);
+  EXPECT_EQ(parse_config(with(R"("audit": {"log": "off"})"), "t").audit.log, "off");
+}
+
+TEST(Config, BadAuditStoreValuesNameTheirKey) {
+  EXPECT_EQ(error_of(with_store(R"({"path": "audit.db"})")),
+            "audit.store.path: must be the absolute path of a file (got \"audit.db\")");
+  EXPECT_EQ(
+      error_of(with_store(R"({"on_failure": "fail-sometimes"})")),
+      "audit.store.on_failure: must be one of fail-open, fail-closed (got \"fail-sometimes\")");
+  EXPECT_NE(error_of(with_store(R"({"retention_days": 0})")).find("audit.store.retention_days"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(with_store(R"({"group_commit_ms": 5000})")).find("audit.store.group_commit_ms"),
+      std::string::npos);
+  EXPECT_EQ(error_of(with_store(R"({"checkpoint_every_records": 0, "checkpoint_every_s": 0})")),
+            "audit.store.checkpoint_every_s: and checkpoint_every_records cannot both be 0: "
+            "records would never be signed");
+  EXPECT_NE(error_of(with_store(R"({"signing_key": "/k"})")).find("audit.store.signing_key"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_store(R"("x")")).find("audit.store"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wardgate::app
+
+namespace wardgate::app {
+namespace {
+
+TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
+  const Config c = parse_config(
+      R"({"interception": {"services": [{"name": "dicom", "port": 104}]},
+          "appliance": {"id": "gw-7"},
+          "audit": {"store": {"path": "/data/a.db", "retention_days": 200, "group_commit_ms": 20,
+                              "checkpoint_every_records": 500, "checkpoint_every_s": 30,
+                              "signing_key_file": "/data/k", "on_failure": "fail-closed",
+                              "min_free_mb": 64}}})",
+      "t");
+  const audit::StoreOptions o = store_options(c);
+  EXPECT_EQ(o.path, "/data/a.db");
+  EXPECT_EQ(o.signing_key_file, "/data/k");
+  EXPECT_EQ(o.appliance_id, "gw-7");
+  EXPECT_EQ(o.group_commit, std::chrono::milliseconds(20));
+  EXPECT_EQ(o.checkpoint_every_records, 500u);
+  EXPECT_EQ(o.checkpoint_every, std::chrono::seconds(30));
+  EXPECT_EQ(o.retention, std::chrono::hours(200 * 24));
+  EXPECT_EQ(o.on_failure, audit::FailureMode::kFailClosed);
+  EXPECT_EQ(o.min_free_bytes, 64ull << 20);
+  EXPECT_EQ(store_options(parse_config(kMinimal, "t")).on_failure, audit::FailureMode::kFailOpen);
 }
 
 }  // namespace
