@@ -67,8 +67,15 @@ wait_port "$WARDGATE_LAB_NS_HL7" 2575
 
 echo; echo "== starting wardgate in the appliance namespace $WARDGATE_LAB_NS_GW"
 # The lab configuration, with the monitor's HL7 rules enforced (they are audit-only by default).
-/usr/bin/python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["hl7"] = {"enforce": True}; json.dump(c, open(sys.argv[2], "w"), indent=2)' \
-  "$repo/lab/wardgate.json" "$state/wardgate.json"
+# Its audit store and signing key live in the demo's state directory.
+/usr/bin/python3 - "$repo/lab/wardgate.json" "$state" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["hl7"] = {"enforce": True}
+config["audit"]["store"] = {"path": sys.argv[2] + "/audit.db",
+                            "signing_key_file": sys.argv[2] + "/audit-signing-key"}
+json.dump(config, open(sys.argv[2] + "/wardgate.json", "w"), indent=2)
+PY
 start "$WARDGATE_LAB_NS_GW" wardgate "$build/wardgate" run --config "$state/wardgate.json"
 for _ in $(seq 100); do grep -q " ready: " "$state/wardgate.log" && break; sleep 0.05; done
 grep -q " ready: " "$state/wardgate.log" || { cat "$state/wardgate.log"; exit 1; }
@@ -108,6 +115,8 @@ echo; echo "== what wardgate saw: its log, $state/wardgate.log"
 grep -vE '^\{' "$state/wardgate.log" | grep -E "ready|session" | sed 's/^/   /'
 echo; echo "== and its audit events (JSON lines on the same stream; patient ids are keyed hashes)"
 /usr/bin/python3 "$repo/scripts/audit-summary.py" "$state/wardgate.log" | sed 's/^/   /'
+echo; echo "== the tamper-evident audit store ($state/audit.db): hash chain and signed checkpoints"
+"$build/wardgate" audit verify --config "$state/wardgate.json" 2>&1 | sed 's/^/   /'
 cat <<MSG
 
 wardgate keeps running in the lab. Try it yourself, e.g.:
