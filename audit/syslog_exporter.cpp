@@ -221,6 +221,7 @@ asio::awaitable<void> SyslogExporter::run() {
     if (reload_requested_) {
       reload_requested_ = false;
       ++h_.tls_reloads;
+      next_expiry_check_ = {};  // the new certificate's dates, now
       h_.last_error = "tls files changed: reconnected";
       backoff = options_.backoff_initial;
       continue;  // at once: the new files are read by connect()

@@ -168,9 +168,10 @@ class Collector:
         pidfile = self.dir / "rsyslogd.pid"
         if pidfile.exists():
             pidfile.unlink()
-        self.proc = subprocess.Popen(
-            ["rsyslogd", "-n", "-f", str(conf), "-i", str(pidfile)],
-            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["rsyslogd", "-n", "-f", str(conf), "-i", str(pidfile)],
+                stdout=log, stderr=subprocess.STDOUT)
         ok = wait_for(lambda: self._listening(self.tls_port) and self._listening(self.tcp_port),
                       15)
         if not ok:
@@ -263,8 +264,8 @@ class Driver:
                 argv += ["--crl", str(tls["crl"])]
             if tls.get("pin"):
                 argv += ["--pin", tls["pin"]]
-        self.proc = subprocess.Popen(argv, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def status(self):
