@@ -215,7 +215,7 @@ std::string build_xml(const Event& e, const AtnaMapping& m, const AtnaOptions& o
                       bool with_objects) {
   std::string out;
   out.reserve(1024);
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AuditMessage><EventIdentification";
+  out += R"(<?xml version="1.0" encoding="UTF-8"?><AuditMessage><EventIdentification)";
   attr(out, "EventActionCode", std::string_view(&m.action_code, 1));
   attr(out, "EventDateTime", format_time(e.time));
   attr(out, "EventOutcomeIndicator", outcome_indicator(e.outcome));

@@ -47,7 +47,7 @@ std::uint64_t ExporterHealth::handshake_failures() const {
   return n;
 }
 
-SyslogExporter::SyslogExporter(asio::any_io_executor executor, ExporterOptions options,
+SyslogExporter::SyslogExporter(const asio::any_io_executor& executor, ExporterOptions options,
                                RecordSource& source, CursorStore& cursors, AuditSink* events)
     : executor_(executor),
       options_(std::move(options)),

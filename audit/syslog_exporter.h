@@ -79,7 +79,7 @@ class SyslogExporter {
  public:
   // `events` receives the exporter's own audit events (handshake failures as security alerts,
   // disconnects, certificate expiry warnings at 30 and 7 days); may be null.
-  SyslogExporter(boost::asio::any_io_executor executor, ExporterOptions options,
+  SyslogExporter(const boost::asio::any_io_executor& executor, ExporterOptions options,
                  RecordSource& source, CursorStore& cursors, AuditSink* events);
   ~SyslogExporter();
   SyslogExporter(const SyslogExporter&) = delete;

@@ -180,7 +180,7 @@ int usage() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   ExporterOptions o;
   o.name = "collector";
   o.appliance_id = "wg-test";
@@ -285,4 +285,13 @@ int main(int argc, char** argv) {
   write_status(status_path, final_health);
   std::cout << final_health.dump() << std::endl;
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "syslog_export_driver: " << e.what() << "\n";
+    return 1;
+  }
 }
