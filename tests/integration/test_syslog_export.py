@@ -7,8 +7,11 @@ depends on the length (its backoff is capped at 2 s in the driver).
 """
 
 import os
+import re
 import shutil
 import signal
+import socket
+import subprocess
 import time
 import unittest
 
@@ -16,6 +19,11 @@ import syslog_lab as L
 
 NOTE = 'quote " backslash \\ bracket ] caf\u00e9 \u5f20'
 NOTE_SD = 'note="quote \\" backslash \\\\ bracket \\] caf\u00e9 \u5f20"'
+
+
+def port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class SyslogExportTest(unittest.TestCase):
@@ -182,6 +190,51 @@ class SyslogExportTest(unittest.TestCase):
             self.collector.start()
 
         self.chaos(tls, "certificate-revoked", reissue)
+
+    def test_client_certificate_revoked_by_the_collectors_crl_then_reissued(self):
+        # rsyslog 8.2302 has no CRL option (neither ossl nor gtls), so this case uses OpenSSL's
+        # own TLS server as the collector: it checks our certificate against its CRL.
+        live_cert, live_key = self.tmp / "live-client.pem", self.tmp / "live-client.key"
+        shutil.copy(self.tls["cert"], live_cert)
+        shutil.copy(self.tls["key"], live_key)
+        self.pki.revoke(self.tls["cert"])
+        crl = self.pki.crl(self.tmp / "collector-crl.pem")
+        port = L.free_port()
+        out_path = self.tmp / "s_server.out"
+        with open(out_path, "wb") as out:
+            server = subprocess.Popen(
+                ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert",
+                 str(self.collector.cert), "-key", str(self.collector.key), "-CAfile",
+                 str(self.pki.ca), "-Verify", "2", "-verify_return_error", "-CRL", str(crl),
+                 "-crl_check", "-quiet"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # open: EOF ends its session
+        try:
+            self.assertTrue(L.wait_for(lambda: port_open(port), 10))
+            count = 2000
+            d = self.driver().start("tls", port, count,
+                                    tls=dict(self.tls, cert=live_cert, key=live_key))
+            self.assertTrue(L.wait_for(
+                lambda: d.status().get("failures", {}).get("certificate-revoked", 0) >= 2, 30),
+                d.status())
+            status = d.status()
+            self.assertEqual(status["cursor"], 0)
+            self.assertEqual(status["backlog"], count)
+            self.assertIn("revoked", status["last_error"])
+            alerts = [e for e in d.events() if e["action"] == "export-handshake-failed"]
+            self.assertEqual(alerts[0]["fields"]["reason"], "certificate-revoked")
+            fresh_cert, fresh_key = self.pki.issue("reissued", L.CLIENT_NAME, "client_ext")
+            shutil.copy(fresh_key, live_key)
+            shutil.copy(fresh_cert, live_cert)
+            self.assertTrue(d.wait_done(count, 60), d.status())
+            received = out_path.read_text(errors="replace")
+            seqs = [int(m) for m in re.findall(r'\[wardgate@32473 seq="(\d+)"', received)]
+            missing, out_of_order, _ = L.sequence_report(seqs, count)
+            self.assertEqual(missing[:10], [])
+            self.assertEqual(out_of_order, 0)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=10)
+            server.stdin.close()
 
     def test_server_name_mismatch_then_reissued_collector_certificate(self):
         self.collector.cert, self.collector.key = self.pki.issue(
