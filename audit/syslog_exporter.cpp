@@ -229,7 +229,7 @@ asio::awaitable<void> SyslogExporter::run() {
     ++h_.failures[static_cast<std::size_t>(why.reason)];
     h_.last_error = std::string(to_string(why.reason)) + ": " + why.detail;
     // Everything after the cursor goes again; what was sent may have arrived.
-    resend_until_ = std::max(resend_until_, h_.last_sent);
+    resend_until_ = std::max({resend_until_, h_.last_sent, attempted_});
     h_.last_sent = h_.cursor;
     Fields f;
     f.set("reason", to_string(why.reason));
@@ -314,6 +314,9 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     }
     batch.clear();
     std::size_t sent = 0;
+    // A write that fails half-way (or datagrams sent before one failed) may still have
+    // reached the collector: the whole batch counts as possibly delivered.
+    attempted_ = std::max(attempted_, records.back().seq);
     for (const auto& r : records) {
       if (!format_record(r, message)) {
         ++h_.records_skipped;

@@ -115,6 +115,7 @@ class SyslogExporter {
   ExporterHealth h_;  // owned by run()'s coroutine; copied to published_
   std::uint64_t saved_cursor_ = 0;
   std::uint64_t resend_until_ = 0;  // seqs up to this may have reached the collector before
+  std::uint64_t attempted_ = 0;     // highest seq handed to a write, finished or not
   std::uint64_t saved_sent_ = 0;
   std::chrono::steady_clock::time_point last_save_{};
   std::string files_signature_;

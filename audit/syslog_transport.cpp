@@ -134,11 +134,13 @@ LinkError classify_tls(const error_code& ec, SSL* ssl) {
   return {LinkFailure::kNetwork, ec.message()};
 }
 
-// Closes `sock` if `limit` passes first; true if it did.
-asio::awaitable<bool> expire(tcp::socket& sock, std::chrono::milliseconds limit) {
+// Closes `sock` if `limit` passes first and sets `fired`: the operation racing it may then
+// complete first, with an error, so callers look at `fired`, not at which one won.
+asio::awaitable<bool> expire(tcp::socket& sock, std::chrono::milliseconds limit, bool& fired) {
   asio::steady_timer timer(co_await asio::this_coro::executor, limit);
   auto [ec] = co_await timer.async_wait(kNoThrow);
   if (ec) co_return false;
+  fired = true;
   error_code ignored;
   sock.close(ignored);
   co_return true;
@@ -340,6 +342,9 @@ struct SyslogLink::Impl {
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<udp::socket> datagram;
   asio::steady_timer udp_wait;
+  // Set by a write's deadline before it closes the socket: the read in watch() then fails
+  // too, possibly first, and must report the same reason.
+  bool write_timed_out = false;
 
   tcp::socket* lowest() {
     if (tls) return &tls->next_layer();
@@ -367,6 +372,7 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::connect() {
   m.plain.reset();
   m.datagram.reset();
   m.context.reset();
+  m.write_timed_out = false;
   const std::string port = std::to_string(options_.port);
 
   if (options_.kind == TransportKind::kUdp) {
@@ -398,12 +404,13 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::connect() {
   if (rec || results.empty()) co_return LinkError{LinkFailure::kResolve, rec.message()};
 
   const auto started = std::chrono::steady_clock::now();
+  bool timed_out = false;
   auto connected =
       co_await ([](tcp::socket& s, tcp::resolver::results_type r) -> asio::awaitable<error_code> {
         auto [ec, ep] = co_await asio::async_connect(s, r, kNoThrow);
         co_return ec;
-      }(sock, results) || expire(sock, options_.connect_timeout));
-  if (connected.index() == 1) co_return LinkError{LinkFailure::kConnectTimeout, "connect"};
+      }(sock, results) || expire(sock, options_.connect_timeout, timed_out));
+  if (timed_out) co_return LinkError{LinkFailure::kConnectTimeout, "connect"};
   if (const error_code ec = std::get<0>(connected)) {
     if (ec == asio::error::connection_refused) {
       co_return LinkError{LinkFailure::kConnectRefused, ec.message()};
@@ -432,8 +439,8 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::connect() {
     auto shaken = co_await ([](ssl::stream<tcp::socket>& s) -> asio::awaitable<error_code> {
       auto [ec] = co_await s.async_handshake(ssl::stream_base::client, kNoThrow);
       co_return ec;
-    }(*m.tls) || expire(sock, remaining));
-    if (shaken.index() == 1) {
+    }(*m.tls) || expire(sock, remaining, timed_out));
+    if (timed_out) {
       co_return LinkError{LinkFailure::kHandshakeTimeout, "TLS handshake"};
     }
     if (const error_code ec = std::get<0>(shaken)) {
@@ -480,11 +487,13 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::write(std::string_view byt
   tcp::socket& sock = *m.lowest();
   std::variant<error_code, bool> r;
   if (m.tls) {
-    r = co_await (write_all(*m.tls, bytes) || expire(sock, options_.write_timeout));
+    r = co_await (write_all(*m.tls, bytes) ||
+                  expire(sock, options_.write_timeout, m.write_timed_out));
   } else {
-    r = co_await (write_all(*m.plain, bytes) || expire(sock, options_.write_timeout));
+    r = co_await (write_all(*m.plain, bytes) ||
+                  expire(sock, options_.write_timeout, m.write_timed_out));
   }
-  if (r.index() == 1) {
+  if (m.write_timed_out) {
     close();
     co_return LinkError{LinkFailure::kWriteTimeout, "write not completed in time"};
   }
@@ -516,6 +525,9 @@ asio::awaitable<LinkError> SyslogLink::watch() {
       co_return LinkError{LinkFailure::kNetwork, "not connected"};
     }
     if (ec) {
+      if (m.write_timed_out) {
+        co_return LinkError{LinkFailure::kWriteTimeout, "write not completed in time"};
+      }
       LinkError e = classify_tls(ec, m.tls ? m.tls->native_handle() : nullptr);
       close();
       co_return e;

@@ -103,6 +103,29 @@ class SyslogExportTest(unittest.TestCase):
         self.assertLessEqual(status["duplicates_sent"], 65536)
         print(f"\noutage: duplicates received {dups}, counted {status['duplicates_sent']}")
 
+    def test_hung_collector_found_by_write_timeout_then_resumed_no_gap(self):
+        # SIGSTOP: the collector's kernel keeps the connection up and acknowledges until its
+        # receive buffer is full, then the window closes: only the write deadline notices.
+        self.collector.start()
+        count, rate = 100_000, 10_000
+        d = self.driver().start("tls", self.collector.tls_port, count, rate=rate, tls=self.tls,
+                                extra=["--write-timeout-ms", "2000",
+                                       "--connect-timeout-ms", "2000"])
+        self.assertTrue(L.wait_for(lambda: d.status().get("cursor", 0) > 10_000, 30))
+        self.collector.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.assertTrue(L.wait_for(
+                lambda: d.status().get("failures", {}).get("write-timeout", 0) >= 1, 30),
+                d.status())
+            hung = d.status()
+            self.assertFalse(hung["connected"])
+            self.assertGreater(hung["backlog"], 0)
+        finally:
+            self.collector.proc.send_signal(signal.SIGCONT)
+        self.assertTrue(d.wait_done(count, 90), d.status())
+        status = d.status()
+        self.assert_complete(self.received(), count, max_duplicates=status["duplicates_sent"])
+
     def test_driver_killed_while_exporting_resumes_without_gap(self):
         self.collector.start()
         count = 300_000

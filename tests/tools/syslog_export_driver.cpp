@@ -174,7 +174,8 @@ int usage() {
                "[--cert F --key F --ca F [--crl F] [--server-name N] [--pin HEX]] "
                "[--format rfc5424|atna] --count N [--rate R] --cursor-dir D [--name N] "
                "[--status F] [--events F] [--exit-when-done] [--confirm-delay-ms MS] "
-               "[--max-unconfirmed N] [--batch N]\n";
+               "[--max-unconfirmed N] [--batch N] [--write-timeout-ms MS] "
+               "[--connect-timeout-ms MS]\n";
   return 2;
 }
 
@@ -242,6 +243,10 @@ int run(int argc, char** argv) {
       o.confirm_delay = std::chrono::milliseconds(std::stoll(v));
     } else if (a == "--max-unconfirmed") {
       o.max_unconfirmed = std::stoull(v);
+    } else if (a == "--write-timeout-ms") {
+      o.transport.write_timeout = std::chrono::milliseconds(std::stoll(v));
+    } else if (a == "--connect-timeout-ms") {
+      o.transport.connect_timeout = std::chrono::milliseconds(std::stoll(v));
     } else if (a == "--batch") {
       o.batch_records = std::stoull(v);
     } else {
