@@ -290,15 +290,24 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
       continue;
     }
 
-    if (h_.last_sent - h_.cursor >= options_.max_unconfirmed || h_.last_sent >= last) {
+    // The window is counted from the saved cursor: after a kill -9 at most max_unconfirmed
+    // records are sent again, whatever the cursor in memory had reached.
+    const std::uint64_t in_window = h_.last_sent - std::min(h_.last_sent, saved_cursor_);
+    if (in_window >= options_.max_unconfirmed && h_.cursor > saved_cursor_) {
+      save_cursor(true);
+      continue;
+    }
+    if (in_window >= options_.max_unconfirmed || h_.last_sent >= last) {
       publish();
       co_await sleep(options_.poll_interval);
       continue;
     }
+    const std::size_t room = static_cast<std::size_t>(
+        std::min<std::uint64_t>(options_.batch_records, options_.max_unconfirmed - in_window));
     std::vector<StoredRecord> records;
     bool store_failed = false;
     try {
-      records = source_.read_after(h_.last_sent, options_.batch_records);
+      records = source_.read_after(h_.last_sent, room);
     } catch (const std::exception& e) {
       // The store reports its own failures; the exporter waits and reads again.
       h_.last_error = std::string("store: ") + e.what();

@@ -5,9 +5,9 @@
 // Delivery: RFC 5425 and RFC 6587 have no application acknowledgement, so a record sent over
 // TCP or TLS is only "carried" (the cursor moves past it) once the collector's TCP has
 // acknowledged its last byte (tcpi_bytes_acked) AND confirm_delay has passed since, with the
-// connection still up. Records sent but not yet carried form the unconfirmed window (at most
-// max_unconfirmed records); after any disconnect, reconnect or restart everything after the
-// cursor is sent again. The collector may thus see duplicates, only from that window; they are
+// connection still up. Records sent after the saved cursor form the unconfirmed window (at
+// most max_unconfirmed records); after any disconnect, reconnect or restart everything after
+// the cursor is sent again. The collector may thus see duplicates, only from that window; they are
 // counted (duplicates_sent). Over UDP nothing can be confirmed: a record is carried once the
 // datagram left (RFC 5426 is lossy by design).
 #include <utility>

@@ -194,6 +194,26 @@ TEST(SyslogExporter, ResumesAfterItsCursorAndCountsPossibleDuplicatesAfterAResta
   EXPECT_EQ(ex.health().duplicates_sent, 60U);
 }
 
+TEST(SyslogExporter, NeverMoreThanTheWindowUnconfirmed) {
+  asio::io_context io;
+  Collector c(io);
+  asio::co_spawn(io, c.serve(), asio::detached);
+  VectorSource source(1000);
+  MapCursors cursors;
+  ExporterOptions o = tcp_options(c.port());
+  o.confirm_delay = std::chrono::hours(1);  // nothing is ever confirmed
+  o.max_unconfirmed = 250;
+  SyslogExporter ex(io.get_executor(), o, source, cursors, nullptr);
+  asio::co_spawn(io, ex.run(), asio::detached);
+  io.run_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(ex.health().last_sent, 250U);
+  EXPECT_EQ(ex.health().cursor, 0U);
+  EXPECT_EQ(c.seqs.size(), 250U);
+  EXPECT_EQ(cursors.values["siem#sent"], 250U);
+  ex.stop();
+  io.run_for(std::chrono::milliseconds(100));
+}
+
 TEST(SyslogExporter, RefusedConnectionKeepsTheBacklogAndBacksOff) {
   asio::io_context io;
   tcp::acceptor probe(io, tcp::endpoint(tcp::v4(), 0));
