@@ -15,6 +15,8 @@ authentication, omfile with the raw message) receives the syslog_export_driver's
   included).
 - The collector is tuned (syslog_lab.Collector.TUNING: main queue batches, buffered omfile);
   untuned rsyslog 8.2302 on this 2-CPU machine takes ~33 k/s and is then the bottleneck.
+- exporter_cpu_per_event / collector_cpu_per_event: CPU time of each process over the export
+  run, per record: which side limits the rate on a machine whose cores are shared.
 Every run checks that all records arrived in order (a failed workload fails the benchmark).
 Target (DESIGN.md): >= 50 k events/s.
 """
@@ -74,12 +76,19 @@ def run():
         if status.get("cursor", 0) < COUNT or file_done is None:
             raise BenchFailure(f"export did not finish: {status}")
         carried = status["done_after_s"]
+        # Who spent the CPU: the driver (synthetic records, formatting, TLS) and the collector.
+        driver_cpu = benchlib.proc_cpu_seconds(d.proc.pid)
+        collector_cpu = benchlib.proc_cpu_seconds(collector.proc.pid)
         d.stop()
         check_complete(collector, COUNT, "export")
         report.add("export_rate", round(COUNT / carried), "events/s", ">= 50000",
                    f"{COUNT} records carried in {carried:.2f} s (incl. 0.5 s confirmation)")
         report.add("collector_file_rate", round(COUNT / file_done), "events/s", ">= 50000",
                    f"all {COUNT} in rsyslog's file after {file_done:.2f} s")
+        report.add("exporter_cpu_per_event", round(driver_cpu / COUNT * 1e6, 2), "us", "n/a",
+                   "driver process: record synthesis + to_json + RFC 5424 + TLS, one thread")
+        report.add("collector_cpu_per_event", round(collector_cpu / COUNT * 1e6, 2), "us", "n/a",
+                   "rsyslogd: TLS, parsing, omfile")
 
         # Backlog drain: a fresh collector output, the collector down while the backlog builds.
         collector.stop()
