@@ -194,6 +194,123 @@ AuditStoreConfig read_audit_store(const nlohmann::json* j) {
   return c;
 }
 
+constexpr std::size_t kMaxExportDestinations = 16;
+
+bool valid_host(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':';
+  });
+}
+
+void require_absolute(ObjectReader& r, const std::string& key, const std::string& value) {
+  if (!absolute_path(value)) {
+    r.fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(value)) + ")");
+  }
+}
+
+ExportDestinationConfig read_export(const nlohmann::json& j, const std::string& path) {
+  ObjectReader r(j, path);
+  ExportDestinationConfig c;
+  c.name = r.string("name", "");
+  if (!valid_name(c.name, 32)) r.fail("name", "must be 1 to 32 letters, digits, '-', '_' or '.'");
+  c.transport = r.choice("transport", {"udp", "tcp", "tls"}, c.transport);
+  const bool tls = c.transport == "tls";
+  c.host = r.string("host", "");
+  if (!valid_host(c.host)) {
+    r.fail("host", "is required: the collector's host name or IP address (got " +
+                       shown(nlohmann::json(c.host)) + ")");
+  }
+  c.port = static_cast<std::uint16_t>(r.integer("port", 1, kMaxPort, tls ? 6514 : 514));
+  c.format = r.choice("format", {"rfc5424", "atna"}, c.format);
+  const bool atna = c.format == "atna";
+  c.facility = r.choice("facility",
+                        {"auth", "authpriv", "audit", "local0", "local1", "local2", "local3",
+                         "local4", "local5", "local6", "local7"},
+                        atna ? "authpriv" : c.facility);
+  if (atna && c.facility != "authpriv") {
+    r.fail("facility", "must be authpriv with format atna (DICOM PS3.15 A.6: facility 10)");
+  }
+  const std::vector<std::string> tls_keys{"client_cert", "client_key",  "ca_bundle",
+                                          "crl_file",    "server_name", "pinned_sha256"};
+  if (!tls) {
+    for (const auto& k : tls_keys) {
+      if (r.member(k) != nullptr) r.fail(k, "is only for transport tls");
+    }
+  } else {
+    c.client_cert = r.string("client_cert", "");
+    c.client_key = r.string("client_key", "");
+    c.ca_bundle = r.string("ca_bundle", "");
+    for (const auto& [k, v] :
+         {std::pair<std::string, const std::string*>{"client_cert", &c.client_cert},
+          {"client_key", &c.client_key},
+          {"ca_bundle", &c.ca_bundle}}) {
+      if (v->empty()) r.fail(k, "is required with transport tls (mutual authentication)");
+      require_absolute(r, k, *v);
+    }
+    c.crl_file = r.string("crl_file", "");
+    if (!c.crl_file.empty()) require_absolute(r, "crl_file", c.crl_file);
+    c.server_name = r.string("server_name", "");
+    if (!c.server_name.empty() && !valid_host(c.server_name)) {
+      r.fail("server_name", "must be a host name or IP address");
+    }
+    const std::string pin = r.string("pinned_sha256", "");
+    for (char ch : pin) {
+      if (ch == ':') continue;
+      const bool hex =
+          (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+      if (!hex) r.fail("pinned_sha256", "must be 64 hex digits, ':' separators allowed");
+      c.pinned_sha256 += static_cast<char>(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
+    }
+    if (!pin.empty() && c.pinned_sha256.size() != 64) {
+      r.fail("pinned_sha256", "must be 64 hex digits (a SHA-256 fingerprint), got " +
+                                  std::to_string(c.pinned_sha256.size()));
+    }
+  }
+  c.max_message_bytes = static_cast<std::uint32_t>(
+      r.integer("max_message_bytes", 1024, 65536, atna ? 32768 : c.max_message_bytes));
+  if (atna && c.max_message_bytes < 32768) {
+    r.fail("max_message_bytes", "must be at least 32768 with format atna (DICOM PS3.15 A.6)");
+  }
+  c.enterprise_number = static_cast<std::uint32_t>(
+      r.integer("enterprise_number", 1, 0xffffffffLL, c.enterprise_number));
+  c.enterprise_site_id = r.string("enterprise_site_id", "");
+  if (c.enterprise_site_id.size() > 64) r.fail("enterprise_site_id", "must be at most 64 bytes");
+  c.connect_timeout = std::chrono::milliseconds(
+      r.integer("connect_timeout_ms", 100, 600000, c.connect_timeout.count()));
+  c.write_timeout = std::chrono::milliseconds(
+      r.integer("write_timeout_ms", 100, 600000, c.write_timeout.count()));
+  c.confirm_delay =
+      std::chrono::milliseconds(r.integer("confirm_delay_ms", 0, 60000, c.confirm_delay.count()));
+  c.max_unconfirmed =
+      static_cast<std::uint32_t>(r.integer("max_unconfirmed", 1, 10000000, c.max_unconfirmed));
+  c.backoff_max = std::chrono::seconds(r.integer("backoff_max_s", 1, 3600, c.backoff_max.count()));
+  r.reject_unknown_keys();
+  return c;
+}
+
+std::vector<ExportDestinationConfig> read_exports(ObjectReader& r) {
+  std::vector<ExportDestinationConfig> out;
+  const nlohmann::json* v = r.member("export");
+  if (v == nullptr) return out;
+  if (!v->is_array()) r.fail("export", "must be an array of syslog destinations");
+  if (v->size() > kMaxExportDestinations) {
+    r.fail("export", "at most " + std::to_string(kMaxExportDestinations) + " destinations");
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const std::string key = "export[" + std::to_string(i) + "]";
+    if (!(*v)[i].is_object()) r.fail(key, "must be an object");
+    auto d = read_export((*v)[i], r.path_of(key));
+    if (!names.insert(d.name).second) {
+      r.fail(key + ".name", "destination \"" + d.name + "\" is listed twice");
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 AuditConfig read_audit(const nlohmann::json* j) {
   AuditConfig c;
   if (j == nullptr) return c;
@@ -212,6 +329,7 @@ AuditConfig read_audit(const nlohmann::json* j) {
     r.fail("secret_file", "must be the absolute path of a file (got " +
                               shown(nlohmann::json(c.secret_file)) + ")");
   }
+  c.exports = read_exports(r);
   r.reject_unknown_keys();
   return c;
 }

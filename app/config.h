@@ -56,6 +56,31 @@ struct AuditStoreConfig {
   std::uint32_t min_free_mb = 256;
 };
 
+// One syslog destination of the audit store (audit.export[], docs/configuration.md). Read and
+// validated now; the exporters run once the durable store they read from is wired in.
+struct ExportDestinationConfig {
+  std::string name;
+  std::string transport = "tls";  // "udp", "tcp", "tls"
+  std::string host;
+  std::uint16_t port = 6514;       // default: 6514 for tls, 514 for udp and tcp
+  std::string format = "rfc5424";  // or "atna"
+  std::string facility = "audit";  // atna: always authpriv
+  std::string client_cert;         // tls only, all three required
+  std::string client_key;
+  std::string ca_bundle;
+  std::string crl_file;                    // tls, optional
+  std::string server_name;                 // tls, optional: default host
+  std::string pinned_sha256;               // tls, optional: 64 lower-case hex digits
+  std::uint32_t max_message_bytes = 8192;  // atna default 32768
+  std::uint32_t enterprise_number = 32473;
+  std::string enterprise_site_id;  // atna AuditEnterpriseSiteID
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::chrono::milliseconds confirm_delay{500};
+  std::uint32_t max_unconfirmed = 65536;
+  std::chrono::seconds backoff_max{30};
+};
+
 struct AuditConfig {
   // A mirror of the store for operators: "stderr", "off", or an absolute file path (JSON lines,
   // appended).
@@ -63,6 +88,7 @@ struct AuditConfig {
   AuditStoreConfig store;
   audit::PatientDataPolicy patient_data = audit::PatientDataPolicy::kKeyedHash;
   std::string secret_file = "/var/lib/wardgate/audit-secret";  // used by kKeyedHash
+  std::vector<ExportDestinationConfig> exports;                // audit.export[]
 };
 
 // Limits of the DICOM decoder, and whether rule violations are enforced or only audited.

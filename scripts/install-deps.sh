@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab and test peers
   dcmtk sqlite3 nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
+  rsyslog rsyslog-openssl
   nodejs
 )
 # A nodejs from outside Debian (NodeSource) bundles npm and conflicts with Debian's npm package.

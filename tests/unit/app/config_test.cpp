@@ -419,6 +419,73 @@ TEST(Config, MissingFileIsAClearError) {
   }
 }
 
+TEST(Config, AuditExportDestinations) {
+  const Config c = parse_config(with(R"("audit": {"export": [
+      {"name": "siem", "host": "siem.hospital.example", "client_cert": "/etc/wardgate/c.pem",
+       "client_key": "/etc/wardgate/c.key", "ca_bundle": "/etc/wardgate/ca.pem",
+       "pinned_sha256": "AB:CD:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89",
+       "server_name": "siem.hospital.example"},
+      {"name": "atna", "transport": "tls", "host": "10.2.2.50", "format": "atna",
+       "client_cert": "/c", "client_key": "/k", "ca_bundle": "/ca", "crl_file": "/crl"},
+      {"name": "legacy", "transport": "udp", "host": "10.2.2.51", "facility": "local4"}]})"),
+                                "t");
+  ASSERT_EQ(c.audit.exports.size(), 3U);
+  const auto& siem = c.audit.exports[0];
+  EXPECT_EQ(siem.transport, "tls");
+  EXPECT_EQ(siem.port, 6514);
+  EXPECT_EQ(siem.format, "rfc5424");
+  EXPECT_EQ(siem.facility, "audit");
+  EXPECT_EQ(siem.max_message_bytes, 8192U);
+  EXPECT_EQ(siem.pinned_sha256, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  const auto& atna = c.audit.exports[1];
+  EXPECT_EQ(atna.facility, "authpriv");
+  EXPECT_EQ(atna.max_message_bytes, 32768U);
+  EXPECT_EQ(atna.crl_file, "/crl");
+  const auto& legacy = c.audit.exports[2];
+  EXPECT_EQ(legacy.port, 514);
+  EXPECT_EQ(legacy.facility, "local4");
+  EXPECT_TRUE(parse_config(kMinimal, "t").audit.exports.empty());
+}
+
+TEST(Config, AuditExportErrorsNameTheKey) {
+  const std::string tls = R"("client_cert": "/c", "client_key": "/k", "ca_bundle": "/ca")";
+  EXPECT_EQ(error_of(with(R"("audit": {"export": {}})")),
+            "audit.export: must be an array of syslog destinations");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "host": "h"}]})")),
+            "audit.export[0].client_cert: is required with transport tls (mutual "
+            "authentication)");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "transport": "tcp",
+            "host": "h", "ca_bundle": "/ca"}]})")),
+            "audit.export[0].ca_bundle: is only for transport tls");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "transport": "relp",
+            "host": "h"}]})")),
+            "audit.export[0].transport: must be one of udp, tcp, tls (got \"relp\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", )" + tls + R"(}]})")),
+            "audit.export[0].host: is required: the collector's host name or IP address "
+            "(got \"\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "host": "h", "pinned_sha256":
+            "abc", )" + tls +
+                          R"(}]})")),
+            "audit.export[0].pinned_sha256: must be 64 hex digits (a SHA-256 fingerprint), got 3");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "host": "h", "client_cert":
+            "c.pem", "client_key": "/k", "ca_bundle": "/ca"}]})")),
+            "audit.export[0].client_cert: must be the absolute path of a file (got \"c.pem\")");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "host": "h", "format": "atna",
+            "facility": "local0", )" +
+                          tls + R"(}]})")),
+            "audit.export[0].facility: must be authpriv with format atna (DICOM PS3.15 A.6: "
+            "facility 10)");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "transport": "udp", "host": "h"},
+            {"name": "s", "transport": "udp", "host": "h2"}]})")),
+            "audit.export[1].name: destination \"s\" is listed twice");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "transport": "udp", "host": "h",
+            "max_unconfirmed": 0}]})")),
+            "audit.export[0].max_unconfirmed: must be an integer from 1 to 10000000 (got 0)");
+  EXPECT_EQ(error_of(with(R"("audit": {"export": [{"name": "s", "transport": "udp", "host": "h",
+            "colour": 1}]})")),
+            "audit.export[0].colour: unknown key");
+}
+
 }  // namespace
 }  // namespace wardgate::app
 

@@ -1,0 +1,302 @@
+// Test driver for the syslog exporter until the durable store lands (issue 5): an in-memory
+// RecordSource of synthetic events and a file-backed CursorStore feed one SyslogExporter; its
+// health is written as JSON to --status (atomically, every 100 ms) and printed at exit.
+//
+//   syslog_export_driver --transport tls --port 16514 --cert c.pem --key c.key --ca ca.pem
+//       --count 100000 [--rate 20000] --cursor-dir DIR --status s.json [--exit-when-done]
+//
+// Event n (n = 1, 2, ...) is fully determined by n, so a test can check every field that
+// arrives. --rate makes events appear at that many per second (0: all at once).
+#include <unistd.h>
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/syslog_exporter.h"
+
+namespace {
+
+using namespace wardgate::audit;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+wardgate::audit::Event make_event(std::uint64_t n) {
+  Event e;
+  e.time = std::chrono::system_clock::time_point(std::chrono::seconds(1795000000)) +
+           std::chrono::microseconds(n * 1000 + 7);
+  e.appliance_id = "wg-test";
+  e.device = "ct-" + std::to_string(n % 7);
+  e.category = "dicom";
+  e.action = n % 10 == 0 ? "security-alert" : "operation";
+  e.outcome = n % 10 == 0 ? Outcome::kDenied : Outcome::kSuccess;
+  e.severity = n % 10 == 0 ? Severity::kAlert : Severity::kInfo;
+  e.fields.set("n", n);
+  e.fields.set("command", "C-STORE");
+  e.fields.set("calling_ae", "CT0" + std::to_string(n % 7));
+  e.fields.set("called_ae", "PACS");
+  e.fields.set("client", "10.1.1." + std::to_string(20 + n % 7) + ":49152");
+  e.fields.set("server", "10.2.2.10:104");
+  e.fields.set("sop_class_uid", "1.2.840.10008.5.1.4.1.1.2");
+  e.fields.set("study_instance_uid", "2.25.1." + std::to_string(n / 100));
+  e.fields.set("sop_instance_uid", "2.25.2." + std::to_string(n));
+  e.fields.set("note", "quote \" backslash \\ bracket ] caf\xc3\xa9 \xe5\xbc\xa0");
+  return e;
+}
+
+class SyntheticSource : public RecordSource {
+ public:
+  SyntheticSource(std::uint64_t count, double rate) : count_(count), rate_(rate) {}
+
+  std::vector<StoredRecord> read_after(std::uint64_t after, std::size_t max) override {
+    std::vector<StoredRecord> out;
+    const std::uint64_t last = last_seq();
+    for (std::uint64_t n = after + 1; n <= last && out.size() < max; ++n) {
+      StoredRecord r;
+      r.seq = n;
+      r.event = make_event(n);
+      r.canonical = to_json(r.event);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::uint64_t last_seq() override {
+    if (rate_ <= 0) return count_;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    return std::min<std::uint64_t>(count_, static_cast<std::uint64_t>(elapsed * rate_));
+  }
+
+ private:
+  std::uint64_t count_;
+  double rate_;
+  Clock::time_point start_ = Clock::now();
+};
+
+// One small file per key, replaced atomically (write, fsync, rename).
+class FileCursorStore : public CursorStore {
+ public:
+  explicit FileCursorStore(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+  }
+  std::uint64_t load_cursor(std::string_view destination) override {
+    std::ifstream f(path(destination));
+    std::uint64_t v = 0;
+    f >> v;
+    return v;
+  }
+  void save_cursor(std::string_view destination, std::uint64_t seq) override {
+    const auto p = path(destination);
+    const auto tmp = p.string() + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr) return;
+    std::fprintf(f, "%llu\n", static_cast<unsigned long long>(seq));
+    std::fflush(f);
+    fsync(fileno(f));
+    std::fclose(f);
+    std::filesystem::rename(tmp, p);
+  }
+
+ private:
+  std::filesystem::path path(std::string_view key) const {
+    std::string name(key);
+    for (char& c : name) {
+      if (c == '/' || c == '#') c = '_';
+    }
+    return dir_ / (name + ".cursor");
+  }
+  std::filesystem::path dir_;
+};
+
+class JsonLinesSink : public AuditSink {
+ public:
+  explicit JsonLinesSink(const std::string& path) : out_(path, std::ios::app) {}
+  void record(Event event) override {
+    const std::lock_guard lock(mutex_);
+    out_ << to_json(event) << '\n';
+    out_.flush();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::ofstream out_;
+};
+
+nlohmann::json to_json_health(const ExporterHealth& h) {
+  nlohmann::json failures = nlohmann::json::object();
+  for (std::size_t i = 0; i < kLinkFailureCount; ++i) {
+    if (h.failures[i] != 0) failures[to_string(static_cast<LinkFailure>(i))] = h.failures[i];
+  }
+  nlohmann::json j{{"name", h.name},
+                   {"connected", h.connected},
+                   {"cursor", h.cursor},
+                   {"last_sent", h.last_sent},
+                   {"backlog", h.backlog},
+                   {"records_sent", h.records_sent},
+                   {"duplicates_sent", h.duplicates_sent},
+                   {"records_skipped", h.records_skipped},
+                   {"connects", h.connects},
+                   {"handshake_successes", h.handshake_successes},
+                   {"handshake_failures", h.handshake_failures()},
+                   {"failures", failures},
+                   {"tls_reloads", h.tls_reloads},
+                   {"last_error", h.last_error}};
+  if (h.client_cert_days_left) j["client_cert_days_left"] = *h.client_cert_days_left;
+  if (h.ca_days_left) j["ca_days_left"] = *h.ca_days_left;
+  return j;
+}
+
+void write_status(const std::string& path, const nlohmann::json& j) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << j.dump() << '\n';
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+std::atomic<bool> g_stop{false};
+
+int usage() {
+  std::cerr << "usage: syslog_export_driver --transport udp|tcp|tls --host H --port P "
+               "[--cert F --key F --ca F [--crl F] [--server-name N] [--pin HEX]] "
+               "[--format rfc5424|atna] --count N [--rate R] --cursor-dir D [--name N] "
+               "[--status F] [--events F] [--exit-when-done] [--confirm-delay-ms MS] "
+               "[--max-unconfirmed N] [--batch N] [--write-timeout-ms MS] "
+               "[--connect-timeout-ms MS]\n";
+  return 2;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  ExporterOptions o;
+  o.name = "collector";
+  o.appliance_id = "wg-test";
+  o.syslog.origin_ip = "127.0.0.1";
+  o.syslog.sw_version = "test";
+  o.backoff_max = std::chrono::milliseconds(2000);
+  std::uint64_t count = 0;
+  double rate = 0;
+  std::string cursor_dir;
+  std::string status_path;
+  std::string events_path;
+  bool exit_when_done = false;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--exit-when-done") {
+      exit_when_done = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) return usage();
+    const std::string& v = args[++i];
+    if (a == "--transport") {
+      const auto t = parse_transport(v);
+      if (!t) return usage();
+      o.transport.kind = *t;
+    } else if (a == "--host") {
+      o.transport.host = v;
+    } else if (a == "--port") {
+      o.transport.port = static_cast<std::uint16_t>(std::stoul(v));
+    } else if (a == "--cert") {
+      o.transport.tls.client_cert = v;
+    } else if (a == "--key") {
+      o.transport.tls.client_key = v;
+    } else if (a == "--ca") {
+      o.transport.tls.ca_bundle = v;
+    } else if (a == "--crl") {
+      o.transport.tls.crl_file = v;
+    } else if (a == "--server-name") {
+      o.transport.server_name = v;
+    } else if (a == "--pin") {
+      o.transport.pinned_sha256 = v;
+    } else if (a == "--format") {
+      const auto f = parse_export_format(v);
+      if (!f) return usage();
+      o.format = *f;
+    } else if (a == "--count") {
+      count = std::stoull(v);
+    } else if (a == "--rate") {
+      rate = std::stod(v);
+    } else if (a == "--cursor-dir") {
+      cursor_dir = v;
+    } else if (a == "--name") {
+      o.name = v;
+    } else if (a == "--status") {
+      status_path = v;
+    } else if (a == "--events") {
+      events_path = v;
+    } else if (a == "--confirm-delay-ms") {
+      o.confirm_delay = std::chrono::milliseconds(std::stoll(v));
+    } else if (a == "--max-unconfirmed") {
+      o.max_unconfirmed = std::stoull(v);
+    } else if (a == "--write-timeout-ms") {
+      o.transport.write_timeout = std::chrono::milliseconds(std::stoll(v));
+    } else if (a == "--connect-timeout-ms") {
+      o.transport.connect_timeout = std::chrono::milliseconds(std::stoll(v));
+    } else if (a == "--batch") {
+      o.batch_records = std::stoull(v);
+    } else {
+      return usage();
+    }
+  }
+  if (cursor_dir.empty()) return usage();
+
+  SyntheticSource source(count, rate);
+  FileCursorStore cursors(cursor_dir);
+  std::unique_ptr<JsonLinesSink> events;
+  if (!events_path.empty()) events = std::make_unique<JsonLinesSink>(events_path);
+
+  asio::io_context io;
+  SyslogExporter exporter(io.get_executor(), o, source, cursors, events.get());
+  asio::co_spawn(io, exporter.run(), asio::detached);
+
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::thread monitor([&] {
+    const auto started = Clock::now();
+    std::optional<double> done_after;
+    while (!g_stop) {
+      const ExporterHealth h = exporter.health();
+      nlohmann::json j = to_json_health(h);
+      const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+      j["elapsed_s"] = elapsed;
+      if (h.cursor >= count && !done_after) done_after = elapsed;
+      if (done_after) j["done_after_s"] = *done_after;
+      write_status(status_path, j);
+      if (exit_when_done && done_after) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    exporter.stop();
+  });
+  io.run();
+  monitor.join();
+  const nlohmann::json final_health = to_json_health(exporter.health());
+  write_status(status_path, final_health);
+  std::cout << final_health.dump() << std::endl;
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "syslog_export_driver: " << e.what() << "\n";
+    return 1;
+  }
+}
