@@ -56,8 +56,8 @@ struct AuditStoreConfig {
   std::uint32_t min_free_mb = 256;
 };
 
-// One syslog destination of the audit store (audit.export[], docs/configuration.md). Read and
-// validated now; the exporters run once the durable store they read from is wired in.
+// One syslog destination of the audit store (audit.export[], docs/configuration.md); wardgate
+// run starts one exporter per destination (app/audit_export_setup.h).
 struct ExportDestinationConfig {
   std::string name;
   std::string transport = "tls";  // "udp", "tcp", "tls"

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "app/audit_export_setup.h"
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/inspection_setup.h"
@@ -109,6 +110,8 @@ int run_command(const std::string& path) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
   }
+  // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
+  AuditExport exports(config, *inspection.store, *inspection.audit);
   proxy::ProxyOptions options = proxy_options(config);
   options.clinical_traffic_allowed = [store = inspection.store.get()] {
     return store->accepting_clinical_traffic();
@@ -154,6 +157,7 @@ int run_command(const std::string& path) {
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
   inspection.store->flush();
+  exports.stop();  // cursors saved: what was not carried yet goes out after the next start
   const auto audit = inspection.store->stats();
   spdlog::info(
       "stopped: {} sessions, {} refused by connection limits, {} refused while the audit store "

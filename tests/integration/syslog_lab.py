@@ -154,8 +154,10 @@ class Collector:
               'queue.dequeueBatchSize="2048")')
     OMFILE_TUNING = ' ioBufferSize="1m" asyncWriting="on" flushOnTXEnd="off" flushInterval="1"'
 
-    def __init__(self, directory, pki, server_cert, server_key, tuned=False):
+    def __init__(self, directory, pki, server_cert, server_key, tuned=False, netns=None):
         self.tuned = tuned
+        # In a network namespace (e.g. a lab's appliance, to receive what wardgate exports).
+        self.prefix = ["ip", "netns", "exec", netns] if netns else []
         self.dir = Path(directory)
         (self.dir / "work").mkdir(parents=True, exist_ok=True)
         self.pki = pki
@@ -180,7 +182,7 @@ class Collector:
             pidfile.unlink()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                ["rsyslogd", "-n", "-f", str(conf), "-i", str(pidfile)],
+                [*self.prefix, "rsyslogd", "-n", "-f", str(conf), "-i", str(pidfile)],
                 stdout=log, stderr=subprocess.STDOUT)
         ok = wait_for(lambda: self._listening(self.tls_port) and self._listening(self.tcp_port),
                       15)
@@ -191,7 +193,7 @@ class Collector:
     def _listening(self, port):
         if self.proc.poll() is not None:
             return False
-        out = subprocess.run(["ss", "-Htln", f"sport = :{port}"], capture_output=True,
+        out = subprocess.run([*self.prefix, "ss", "-Htln", f"sport = :{port}"], capture_output=True,
                              text=True).stdout
         return str(port) in out
 
@@ -303,12 +305,12 @@ class Driver:
         self.proc = None
 
 
-def make_lab(tuned=False):
+def make_lab(tuned=False, netns=None):
     """(tmpdir, pki, collector with a valid server certificate, client tls dict)."""
     tmp = Path(tempfile.mkdtemp(prefix="wardgate-syslog-"))
     pki = Pki(tmp / "pki")
     server_cert, server_key = pki.issue("server", COLLECTOR_NAME, "server_ext")
     client_cert, client_key = pki.issue("client", CLIENT_NAME, "client_ext")
-    collector = Collector(tmp / "collector", pki, server_cert, server_key, tuned)
+    collector = Collector(tmp / "collector", pki, server_cert, server_key, tuned, netns)
     tls = {"cert": client_cert, "key": client_key, "ca": pki.ca}
     return tmp, pki, collector, tls
