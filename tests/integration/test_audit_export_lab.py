@@ -1,8 +1,9 @@
 """wardgate run ships its audit store to a SIEM: rsyslog over mutual TLS (issue 5, end to end).
 
 The lab's patient monitor sends ORU^R01 through wardgate; wardgate's store records the HL7 events
-and its exporter (audit.export[]) carries them to an rsyslog started by the test in the
-appliance's namespace, which requires wardgate's client certificate. What the SIEM operator
+and its exporters (audit.export[]: mutual TLS, and plain TCP as a second destination) carry them
+to an rsyslog started by the test in the appliance's namespace, which requires wardgate's client
+certificate on the TLS port. What the SIEM operator
 checks: every record arrives once, in sequence order from 1, with the store's sequence numbers
 and the events' fields; after wardgate is killed (-9) and restarted, nothing is missing and
 anything resent is in order; the store itself verifies.
@@ -39,7 +40,10 @@ class AuditExportLabTests(unittest.TestCase):
             "name": "siem", "transport": "tls", "host": "127.0.0.1",
             "port": self.collector.tls_port, "server_name": L.COLLECTOR_NAME,
             "client_cert": str(self.tls["cert"]), "client_key": str(self.tls["key"]),
-            "ca_bundle": str(self.tls["ca"])}]
+            "ca_bundle": str(self.tls["ca"])}, {
+            # A second destination with its own cursor: plain TCP (octet counting).
+            "name": "siem-tcp", "transport": "tcp", "host": "127.0.0.1",
+            "port": self.collector.tcp_port}]
         wardgate = lab.start_wardgate(config)
 
         batch = lab.workdir / "oru.hl7"
@@ -83,6 +87,12 @@ class AuditExportLabTests(unittest.TestCase):
         self.assertLessEqual(duplicates, 65536)
         ids = [r[2]["fields"]["control_id"] for r in hl7_records() if r[2]["action"] == "message"]
         self.assertTrue({f"KIL{i:04d}" for i in range(COUNT)} <= set(ids))
+
+        # The TCP destination got the same records, by its own cursor.
+        tcp_seqs = lambda: [seq for seq, *_ in L.parse_lines(self.collector.output("tcp"))]
+        self.assertTrue(wait_for(lambda: set(seqs) <= set(tcp_seqs()), 20))
+        missing, out_of_order, _ = L.sequence_report(tcp_seqs(), max(tcp_seqs()))
+        self.assertEqual((missing, out_of_order), ([], 0))
 
         wardgate.stop(signal.SIGTERM)
         store = config["audit"]["store"]["path"]
