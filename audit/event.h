@@ -79,6 +79,10 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF; 1 for ASCII), or 0 if it is not one. i < s.size().
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
+
 // "2026-11-22T02:03:04.123456Z": UTC, always six fraction digits (truncated, not rounded).
 std::string format_time(std::chrono::system_clock::time_point time);
 

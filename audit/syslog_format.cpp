@@ -13,35 +13,6 @@ namespace {
 constexpr std::string_view kBom = "\xef\xbb\xbf";  // RFC 5424 section 6.4: MSG-UTF8 = BOM ...
 constexpr std::string_view kNil = "-";
 
-// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629), or 0.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    if (b(i + k) < 0x80 || b(i + k) > 0xbf) return 0;
-  }
-  return len;
-}
-
 // RFC 5424 section 6: header fields are PRINTUSASCII (33..126); anything else becomes '_'.
 void append_header_field(std::string& out, std::string_view value, std::size_t cap) {
   if (value.empty()) {
@@ -181,7 +152,7 @@ SyslogSeverity syslog_severity(Severity severity) {
 
 void append_sd_value(std::string& out, std::string_view value) {
   for (std::size_t i = 0; i < value.size();) {
-    const std::size_t len = utf8_length(value, i);
+    const std::size_t len = utf8_sequence_length(value, i);
     if (len == 0) {
       out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
       ++i;
