@@ -13,6 +13,9 @@ packages=(
   # lab and test peers
   dcmtk sqlite3 nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
   rsyslog rsyslog-openssl
+  # WireGuard: the userspace backend and the tools; qemu and busybox boot Debian's kernel for the
+  # kernel-backend test (its wireguard.ko)
+  wireguard-go wireguard-tools qemu-system-x86 busybox-static cpio kmod
   nodejs
 )
 # A nodejs from outside Debian (NodeSource) bundles npm and conflicts with Debian's npm package.
