@@ -15,6 +15,17 @@ int run_command(const std::string& config_path);
 int config_check_command(const std::string& config_path);
 int lab_command(const std::vector<std::string>& args);
 
+// `wardgate tunnel ...` (app/tunnel_command.cpp).
+int tunnel_up_command(const std::string& config_path);
+int tunnel_status_command(const std::string& config_path, bool json);
+int tunnel_genkey_command();
+int tunnel_pubkey_command();
+int tunnel_export_command(const std::string& config_path, bool peer_block,
+                          bool include_private_key);
+int tunnel_import_command(const std::string& file, const std::string& private_key_file,
+                          const std::string& interface);
+int tunnel_rotate_key_command(const std::string& config_path, bool commit);
+
 // Which audit store the `audit` subcommands read: --store, else audit.store.path of --config.
 struct AuditStoreSelection {
   std::string store;

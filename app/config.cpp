@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/tunnel_config_reader.h"
 #include "hl7/charset.h"
 #include "policy/hl7_rules.h"
 
@@ -129,14 +130,6 @@ ProxyConfig read_proxy(const nlohmann::json* j) {
   return c;
 }
 
-// A value as it appears in the file, shortened: for error messages.
-std::string shown(const nlohmann::json& value) {
-  std::string s = value.dump();
-  constexpr std::size_t kMaxShown = 60;
-  if (s.size() > kMaxShown) s = s.substr(0, kMaxShown) + "...";
-  return s;
-}
-
 std::string host_name() {
   std::array<char, HOST_NAME_MAX + 1> buf{};
   if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "wardgate";
@@ -154,12 +147,6 @@ std::string read_appliance_id(const nlohmann::json* j) {
   if (!valid_name(id, 64)) r.fail("id", "must be 1 to 64 letters, digits, '-', '_' or '.'");
   r.reject_unknown_keys();
   return id;
-}
-
-bool absolute_path(const std::string& s) {
-  if (s.size() < 2 || s[0] != '/' || s.back() == '/') return false;
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
 AuditStoreConfig read_audit_store(const nlohmann::json* j) {
@@ -534,6 +521,7 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   c.devices = read_devices(root);
   c.dicom = read_dicom(root.member("dicom"));
   c.hl7 = read_hl7(root.member("hl7"));
+  c.tunnel = read_tunnel(root.member("tunnel"));
   root.reject_unknown_keys();
   return c;
 }

@@ -9,6 +9,7 @@
 #include "app/config_reader.h"
 #include "audit/patient_data.h"
 #include "policy/device_registry.h"
+#include "tunnel/tunnel_config.h"
 
 namespace wardgate::app {
 
@@ -117,6 +118,7 @@ struct Config {
   std::vector<policy::Device> devices;
   DicomConfig dicom;
   Hl7Config hl7;
+  std::optional<tunnel::TunnelConfig> tunnel;  // absent: no WireGuard tunnel of wardgate's own
 };
 
 Config parse_config(const std::string& json_text, const std::string& source_name);

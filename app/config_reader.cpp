@@ -1,17 +1,8 @@
 #include "app/config_reader.h"
 
+#include <algorithm>
+
 namespace wardgate::app {
-namespace {
-
-std::string shown(const nlohmann::json& value) {
-  std::string s = value.dump();
-  constexpr std::size_t kMaxShown = 60;
-  if (s.size() > kMaxShown) s = s.substr(0, kMaxShown) + "...";
-  return s;
-}
-
-}  // namespace
-
 ObjectReader::ObjectReader(const nlohmann::json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
@@ -116,6 +107,20 @@ nlohmann::json parse_json(const std::string& text, const std::string& source_nam
     if (auto pos = why.find("] "); pos != std::string::npos) why = why.substr(pos + 2);
     throw ConfigError(source_name + ": not valid JSON: " + why);
   }
+}
+
+// A value as it appears in the file, shortened: for error messages.
+std::string shown(const nlohmann::json& value) {
+  std::string s = value.dump();
+  constexpr std::size_t kMaxShown = 60;
+  if (s.size() > kMaxShown) s = s.substr(0, kMaxShown) + "...";
+  return s;
+}
+
+bool absolute_path(const std::string& s) {
+  if (s.size() < 2 || s[0] != '/' || s.back() == '/') return false;
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
 }  // namespace wardgate::app

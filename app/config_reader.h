@@ -48,4 +48,9 @@ constexpr int kMaxConfigDepth = 16;
 // Parses the text as JSON; syntax errors are reported with line and column. Caps: size and depth.
 nlohmann::json parse_json(const std::string& text, const std::string& source_name);
 
+// A value as it appears in the file, shortened: for error messages.
+std::string shown(const nlohmann::json& value);
+// An absolute file path without control characters, not ending in '/'.
+bool absolute_path(const std::string& s);
+
 }  // namespace wardgate::app

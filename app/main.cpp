@@ -62,6 +62,47 @@ int main(int argc, char** argv) {
       audit->add_subcommand("public-key", "Print the public key of the checkpoint signatures");
   add_store_options(public_key_cmd);
 
+  auto* tunnel = cli.add_subcommand("tunnel", "The WireGuard tunnel to the concentrator");
+  tunnel->require_subcommand(1);
+  std::string tunnel_config;
+  const auto add_tunnel_config = [&tunnel_config](CLI::App* sub) {
+    sub->add_option("--config,-c", tunnel_config, "configuration file (JSON)")->required();
+  };
+  auto* tunnel_up = tunnel->add_subcommand(
+      "up", "Bring the tunnel up and watch it until SIGTERM (without the proxy; needs root)");
+  add_tunnel_config(tunnel_up);
+  bool status_json = false;
+  auto* tunnel_status =
+      tunnel->add_subcommand("status", "Backend, peers, last handshakes, endpoints, bytes");
+  add_tunnel_config(tunnel_status);
+  tunnel_status->add_flag("--json", status_json, "machine-readable");
+  auto* tunnel_genkey = tunnel->add_subcommand("genkey", "Print a new private key (as wg genkey)");
+  auto* tunnel_pubkey =
+      tunnel->add_subcommand("pubkey", "Private key on stdin, public key out (as wg pubkey)");
+  bool peer_block = false;
+  bool include_private_key = false;
+  auto* tunnel_export = tunnel->add_subcommand(
+      "export", "The appliance's side as a wg-quick file, or --peer-block for the concentrator");
+  add_tunnel_config(tunnel_export);
+  tunnel_export->add_flag("--peer-block", peer_block,
+                          "only the [Peer] block to paste into the concentrator's configuration");
+  tunnel_export->add_flag("--include-private-key", include_private_key,
+                          "write PrivateKey into [Interface] (secret!)");
+  std::string import_file;
+  std::string import_key_file;
+  std::string import_interface = "wg0";
+  auto* tunnel_import = tunnel->add_subcommand(
+      "import", "A wg-quick file to a tunnel section (printed) and key files (0600)");
+  tunnel_import->add_option("file", import_file, "wg-quick configuration")->required();
+  tunnel_import->add_option("--private-key-file", import_key_file, "where to write the key")
+      ->required();
+  tunnel_import->add_option("--interface", import_interface, "interface name (default wg0)");
+  bool commit = false;
+  auto* tunnel_rotate = tunnel->add_subcommand(
+      "rotate-key", "Make a new key and show its peer block; --commit switches the live tunnel");
+  add_tunnel_config(tunnel_rotate);
+  tunnel_rotate->add_flag("--commit", commit, "switch the running interface to the new key");
+
   // Everything after "lab" goes to the lab script untouched (it has its own --help).
   auto* lab = cli.add_subcommand("lab", "Network-namespace lab: up | down | status [options]");
   lab->prefix_command();
@@ -75,6 +116,13 @@ int main(int argc, char** argv) {
   if (*run) return run_command(config_path);
   if (*check) return config_check_command(check_path);
   if (*lab) return lab_command(lab->remaining());
+  if (*tunnel_up) return tunnel_up_command(tunnel_config);
+  if (*tunnel_status) return tunnel_status_command(tunnel_config, status_json);
+  if (*tunnel_genkey) return tunnel_genkey_command();
+  if (*tunnel_pubkey) return tunnel_pubkey_command();
+  if (*tunnel_export) return tunnel_export_command(tunnel_config, peer_block, include_private_key);
+  if (*tunnel_import) return tunnel_import_command(import_file, import_key_file, import_interface);
+  if (*tunnel_rotate) return tunnel_rotate_key_command(tunnel_config, commit);
   if (*verify) return audit_verify_command(where, from, to, public_key);
   if (*exporter) return audit_export_command(where, filter);
   if (*tail) return audit_tail_command(where, tail_count, follow, poll_ms);

@@ -1,7 +1,6 @@
 // `wardgate run`: load and validate the configuration, open the transparent listeners, install
 // the interception rules, relay until SIGTERM/SIGINT, then drain and remove the rules again.
 // Listeners open before the rules go in, so no diverted connection ever meets a closed port.
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <csignal>
@@ -11,21 +10,14 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/inspection_setup.h"
+#include "app/logging_setup.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
+#include "tunnel/tunnel_manager.h"
 
 namespace wardgate::app {
 namespace {
-
-void setup_logging(const std::string& level) {
-  auto logger = std::make_shared<spdlog::logger>("wardgate",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
-}
 
 // Each session holds two descriptors; the soft default (1024) would cap wardgate at ~500.
 void raise_descriptor_limit() {
@@ -110,6 +102,17 @@ int run_command(const std::string& path) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
   }
+  // The tunnel first: the proxy's upstream connections to the core go through it.
+  std::unique_ptr<tunnel::TunnelManager> tunnel;
+  if (config.tunnel) {
+    tunnel = std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id,
+                                                     *inspection.audit);
+    if (const auto error = tunnel->up(); !error.empty()) {
+      spdlog::error("cannot bring the tunnel up, nothing else applied: {}", error);
+      return kExitFailure;
+    }
+    tunnel->start_monitor();
+  }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *inspection.store, *inspection.audit);
   proxy::ProxyOptions options = proxy_options(config);
@@ -150,6 +153,7 @@ int run_command(const std::string& path) {
     spdlog::error("cleanup incomplete: {}", error);
   }
   server.stop();
+  if (tunnel) tunnel->down();
 
   const auto stats = server.stats();
   for (const auto& [service, t] : inspection.counters->totals()) {

@@ -1,0 +1,227 @@
+#include "tunnel/tunnel_manager.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "nat/link_setup.h"
+#include "nat/mss_clamp.h"
+#include "tunnel/backend_select.h"
+#include "tunnel/key.h"
+#include "tunnel/path_tuning_hook.h"
+
+namespace wardgate::tunnel {
+namespace {
+
+nat::LinkSetup link_setup(const TunnelConfig& c) {
+  nat::LinkSetup s;
+  s.interface = c.interface;
+  s.mtu = c.mtu;
+  if (c.tuning.enabled) s.txqueuelen = c.tuning.txqueuelen;
+  for (const auto& a : c.addresses) s.addresses.push_back(a.to_string());
+  for (const auto& r : tunnel_routes(c)) s.routes.push_back(r.to_string());
+  return s;
+}
+
+}  // namespace
+
+std::vector<IpPrefix> tunnel_routes(const TunnelConfig& c) {
+  if (c.routes) return *c.routes;
+  std::vector<IpPrefix> out;
+  for (const auto& p : c.peers)
+    for (const auto& ip : p.allowed_ips)
+      if (std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(ip);
+  return out;
+}
+
+std::string load_or_create_private_key(const std::string& path, Key& key, bool& created) {
+  created = false;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    key = generate_private_key();
+    created = true;
+    return write_key_file(path, key);
+  }
+  return read_key_file(path, key);
+}
+
+TunnelManager::TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink)
+    : config_(std::move(config)), appliance_id_(std::move(appliance_id)), sink_(sink) {}
+
+TunnelManager::~TunnelManager() { down(); }
+
+void TunnelManager::record(audit::Event event) {
+  spdlog::log(
+      event.severity >= audit::Severity::kWarning ? spdlog::level::warn : spdlog::level::info,
+      "tunnel {}: {}{}", config_.interface, event.action, [&] {
+        const auto* peer = event.fields.find("peer");
+        return peer ? " (peer " + std::get<std::string>(*peer) + ")" : std::string();
+      }());
+  sink_.record(std::move(event));
+}
+
+DeviceConfig TunnelManager::desired(std::string& error) const {
+  DeviceConfig d;
+  Key private_key{};
+  bool created = false;
+  // Read at every (re)configuration: after a key rotation the file holds the new key.
+  error = load_or_create_private_key(config_.private_key_file, private_key, created);
+  if (!error.empty()) return d;
+  if (created)
+    spdlog::info("tunnel {}: new private key in {}; public key {}", config_.interface,
+                 config_.private_key_file, to_base64(public_key_of(private_key)));
+  d.private_key = private_key;
+  d.listen_port = config_.listen_port;
+  d.fwmark = config_.fwmark;
+  d.replace_peers = true;
+  for (const auto& p : config_.peers) {
+    PeerConfig pc;
+    pc.public_key = p.public_key;
+    if (!p.preshared_key_file.empty()) {
+      Key psk{};
+      if (error = read_key_file(p.preshared_key_file, psk); !error.empty()) return d;
+      pc.preshared_key = psk;
+    }
+    pc.endpoint = p.endpoint;
+    pc.persistent_keepalive_s = p.persistent_keepalive_s;
+    pc.allowed_ips = p.allowed_ips;
+    pc.replace_allowed_ips = true;
+    d.peers.push_back(std::move(pc));
+  }
+  return d;
+}
+
+std::string TunnelManager::configure() {
+  std::string error;
+  const DeviceConfig device = desired(error);
+  if (!error.empty()) return "private or preshared key: " + error;
+  if (error = backend_->set(device); !error.empty()) return "configuring the device: " + error;
+  if (monitor_) monitor_->expect_own_key(public_key_of(*device.private_key));
+  if (error = nat::configure_link(link_setup(config_)); !error.empty()) return error;
+  if (config_.mss_clamp) {
+    if (error = nat::install_mss_clamp({"wardgate_tunnel", config_.interface, config_.mtu});
+        !error.empty())
+      return error;
+  }
+  for (const auto& line : apply_path_tuning(config_, *backend_)) {
+    spdlog::info("tunnel {}: tuning: {}", config_.interface, line);
+  }
+  return {};
+}
+
+std::string TunnelManager::up() {
+  auto selection = select_backend(config_);
+  if (!selection.backend) return selection.error;
+  backend_ = std::move(selection.backend);
+  {
+    std::lock_guard lock(mutex_);
+    stats_.backend = backend_->name();
+    stats_.backend_reason = selection.reason;
+  }
+  spdlog::info("tunnel {}: backend {} ({})", config_.interface, backend_->name(), selection.reason);
+  std::vector<ExpectedPeer> expected;
+  for (const auto& p : config_.peers) expected.push_back({p.name, p.public_key});
+  monitor_ =
+      std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
+                                      config_.monitor.stale_after, config_.monitor.silence_after);
+  std::string error = backend_->create();
+  if (error.empty()) error = configure();
+  if (!error.empty()) {
+    backend_->destroy();
+    backend_.reset();
+    return "tunnel " + config_.interface + ": " + error;
+  }
+  is_up_ = true;
+  DeviceState state;
+  if (backend_->get(state).empty() && state.public_key) {
+    std::string peers;
+    for (const auto& p : config_.peers)
+      peers += (peers.empty() ? "" : ", ") + p.name +
+               (p.endpoint ? " at " + p.endpoint->to_string() : std::string(" (no endpoint)"));
+    spdlog::info("tunnel {}: up, public key {}, listen port {}, MTU {}, peers: {}",
+                 config_.interface, to_base64(*state.public_key), state.listen_port, config_.mtu,
+                 peers.empty() ? "none" : peers);
+  }
+  std::lock_guard lock(mutex_);
+  stats_.backend_alive = true;
+  return {};
+}
+
+void TunnelManager::start_monitor() {
+  if (!is_up_ || thread_.joinable()) return;
+  thread_ = std::thread([this] { monitor_loop(); });
+}
+
+void TunnelManager::monitor_loop() {
+  bool failed = false;
+  auto backoff = std::chrono::seconds(1);
+  auto next_attempt = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    lock.unlock();
+    const auto now = std::chrono::system_clock::now();
+    bool alive = backend_->alive();
+    DeviceState state;
+    std::string error = alive ? backend_->get(state) : std::string("not running");
+    if (!error.empty() && !failed) {
+      failed = true;
+      record(monitor_->backend_event("backend-failed", backend_->name(), error, now));
+      std::lock_guard g(mutex_);
+      ++stats_.backend_failures;
+    }
+    if (failed && std::chrono::steady_clock::now() >= next_attempt) {
+      // Same configuration, same key file: the concentrator sees the same peer come back.
+      std::string why = backend_->create();
+      if (why.empty()) why = configure();
+      if (why.empty()) why = backend_->get(state);
+      if (why.empty()) {
+        failed = false;
+        error.clear();
+        backoff = std::chrono::seconds(1);
+        record(monitor_->backend_event("backend-recovered", backend_->name(), "",
+                                       std::chrono::system_clock::now()));
+        std::lock_guard g(mutex_);
+        ++stats_.backend_recoveries;
+      } else {
+        spdlog::warn("tunnel {}: backend restart failed, next try in {} s: {}", config_.interface,
+                     backoff.count(), why);
+        next_attempt = std::chrono::steady_clock::now() + backoff;
+        backoff = std::min(backoff * 2, config_.uapi.restart_backoff_max);
+      }
+    }
+    if (error.empty()) {
+      for (auto& e : monitor_->observe(state, now)) record(std::move(e));
+    }
+    lock.lock();
+    ++stats_.polls;
+    stats_.backend_alive = !failed;
+    wake_.wait_for(lock, failed ? std::chrono::seconds(1) : config_.monitor.interval,
+                   [this] { return stop_; });
+  }
+}
+
+void TunnelManager::down() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (!is_up_) return;
+  is_up_ = false;
+  if (auto error = nat::remove_link_routes(link_setup(config_)); !error.empty())
+    spdlog::warn("tunnel {}: {}", config_.interface, error);
+  if (config_.mss_clamp) {
+    if (auto error = nat::remove_mss_clamp({"wardgate_tunnel", config_.interface, config_.mtu});
+        !error.empty())
+      spdlog::warn("tunnel {}: {}", config_.interface, error);
+  }
+  backend_->destroy();
+  spdlog::info("tunnel {}: down", config_.interface);
+}
+
+TunnelStats TunnelManager::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace wardgate::tunnel

@@ -1,0 +1,75 @@
+#pragma once
+// Brings the WireGuard tunnel to the concentrator up and keeps it up: the private key (made at
+// first start), the backend (tunnel/backend_select.h), the device configuration, the link around
+// it (MTU, addresses, routes to the core networks, MSS clamping, through nat/), path tuning; then
+// a monitor thread that polls the interface, records what changed as audit events
+// (tunnel/tunnel_monitor.h) and restarts a failed backend with the same configuration.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "audit/sink.h"
+#include "tunnel/backend.h"
+#include "tunnel/tunnel_config.h"
+#include "tunnel/tunnel_monitor.h"
+
+namespace wardgate::tunnel {
+
+// Counters for status and the later /metrics page.
+struct TunnelStats {
+  std::string backend;
+  std::string backend_reason;
+  bool backend_alive = false;
+  std::uint64_t backend_failures = 0;
+  std::uint64_t backend_recoveries = 0;
+  std::uint64_t polls = 0;
+};
+
+class TunnelManager {
+ public:
+  // `sink` receives the tunnel's audit events; it must outlive the manager.
+  TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink);
+  ~TunnelManager();
+  TunnelManager(const TunnelManager&) = delete;
+  TunnelManager& operator=(const TunnelManager&) = delete;
+
+  // Brings the tunnel up; empty on success, else what failed (nothing is left half up).
+  std::string up();
+  // Starts the monitor thread (after up()).
+  void start_monitor();
+  // Stops the monitor and takes the tunnel down (routes, clamping, interface or daemon).
+  void down();
+
+  TunnelStats stats() const;
+  const TunnelConfig& config() const { return config_; }
+
+ private:
+  std::string configure();  // device + link + clamping + tuning on an existing backend
+  DeviceConfig desired(std::string& error) const;
+  void monitor_loop();
+  void record(audit::Event event);
+
+  TunnelConfig config_;
+  std::string appliance_id_;
+  audit::AuditSink& sink_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<TunnelMonitor> monitor_;
+
+  mutable std::mutex mutex_;  // guards stats_ and stop_
+  std::condition_variable wake_;
+  bool stop_ = false;
+  TunnelStats stats_;
+  std::thread thread_;
+  bool is_up_ = false;
+};
+
+// The routes into the tunnel: tunnel.routes, else every peer's allowed IPs (as wg-quick does).
+std::vector<IpPrefix> tunnel_routes(const TunnelConfig& config);
+// The private key: read from private_key_file, or generated and written there (0600) when the
+// file does not exist. `created` tells which.
+std::string load_or_create_private_key(const std::string& path, Key& key, bool& created);
+
+}  // namespace wardgate::tunnel

@@ -1,0 +1,94 @@
+#pragma once
+// Watches a WireGuard interface through successive snapshots (DeviceState) and turns what changed
+// into audit events of category "tunnel" (docs/audit-events.md):
+//   up                 a peer's first handshake; again with recovered=true when a stale or
+//                      interrupted peer carries traffic again
+//   stale              no handshake for more than stale_after while packets wait to go out
+//   interrupted        the peer stopped answering: nothing received for silence_after while
+//                      more was sent than keepalives and handshake retries alone would send
+//                      (a concentrator restart, a cut link); the tunnel's session may still
+//                      look valid, which is why stale alone would see it only after minutes
+//   endpoint-changed   the peer's UDP endpoint moved (roaming, NAT rebinding)
+//   peer-added         a peer appeared that the configuration does not name (someone ran wg set)
+//   peer-removed       a configured peer is missing from the interface
+//   key-rotated        the interface's own public key changed to the one wardgate switched to
+//   key-changed        the interface's own public key changed to one wardgate did not set
+//   backend-failed / backend-recovered   reported by the manager (see tunnel_manager.h)
+// Pure: no I/O, time passed in; the manager polls and feeds it.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/event.h"
+#include "tunnel/wg_types.h"
+
+namespace wardgate::tunnel {
+
+struct ExpectedPeer {
+  std::string name;
+  Key public_key{};
+};
+
+// Per peer, for status and the later /metrics page.
+struct PeerHealth {
+  std::string name;  // configured name, else the base64 key
+  Key public_key{};
+  bool up = false;  // had a handshake and is not stale
+  bool stale = false;
+  bool interrupted = false;
+  std::optional<Endpoint> endpoint;
+  std::int64_t last_handshake_s = 0;  // Unix time, 0: never
+  std::uint64_t rx_bytes = 0;
+  std::uint64_t tx_bytes = 0;
+  std::uint64_t handshakes_seen = 0;  // distinct handshake times observed
+  std::uint64_t endpoint_changes = 0;
+  // Since rx last grew: when, and how far tx was then.
+  std::chrono::system_clock::time_point rx_changed{};
+  std::uint64_t tx_at_rx_change = 0;
+};
+
+// Bytes per second of silence a peer may be sent without "interrupted": keepalives (32 bytes,
+// at most one a second) and handshake initiations (148 bytes every 5 s) stay below it.
+constexpr std::uint64_t kSilentTxAllowancePerSecond = 64;
+constexpr std::uint64_t kSilentTxAllowanceBase = 1024;
+
+class TunnelMonitor {
+ public:
+  TunnelMonitor(std::string appliance_id, std::string interface, std::vector<ExpectedPeer> peers,
+                std::chrono::seconds stale_after, std::chrono::seconds silence_after);
+
+  // The interface's own public key wardgate set; a change to it is "key-rotated", any other
+  // change "key-changed".
+  void expect_own_key(const Key& public_key) { own_key_ = public_key; }
+
+  // Compares `state` (read at `now`) with the previous snapshot; returns the events.
+  std::vector<audit::Event> observe(const DeviceState& state,
+                                    std::chrono::system_clock::time_point now);
+
+  // Events the manager reports through the same schema.
+  audit::Event backend_event(const std::string& action, const std::string& backend,
+                             const std::string& detail,
+                             std::chrono::system_clock::time_point now) const;
+
+  const std::map<Key, PeerHealth>& peers() const { return health_; }
+
+ private:
+  audit::Event event(const std::string& action, audit::Outcome outcome, audit::Severity severity,
+                     const std::string& peer, std::chrono::system_clock::time_point now) const;
+  std::string name_of(const Key& key) const;
+
+  std::string appliance_id_;
+  std::string interface_;
+  std::vector<ExpectedPeer> expected_;
+  std::chrono::seconds stale_after_;
+  std::chrono::seconds silence_after_;
+  std::optional<Key> own_key_;
+  std::optional<Key> seen_own_key_;
+  bool first_ = true;
+  std::chrono::system_clock::time_point started_{};
+  std::map<Key, PeerHealth> health_;
+};
+
+}  // namespace wardgate::tunnel
