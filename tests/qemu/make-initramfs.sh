@@ -57,7 +57,8 @@ done
 copy_with_parents() { mkdir -p "$root$(dirname "$1")" && cp -L "$1" "$root$1"; }
 for bin in "$@"; do
   [[ -x $bin ]] || { echo "make-initramfs: $bin is not an executable" >&2; exit 1; }
-  cp -L "$bin" "$root/bin/$(basename "$bin")"
+  # Debug information only costs RAM in the VM (wardgate's RelWithDebInfo build is ~60 MB).
+  strip --strip-debug -o "$root/bin/$(basename "$bin")" "$bin"
   while read -r lib; do
     [[ -e $root$lib ]] || copy_with_parents "$lib"
   done < <(ldd "$bin" | grep -oE '/[^ ]+' | sort -u)
