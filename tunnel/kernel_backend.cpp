@@ -143,8 +143,8 @@ std::string KernelBackend::create() {
   if (auto failed = get_link(sock.get(), ifname_, existing); !failed.empty()) return failed;
   if (!is_wireguard(existing.get())) {
     const char* type = rtnl_link_get_type(existing.get());
-    return "link " + ifname_ + " exists and is of kind " + (type ? type : "(none)") +
-           ", not wireguard";
+    return "link " + ifname_ +
+           " exists and is not a wireguard link (its kind: " + (type ? type : "none") + ")";
   }
   return {};
 }
