@@ -32,7 +32,8 @@ if [[ -z $pkg ]]; then
 fi
 [[ -n $pkg ]] || { echo "fetch-kernel: apt-cache knows no linux-image-6.1.0-*-amd64" >&2; exit 1; }
 
-(cd "$cache" && rm -f "${pkg}"_*.deb && apt-get download -q "$pkg" >/dev/null)
+# As root into a directory _apt cannot write: no sandbox user, or apt warns on every fetch.
+(cd "$cache" && rm -f "${pkg}"_*.deb && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
 deb="$(compgen -G "$cache/${pkg}_*.deb" | head -n1)"
 [[ -n $deb ]] || { echo "fetch-kernel: apt-get download $pkg left no .deb in $cache" >&2; exit 1; }
 

@@ -16,8 +16,12 @@ shift 2
 version="$(basename "$(compgen -G "$tree/lib/modules/*" | head -n1)")"
 moddir="$tree/lib/modules/$version"
 [[ -f $moddir/modules.dep ]] || { echo "make-initramfs: no modules.dep in $moddir (run fetch-kernel.sh)" >&2; exit 1; }
+# busybox-static's /bin/busybox: the VM has no C library of its own for it.
 busybox=/bin/busybox
-file "$busybox" 2>/dev/null | grep -q "statically linked" || busybox="$(command -v busybox)"
+if [[ ! -x $busybox ]] || ldd "$busybox" >/dev/null 2>&1; then
+  echo "make-initramfs: $busybox is missing or not static (install busybox-static)" >&2
+  exit 1
+fi
 
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
