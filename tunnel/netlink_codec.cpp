@@ -144,15 +144,20 @@ std::vector<Bytes> encode_set_device(const std::string& ifname, const DeviceConf
   do {
     MessageWriter w({header.family_id, header.seq + static_cast<std::uint32_t>(messages.size())},
                     WG_CMD_SET_DEVICE, NLM_F_REQUEST | NLM_F_ACK, max_message);
-    w.put(WGDEVICE_A_IFNAME, ifname.c_str(), ifname.size() + 1);
+    bool fits = w.put(WGDEVICE_A_IFNAME, ifname.c_str(), ifname.size() + 1);
     if (messages.empty()) {
-      if (config.private_key) w.put(WGDEVICE_A_PRIVATE_KEY, config.private_key->data(), kKeyLength);
+      if (config.private_key)
+        fits = fits && w.put(WGDEVICE_A_PRIVATE_KEY, config.private_key->data(), kKeyLength);
       if (config.listen_port)
-        w.put_value<std::uint16_t>(WGDEVICE_A_LISTEN_PORT, *config.listen_port);
-      if (config.fwmark) w.put_value<std::uint32_t>(WGDEVICE_A_FWMARK, *config.fwmark);
+        fits = fits && w.put_value<std::uint16_t>(WGDEVICE_A_LISTEN_PORT, *config.listen_port);
+      if (config.fwmark)
+        fits = fits && w.put_value<std::uint32_t>(WGDEVICE_A_FWMARK, *config.fwmark);
       if (config.replace_peers)
-        w.put_value<std::uint32_t>(WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
+        fits = fits && w.put_value<std::uint32_t>(WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
     }
+    if (!fits)
+      throw std::invalid_argument("netlink message size " + std::to_string(max_message) +
+                                  " cannot hold the device's attributes");
     const auto progress = std::tuple(peer_index, head_sent, ip_index);
     if (peer_index < peers.size()) {
       const std::size_t peers_nest = w.nest_start(WGDEVICE_A_PEERS);

@@ -285,6 +285,11 @@ TEST(NetlinkCodec, RefusesAMessageSizeThatCannotHoldAPeer) {
   DeviceConfig config;
   config.peers.resize(1);
   EXPECT_THROW(encode_set_device("wg0", config, {1, 1}, 48), std::invalid_argument);
+  // Never a message that silently leaves a device attribute out.
+  DeviceConfig keyed;
+  keyed.private_key = key(1);
+  EXPECT_THROW(encode_set_device("wg0", keyed, {1, 1}, 48), std::invalid_argument);
+  EXPECT_EQ(encode_set_device("wg0", keyed, {1, 1}, 64).size(), 1u);  // 16 + 4 + 8 + 36
 }
 
 // ---- decoding a dump ----------------------------------------------------------------------------
@@ -404,7 +409,8 @@ TEST(NetlinkCodec, ParsesAcksAndErrorsWithTheirExtendedAckText) {
   const B refused = message(2, 0x300 /* CAPPED | ACK_TLVS */, 3,
                             cat({le<std::int32_t>(-22), B(request.begin(), request.begin() + 16),
                                  attr(1, {'b', 'a', 'd', ' ', 'p', 'o', 'r', 't', 0})}));
-  ASSERT_EQ(split_messages(cat({ack, refused}), messages), "");
+  const B datagram = cat({ack, refused});  // the messages point into it
+  ASSERT_EQ(split_messages(datagram, messages), "");
   ASSERT_EQ(messages.size(), 2u);
   int error = -1;
   std::string text;
@@ -426,7 +432,8 @@ TEST(NetlinkCodec, MalformedEnvelopesGiveErrors) {
   short_header[0] = 8;
   EXPECT_EQ(split_messages(short_header, messages), "netlink: message length 8 with 16 bytes left");
   messages.clear();
-  ASSERT_EQ(split_messages(message(2, 0, 1, B(8, 0)), messages), "");
+  const B short_error = message(2, 0, 1, B(8, 0));
+  ASSERT_EQ(split_messages(short_error, messages), "");
   int error = 0;
   std::string text;
   EXPECT_EQ(parse_error(messages[0], error, text), "netlink error message is 8 bytes, expected 20");
