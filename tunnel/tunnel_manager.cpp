@@ -123,6 +123,15 @@ std::string TunnelManager::up() {
   monitor_ =
       std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
                                       config_.monitor.stale_after, config_.monitor.silence_after);
+  monitor_->set_rotation_check([path = config_.private_key_file](const Key& public_key) {
+    // The rotation writes the new key to <file>.next, switches the interface, then renames it
+    // over <file>: whichever of the two holds the interface's new key, it was a rotation.
+    for (const auto& candidate : {path + ".next", path}) {
+      Key key{};
+      if (read_key_file(candidate, key).empty() && public_key_of(key) == public_key) return true;
+    }
+    return false;
+  });
   std::string error = backend_->create();
   if (error.empty()) error = configure();
   if (!error.empty()) {

@@ -116,7 +116,7 @@ class TunnelLab(Lab):
         return self.wardgate_cli(["tunnel", "export", "--peer-block"], config_path).stdout
 
     # -- the concentrator -----------------------------------------------------------------
-    def start_concentrator(self, peer_block, port=None):
+    def start_concentrator(self, peer_block, port=None, log_level="error"):
         """wireguard-go in the concentrator namespace, configured with wg setconf from its own
         [Interface] and the appliance's exported [Peer] block; routes the VLAN into the tunnel."""
         if port is not None:
@@ -126,7 +126,7 @@ class TunnelLab(Lab):
                         f"ListenPort = {self.conc_port}\n\n{peer_block}")
         conf.chmod(0o600)
         proc = self.start("conc", ["wireguard-go", "-f", self.conc_if],
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LOG_LEVEL": "error"})
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LOG_LEVEL": log_level})
         sock = Path(f"/var/run/wireguard/{self.conc_if}.sock")
         if not wait_for(sock.exists, 10):
             raise RuntimeError(f"concentrator's wireguard-go did not start:\n{proc.log()}")
