@@ -2,7 +2,8 @@
 supervises wireguard-go on the appliance; the concentrator is a separate wireguard-go configured
 with `wg setconf` from the [Peer] block that `wardgate tunnel export --peer-block` prints, the way
 the hospital's administrator would paste it. The appliance has no route into the core except the
-tunnel (tests/lib/tunnel_lab.py), so every byte a core server sees came through it.
+tunnel (`wardgate-lab up --tunnel`, tests/lib/tunnel_lab.py), so every byte PACS and the HL7
+engine see came through it.
 
 What the network engineer checks:
 - the tunnel handshakes, and DICOM (storescu -> storescp) and HL7 (mllp_send -> an ACK server)
@@ -87,7 +88,7 @@ class TunnelTests(unittest.TestCase):
                         timeout, 0.2)
 
     def start_pacs(self):
-        return self.lab.start("conc", ["storescp", "-dhl", "+B", "-od", self.out, "104"],
+        return self.lab.start("pacs", ["storescp", "-dhl", "+B", "-od", self.out, "104"],
                               ready_port=104)
 
     def storescu(self, files, timeout=300):
@@ -124,7 +125,7 @@ class TunnelTests(unittest.TestCase):
 
         # HL7: the monitor's results to the engine behind the concentrator, all acknowledged.
         received = lab.workdir / f"hl7-{self._testMethodName}.jsonl"
-        lab.start("conc", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py", "--port", "2575",
+        lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py", "--port", "2575",
                            "--out", received, "--max-seconds", "300"],
                   ready_port=2575, ready_text="listening on")
         batch = lab.workdir / "oru.hl7"
@@ -205,8 +206,7 @@ class TunnelTests(unittest.TestCase):
         # of it rebinds) while the core keeps talking to the CT: its packets now come from the
         # new endpoint and the appliance follows (WireGuard roaming). The appliance's configured
         # endpoint is only where it starts.
-        pinger = lab.start("conc", ["ping", "-I", f"{lab.core_net}.10", "-i", "0.2", "-c", "300",
-                                    "-W", "1", lab.ip("ct")])
+        pinger = lab.start("pacs", ["ping", "-i", "0.2", "-c", "300", "-W", "1", lab.ip("ct")])
         self.assertTrue(wait_for(lambda: "bytes from" in pinger.log(), 10))
         lab.wg(["set", lab.conc_if, "listen-port", "51821"], role="conc")
         moved = self.wait_event("endpoint-changed", 15)

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import tempfile
@@ -137,8 +136,13 @@ class Lab:
         cmd = [str(LAB_SCRIPT), *args, "--name", self.name]
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=60)
 
+    def topology_args(self):
+        """Extra arguments of `wardgate-lab up` (a subclass may build another topology)."""
+        return []
+
     def up(self):
-        self._script("up", "--replace", "--vlan-net", self.vlan_net, "--core-net", self.core_net)
+        self._script("up", "--replace", "--vlan-net", self.vlan_net, "--core-net", self.core_net,
+                     *self.topology_args())
         out = self._script("status", "--env").stdout
         for line in out.splitlines():
             key, _, value = line.partition("=")
