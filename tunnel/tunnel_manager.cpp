@@ -203,8 +203,14 @@ void TunnelManager::monitor_loop() {
     lock.lock();
     ++stats_.polls;
     stats_.backend_alive = !failed;
-    wake_.wait_for(lock, failed ? std::chrono::seconds(1) : config_.monitor.interval,
-                   [this] { return stop_; });
+    // Every second while the backend is down or a peer has not handshaked yet, so the first
+    // "up" is recorded when it happens rather than up to an interval later.
+    bool all_up = true;
+    for (const auto& [key, peer] : monitor_->peers()) all_up = all_up && peer.up;
+    const auto wait = failed || !all_up
+                          ? std::min(std::chrono::seconds(1), config_.monitor.interval)
+                          : config_.monitor.interval;
+    wake_.wait_for(lock, wait, [this] { return stop_; });
   }
 }
 
