@@ -201,6 +201,8 @@ void TunnelManager::monitor_loop() {
       for (auto& e : monitor_->observe(state, now)) record(std::move(e));
     }
     lock.lock();
+    peers_.clear();
+    for (const auto& [key, peer] : monitor_->peers()) peers_.push_back(peer);
     ++stats_.polls;
     stats_.backend_alive = !failed;
     // Every second while the backend is down or a peer has not handshaked yet, so the first
@@ -232,6 +234,11 @@ void TunnelManager::down() {
   }
   backend_->destroy();
   spdlog::info("tunnel {}: down", config_.interface);
+}
+
+std::vector<PeerHealth> TunnelManager::peers() const {
+  std::lock_guard lock(mutex_);
+  return peers_;
 }
 
 TunnelStats TunnelManager::stats() const {
