@@ -23,7 +23,7 @@ import subprocess
 import time
 import unittest
 
-from labkit import REPO, dataset_sha256, wait_for, wardgate_bin
+from labkit import REPO, LabTestCase, dataset_sha256, wait_for, wardgate_bin
 from tunnel_lab import TunnelLab
 
 PY = "/usr/bin/python3"
@@ -44,22 +44,13 @@ def events(proc, action=None):
     return out
 
 
-class TunnelTests(unittest.TestCase):
-    lab = None
+class TunnelTests(LabTestCase):
+    lab_class = TunnelLab
+    lab_name = "itwg"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = TunnelLab("itwg")
-        try:
-            cls.lab.up()
-            cls.study = cls.lab.make_ct_study(60)
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.study = lab.make_ct_study(60)
 
     def setUp(self):
         lab = self.lab

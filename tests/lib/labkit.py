@@ -21,6 +21,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import unittest
 import zlib
 from pathlib import Path
 
@@ -258,3 +259,30 @@ class Lab:
         path = self.write_config(config or self.wardgate_config())
         return self.start("gw", [wardgate_bin(), "run", "--config", path],
                           ready_text=" ready: ", timeout=timeout)
+
+
+class LabTestCase(unittest.TestCase):
+    """A test class with one lab for all its tests: built in setUpClass (removed again if the set-up
+    fails), removed in tearDownClass. Subclasses name it (lab_name), may choose its class
+    (lab_class) and add their own set-up in set_up_lab(lab)."""
+    lab_class = None  # default: Lab
+    lab_name = None
+    lab = None
+
+    @classmethod
+    def set_up_lab(cls, lab):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = (cls.lab_class or Lab)(cls.lab_name)
+        try:
+            cls.lab.up()
+            cls.set_up_lab(cls.lab)
+        except BaseException:
+            cls.lab.down()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.down()
