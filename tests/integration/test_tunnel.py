@@ -189,6 +189,34 @@ class TunnelTests(LabTestCase):
             lab.run("gw", ["nft", "list", "table", "inet", "wardgate_tunnel"], check=False)
             .returncode, 0)
 
+    def test_preshared_key(self):
+        lab = self.lab
+        psk_file = lab.workdir / "wg-psk"
+        psk_file.write_text(lab.wg(["genpsk"]))
+        psk_file.chmod(0o600)
+        config = lab.tunnel_config()
+        config["tunnel"]["peers"][0]["preshared_key_file"] = str(psk_file)
+        self.start(config)
+        # The exported block carries the preshared key for the concentrator ...
+        self.assertIn(f"PresharedKey = {psk_file.read_text().strip()}", self.block)
+        # ... both sides use it, and the tunnel carries traffic.
+        self.assertTrue(self.wait_handshake())
+        appliance = lab.wg(["show", lab.appliance_if, "dump"], role="gw").splitlines()[1]
+        self.assertEqual(appliance.split("\t")[1], psk_file.read_text().strip())
+        conc = lab.wg(["show", lab.conc_if, "dump"], role="conc").splitlines()[1]
+        self.assertEqual(conc.split("\t")[1], psk_file.read_text().strip())
+        self.start_pacs()
+        result = lab.run("ct", ["echoscu", "-to", "5", lab.ip("pacs"), "104"], check=False)
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
+        self.assertTrue(lab.status(self.config_path)["peers"][0]["has_preshared_key"])
+        # A group-readable preshared key file is refused with a clear error.
+        psk_file.chmod(0o640)
+        self.wardgate.stop()
+        refused = lab.run("gw", [wardgate_bin(), "tunnel", "up", "--config", self.config_path],
+                          check=False, timeout=30)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn(b"readable by group or others", refused.stderr + refused.stdout)
+
     def test_concentrator_endpoint_moves(self):
         lab = self.lab
         self.start()
