@@ -59,7 +59,9 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
 
   // The interface's own key.
   if (state.public_key && seen_own_key_ && *state.public_key != *seen_own_key_) {
-    const bool ours = own_key_ && *own_key_ == *state.public_key;
+    const bool ours = (own_key_ && *own_key_ == *state.public_key) ||
+                      (rotation_check_ && rotation_check_(*state.public_key));
+    if (ours) own_key_ = state.public_key;
     auto e =
         event(ours ? "key-rotated" : "key-changed", ours ? Outcome::kSuccess : Outcome::kWarning,
               ours ? Severity::kNotice : Severity::kAlert, "", now);
