@@ -2,13 +2,15 @@
 (software emulation) from a busybox initramfs, with its wireguard.ko.
 
 The test builds a network namespace holding a tap device (the VM's NIC) and a wireguard-go peer
-configured with wg(8). Inside the VM, tests/tools/wg_kernel_driver calls tunnel::KernelBackend:
-create (twice: the link is reused), set (the device JSON below, over generic netlink), get. The
-VM's tunnel must complete a handshake with wireguard-go; the VM pings the namespace and the
-namespace pings the VM across the tunnel. Then the two views are cross-checked: `wg show dump` in
-the VM against what the backend was told, and the backend reading back what `wg set` configured;
-a set of 200 peers plus one peer of 600 allowed IPs checks the message splitting and the merging
-of a multi-message dump against the kernel. Last, destroy removes the link.
+configured with wg(8). In the VM, `wardgate tunnel up` (backend "auto", which must pick the
+kernel) brings the tunnel up over tunnel::KernelBackend; it must complete a handshake with
+wireguard-go, the VM pings the namespace and the namespace pings the VM across the tunnel. Then
+the views are cross-checked: `wg show dump` in the VM against what wardgate was told,
+`wardgate tunnel status --json` against that dump, and status reading back a peer that `wg set`
+added. SIGTERM must take the link down. Last, tests/tools/wg_kernel_driver calls the backend
+directly: create twice (the link is reused), a name held by another kind of link, a set of 200
+peers plus one of 601 allowed IPs (split across messages, read back from a multi-message dump and
+compared with wg's view), destroy.
 
 qemu runs with software emulation (accel=tcg) on purpose: on this workplace /dev/kvm exists, but
 a KVM guest hangs at boot (and -cpu max trips an MSR assertion), while TCG boots in ~4 s.
@@ -157,9 +159,9 @@ class KernelBackendUnderQemu(unittest.TestCase):
         (cls.workdir / "psk").write_text(cls.psk + "\n")
         cls.peer2_public = cls._key_pair("peer2")[1]
         cls.peer2_psk = wg("genpsk")
-        # What wardgate is told (the tunnel section; the rest is the lab's configuration with
+        # What wardgate is told (the tunnel section, backend "auto"; the rest is the lab's configuration with
         # the audit store in the VM's /tmp): the namespace peer, reached over the tap link.
-        cls.tunnel = {"interface": VM_IF, "backend": "kernel", "private_key_file": "/test/vm.key",
+        cls.tunnel = {"interface": VM_IF, "backend": "auto", "private_key_file": "/test/vm.key",
                       "listen_port": PORT, "fwmark": 7, "addresses": [f"{TUN_VM}/24"],
                       "mss_clamp": False,
                       "peers": [{"name": "namespace", "public_key": cls.ns_public,
@@ -324,6 +326,8 @@ class KernelBackendUnderQemu(unittest.TestCase):
         self.assertEqual(json.loads(self.section("available")), {"available": True, "why": ""})
         log = self.section("up-log")
         self.assertIn(" ready: tunnel", log)
+        # "auto" finds the kernel's wireguard family (wireguard-go is not even in the VM).
+        self.assertIn("backend kernel (auto: the kernel has the wireguard link type)", log)
         self.assertNotIn(self.vm_private, log)
         status = self.status("status")
         self.assertEqual((status["interface"], status["backend"]), (VM_IF, "kernel"))
