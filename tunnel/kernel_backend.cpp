@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -65,6 +66,12 @@ std::string resolve_family(nl_sock* sock, std::uint16_t& family_id) {
 // The generic netlink conversation: the family's id and the messages of one request.
 class GenlChannel {
  public:
+  GenlChannel() = default;
+  GenlChannel(const GenlChannel&) = delete;
+  GenlChannel& operator=(const GenlChannel&) = delete;
+  // A dump of the device carries its private key: no copy of it outlives the channel.
+  ~GenlChannel() { sodium_memzero(buffer_.data(), buffer_.size()); }
+
   std::string open() {
     if (auto error = open_socket(NETLINK_GENERIC, sock_); !error.empty()) return error;
     return resolve_family(sock_.get(), family_id_);
@@ -87,7 +94,9 @@ class GenlChannel {
       return got == 0 ? std::string("netlink: the kernel closed the conversation")
                       : "netlink receive: " + nl_error(got);
     }
+    sodium_memzero(buffer_.data(), buffer_.size());
     buffer_.assign(raw, raw + got);
+    sodium_memzero(raw, static_cast<std::size_t>(got));
     std::free(raw);
     messages.clear();
     return wgnl::split_messages(buffer_, messages);
@@ -115,6 +124,10 @@ std::string get_link(nl_sock* sock, const std::string& ifname, Link& link) {
   const int error = rtnl_link_get_kernel(sock, 0, ifname.c_str(), &raw);
   link.reset(raw);
   return error < 0 ? "link " + ifname + ": " + nl_error(error) : std::string();
+}
+
+std::string prefixed(const std::string& what, const std::string& error) {
+  return std::string(what).append(": ").append(error);
 }
 
 bool is_wireguard(rtnl_link* link) {
@@ -153,7 +166,14 @@ std::string KernelBackend::set(const DeviceConfig& config) {
   GenlChannel channel;
   if (auto error = channel.open(); !error.empty()) return error;
   const auto header = channel.header();
-  std::vector<wgnl::Bytes> messages;
+  // The first message holds the private key: wiped however set() returns.
+  struct Wiped {
+    std::vector<wgnl::Bytes> messages;
+    ~Wiped() {
+      for (auto& m : messages) sodium_memzero(m.data(), m.size());
+    }
+  } wiped;
+  auto& messages = wiped.messages;
   try {
     messages = wgnl::encode_set_device(ifname_, config, header);
   } catch (const std::invalid_argument& e) {
@@ -199,7 +219,7 @@ std::string KernelBackend::get(DeviceState& state) {
   std::vector<wgnl::Message> replies;
   // Bounded: every datagram holds at least one peer, and the decoder caps the peers.
   for (std::size_t reads = 0; !decoder.done() && reads <= wgnl::kMaxPeers + 1; ++reads) {
-    if (auto error = channel.receive(replies); !error.empty()) return what + ": " + error;
+    if (auto error = channel.receive(replies); !error.empty()) return prefixed(what, error);
     for (const auto& reply : replies) {
       if (reply.seq != header.seq || decoder.done()) continue;
       std::string error;
@@ -211,7 +231,7 @@ std::string KernelBackend::get(DeviceState& state) {
       } else if (reply.type == header.family_id) {
         error = decoder.add(reply);
       }
-      if (!error.empty()) return error.starts_with(what) ? error : what + ": " + error;
+      if (!error.empty()) return error.starts_with(what) ? error : prefixed(what, error);
     }
   }
   if (!decoder.done()) return what + ": the dump did not end";

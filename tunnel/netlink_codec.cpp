@@ -36,6 +36,8 @@ class MessageWriter {
  public:
   MessageWriter(RequestHeader header, std::uint8_t cmd, std::uint16_t flags, std::size_t limit)
       : limit_(limit) {
+    // Never reallocated while filled: no stray copy of a private key is left in freed memory.
+    bytes_.reserve(limit);
     bytes_.resize(NLMSG_HDRLEN + GENL_HDRLEN);
     put_raw<std::uint16_t>(bytes_, 4, header.family_id);
     put_raw<std::uint16_t>(bytes_, 6, flags);
