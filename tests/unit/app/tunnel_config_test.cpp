@@ -164,6 +164,10 @@ TEST(TunnelConfig, BadPrefixes) {
   EXPECT_EQ(error_of(R"({"advertised_networks": ["10.50.0.0/24", "10.50.0.0/"]})")
                 .rfind("tunnel.advertised_networks[1]: ", 0),
             0u);
+  // A NUL cuts the text short for inet_pton; what follows it must not be silently dropped.
+  EXPECT_EQ(
+      error_of(R"({"addresses": ["10.99.0.2\u0000junk/24"]})").rfind("tunnel.addresses[0]: ", 0),
+      0u);
   EXPECT_EQ(error_of(R"({"routes": "10.0.0.0/8"})").rfind("tunnel.routes: ", 0), 0u);
   EXPECT_EQ(error_of(R"({"peers": [)" + peer("c", kKey1, R"(, "allowed_ips": [8])") + "]}")
                 .rfind("tunnel.peers[0].allowed_ips[0]: ", 0),
