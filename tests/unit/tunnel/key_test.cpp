@@ -193,7 +193,7 @@ TEST(Key, ReadKeyFileRefusesAFileOthersCanRead) {
   // The operator must learn which file, what is wrong and what to do about it.
   EXPECT_NE(error.find(path), std::string::npos) << error;
   EXPECT_NE(error.find("readable by group or others"), std::string::npos) << error;
-  EXPECT_NE(error.find("644"), std::string::npos) << error;
+  EXPECT_NE(error.find("(mode 644)"), std::string::npos) << error;
   EXPECT_NE(error.find("chmod 600"), std::string::npos) << error;
   EXPECT_TRUE(is_zero(k)) << "the key must not be read from a refused file";
 
