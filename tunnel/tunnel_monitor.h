@@ -45,6 +45,9 @@ struct PeerHealth {
   std::uint64_t tx_bytes = 0;
   std::uint64_t handshakes_seen = 0;  // distinct handshake times observed
   std::uint64_t endpoint_changes = 0;
+  // When the peer appeared on the interface: a peer that never completed a handshake is stale
+  // only stale_after from here (it may have been added long after the monitor started).
+  std::chrono::system_clock::time_point first_seen{};
   // Since rx last grew: when, and how far tx was then.
   std::chrono::system_clock::time_point rx_changed{};
   std::uint64_t tx_at_rx_change = 0;
@@ -95,7 +98,6 @@ class TunnelMonitor {
   std::function<bool(const Key&)> rotation_check_;
   std::optional<Key> seen_own_key_;
   bool first_ = true;
-  std::chrono::system_clock::time_point started_{};
   std::map<Key, PeerHealth> health_;
 };
 

@@ -23,7 +23,7 @@ import subprocess
 import time
 import unittest
 
-from labkit import CT_STUDY_UID, Lab, dataset_sha256, split_part10
+from labkit import CT_STUDY_UID, LabTestCase, dataset_sha256, split_part10
 
 STUDY_SIZE = 20
 STUDY_UID = CT_STUDY_UID
@@ -38,21 +38,11 @@ def dump_value(path, tag):
     return (m.group(1) or m.group(2)).strip() if m else None
 
 
-class DicomRelayTests(unittest.TestCase):
-    lab = None
+class DicomRelayTests(LabTestCase):
+    lab_name = "itdcm"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itdcm")
-        try:
-            cls._setup()
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def _setup(cls):
-        lab = cls.lab.up()
+    def set_up_lab(cls, lab):
         work = lab.workdir
         cls.files = lab.make_ct_study(STUDY_SIZE)
         cls.study = cls.files[0].parent
@@ -88,10 +78,6 @@ class DicomRelayTests(unittest.TestCase):
         cls.dcmqrscp = lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
 
         cls.wardgate = lab.start_wardgate()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()  # also removes the work directory (the images: ~40 MiB)
 
     # -- helpers ---------------------------------------------------------------------------
     def ct(self, argv, timeout=120):

@@ -217,6 +217,26 @@ class TunnelTests(LabTestCase):
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn(b"readable by group or others", refused.stderr + refused.stdout)
 
+    def test_attaches_to_a_running_wireguard_go(self):
+        lab = self.lab
+        # Someone else runs the daemon (uapi.start: false); wardgate configures and watches it
+        # and leaves it running when it stops.
+        daemon = lab.start("gw", ["wireguard-go", "-f", lab.appliance_if],
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LOG_LEVEL": "error"})
+        sock = f"/var/run/wireguard/{lab.appliance_if}.sock"
+        self.assertTrue(wait_for(lambda: os.path.exists(sock), 10), daemon.log())
+        self.start(uapi={"start": False})
+        self.assertTrue(self.wait_handshake())
+        self.assertIn("configured: uapi", self.wardgate.log())
+        self.start_pacs()
+        result = lab.run("ct", ["echoscu", "-to", "5", lab.ip("pacs"), "104"], check=False)
+        self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
+        self.wardgate.stop()
+        self.assertTrue(daemon.running(), "wardgate stopped a daemon it did not start")
+        self.assertEqual(lab.run("gw", ["ip", "link", "show", lab.appliance_if],
+                                 check=False).returncode, 0)
+        daemon.stop()
+
     def test_concentrator_endpoint_moves(self):
         lab = self.lab
         self.start()
