@@ -33,7 +33,14 @@ fi
 [[ -n $pkg ]] || { echo "fetch-kernel: apt-cache knows no linux-image-6.1.0-*-amd64" >&2; exit 1; }
 
 # As root into a directory _apt cannot write: no sandbox user, or apt warns on every fetch.
-(cd "$cache" && rm -f "${pkg}"_*.deb && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
+download() { (cd "$cache" && rm -f "${pkg}"_*.deb && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null); }
+if ! download; then
+  # Stale lists name a kernel the archive has replaced since: refresh them once and retry.
+  apt-get update -qq
+  pkg="$(resolve)"
+  [[ -n $pkg ]] || { echo "fetch-kernel: apt-cache knows no linux-image-6.1.0-*-amd64" >&2; exit 1; }
+  download
+fi
 deb="$(compgen -G "$cache/${pkg}_*.deb" | head -n1)"
 [[ -n $deb ]] || { echo "fetch-kernel: apt-get download $pkg left no .deb in $cache" >&2; exit 1; }
 
