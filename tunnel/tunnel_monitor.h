@@ -3,7 +3,8 @@
 // into audit events of category "tunnel" (docs/audit-events.md):
 //   up                 a peer's first handshake; again with recovered=true when a stale or
 //                      interrupted peer carries traffic again
-//   stale              no handshake for more than stale_after while packets wait to go out
+//   stale              no handshake for more than stale_after while packets wait to go out,
+//                      at two polls running (one could catch a handshake still in flight)
 //   interrupted        the peer stopped answering: nothing received for silence_after while
 //                      more was sent than keepalives and handshake retries alone would send
 //                      (a concentrator restart, a cut link); the tunnel's session may still
@@ -38,6 +39,7 @@ struct PeerHealth {
   Key public_key{};
   bool up = false;  // had a handshake and is not stale
   bool stale = false;
+  bool stale_suspected = false;  // stale's condition held at the last poll (see observe())
   bool interrupted = false;
   std::optional<Endpoint> endpoint;
   std::int64_t last_handshake_s = 0;  // Unix time, 0: never

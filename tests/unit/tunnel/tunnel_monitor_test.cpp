@@ -145,26 +145,39 @@ TEST(TunnelMonitor, StaleAfterStaleAfterOnlyWhenTxGrows) {
   EXPECT_EQ(actions(w.at(180, device({peer(kConcentrator, 0, 100, 400)}))), Actions{});
   // Past stale_after without tx growth: idle, not stale.
   EXPECT_EQ(actions(w.at(200, device({peer(kConcentrator, 0, 100, 400)}))), Actions{});
-  const auto events = w.at(205, device({peer(kConcentrator, 0, 100, 548)}));
+  // The first poll that sees it may have caught a handshake in flight: not yet.
+  EXPECT_EQ(actions(w.at(205, device({peer(kConcentrator, 0, 100, 548)}))), Actions{});
+  const auto events = w.at(210, device({peer(kConcentrator, 0, 100, 696)}));
   ASSERT_EQ(actions(events), Actions{"stale"});
   const auto& stale = events[0];
   EXPECT_EQ(stale.outcome, audit::Outcome::kFailure);
   EXPECT_EQ(stale.severity, audit::Severity::kAlert);
   EXPECT_EQ(text(stale, "peer"), "concentrator");
-  EXPECT_EQ(integer(stale, "handshake_age_s"), 205);
+  EXPECT_EQ(integer(stale, "handshake_age_s"), 210);
   EXPECT_EQ(text(stale, "reason"), "no handshake within 180 s");
   EXPECT_EQ(text(stale, "endpoint"), "192.0.2.10:51820");
   EXPECT_TRUE(w.monitor.peers().at(kConcentrator).stale);
   EXPECT_FALSE(w.monitor.peers().at(kConcentrator).up);
   // Reported once, not at every poll.
-  EXPECT_EQ(actions(w.at(210, device({peer(kConcentrator, 0, 100, 696)}))), Actions{});
+  EXPECT_EQ(actions(w.at(215, device({peer(kConcentrator, 0, 100, 844)}))), Actions{});
+}
+
+TEST(TunnelMonitor, AHandshakeAnsweredByTheNextPollIsNotStale) {
+  // An idle tunnel past stale_after starts sending: the poll catches the initiation (tx grew)
+  // before the answer; by the next poll the handshake is done.
+  Watch w;
+  w.at(0, device({peer(kConcentrator, 0, 100, 100)}));
+  EXPECT_EQ(actions(w.at(600, device({peer(kConcentrator, 0, 100, 248)}))), Actions{});
+  EXPECT_EQ(actions(w.at(605, device({peer(kConcentrator, 600, 192, 400)}))), Actions{});
+  EXPECT_FALSE(w.monitor.peers().at(kConcentrator).stale);
 }
 
 TEST(TunnelMonitor, StaleNamesANeverCompletedHandshake) {
   Watch w;
   EXPECT_EQ(actions(w.at(0, device({peer(kConcentrator, kNever, 0, 0)}))), Actions{});
   EXPECT_EQ(actions(w.at(100, device({peer(kConcentrator, kNever, 0, 148 * 20)}))), Actions{});
-  const auto events = w.at(185, device({peer(kConcentrator, kNever, 0, 148 * 37)}));
+  EXPECT_EQ(actions(w.at(185, device({peer(kConcentrator, kNever, 0, 148 * 37)}))), Actions{});
+  const auto events = w.at(190, device({peer(kConcentrator, kNever, 0, 148 * 38)}));
   ASSERT_EQ(actions(events), Actions{"stale"});
   EXPECT_EQ(integer(events[0], "handshake_age_s"), -1);
   EXPECT_NE(text(events[0], "reason").find("never completed a handshake"), std::string::npos)
@@ -174,7 +187,8 @@ TEST(TunnelMonitor, StaleNamesANeverCompletedHandshake) {
 TEST(TunnelMonitor, UpRecoveredAfterStale) {
   Watch w;
   w.at(0, device({peer(kConcentrator, 0, 100, 100)}));
-  ASSERT_EQ(actions(w.at(205, device({peer(kConcentrator, 0, 100, 548)}))), Actions{"stale"});
+  ASSERT_EQ(actions(w.at(205, device({peer(kConcentrator, 0, 100, 548)}))), Actions{});
+  ASSERT_EQ(actions(w.at(210, device({peer(kConcentrator, 0, 100, 696)}))), Actions{"stale"});
   const auto events = w.at(300, device({peer(kConcentrator, 299, 192, 1000)}));
   ASSERT_EQ(actions(events), Actions{"up"});
   EXPECT_EQ(flag(events[0], "recovered"), true);
@@ -253,8 +267,9 @@ TEST(TunnelMonitor, InterruptedThenStaleThenRecovered) {
   w.at(0, device({peer(kConcentrator, 0, 1000, 1000)}));
   ASSERT_EQ(actions(w.at(35, device({peer(kConcentrator, 0, 1000, 60000)}))),
             Actions{"interrupted"});
-  ASSERT_EQ(actions(w.at(200, device({peer(kConcentrator, 0, 1000, 70000)}))), Actions{"stale"});
-  const auto events = w.at(260, device({peer(kConcentrator, 259, 2000, 71000)}));
+  ASSERT_EQ(actions(w.at(200, device({peer(kConcentrator, 0, 1000, 70000)}))), Actions{});
+  ASSERT_EQ(actions(w.at(205, device({peer(kConcentrator, 0, 1000, 71000)}))), Actions{"stale"});
+  const auto events = w.at(260, device({peer(kConcentrator, 259, 2000, 72000)}));
   ASSERT_EQ(actions(events), Actions{"up"});
   EXPECT_EQ(flag(events[0], "recovered"), true);
   const auto& h = w.monitor.peers().at(kConcentrator);
@@ -392,8 +407,11 @@ TEST(TunnelMonitor, APeerAddedLaterHasStaleAfterToCompleteItsFirstHandshake) {
   EXPECT_EQ(actions(w.at(3780, device({peer(kConcentrator, 3599, 1, 1),
                                        peer(kBackup, kNever, 0, 148 * 37)}))),
             Actions{});
+  EXPECT_EQ(actions(w.at(3785, device({peer(kConcentrator, 3599, 1, 1),
+                                       peer(kBackup, kNever, 0, 148 * 38)}))),
+            Actions{});
   const auto events =
-      w.at(3785, device({peer(kConcentrator, 3599, 1, 1), peer(kBackup, kNever, 0, 148 * 38)}));
+      w.at(3790, device({peer(kConcentrator, 3599, 1, 1), peer(kBackup, kNever, 0, 148 * 39)}));
   ASSERT_EQ(actions(events), Actions{"stale"});
   EXPECT_EQ(text(events[0], "peer"), "backup");
 }
