@@ -61,6 +61,13 @@ int config_check_command(const std::string& path) {
   try {
     const Config c = load_config_file(path);
     std::cout << path << ": valid; would intercept " << describe_services(c.interception) << "\n";
+    if (c.tunnel) {
+      std::cout << "tunnel " << c.tunnel->interface << " (backend " << to_string(c.tunnel->backend)
+                << ", MTU " << c.tunnel->mtu << ") to";
+      for (const auto& p : c.tunnel->peers)
+        std::cout << " " << p.name << (p.endpoint ? " at " + p.endpoint->to_string() : "");
+      std::cout << (c.tunnel->peers.empty() ? " no peer" : "") << "\n";
+    }
     return kExitOk;
   } catch (const ConfigError& e) {
     std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
