@@ -1,7 +1,6 @@
 #include "tunnel/tunnel_monitor.h"
 
 #include <set>
-#include <utility>
 
 #include "tunnel/key.h"
 
@@ -156,7 +155,18 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     const std::uint64_t unanswered = p.tx_bytes - std::min(p.tx_bytes, h.tx_at_rx_change);
     const std::uint64_t allowance =
         kSilentTxAllowanceBase + kSilentTxAllowancePerSecond * static_cast<std::uint64_t>(silent_s);
-    if (fresh) h.stale_suspected = false;
+    // Packets wait for the peer (tx grows: handshake initiations and queued data) and no
+    // handshake has completed within stale_after. One poll may have caught the handshake
+    // initiation of a tunnel that was merely idle, its answer a round trip away: stale only when
+    // no handshake completed within kStaleConfirmation (WireGuard's own retry time) after that.
+    if (fresh) {
+      h.stale_suspected = false;
+    } else if (!h.stale && !h.stale_suspected && age_s > stale_after_.count() && tx_grew) {
+      h.stale_suspected = true;
+      h.stale_suspected_at = now;
+    }
+    const bool stale_confirmed =
+        !fresh && !h.stale && h.stale_suspected && now - h.stale_suspected_at >= kStaleConfirmation;
     if (fresh && (!h.up || (h.interrupted && rx_grew))) {
       auto e = event("up", Outcome::kSuccess, Severity::kNotice, h.name, now);
       if (p.endpoint) e.fields.set("endpoint", p.endpoint->to_string());
@@ -165,15 +175,7 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
       h.up = true;
       h.stale = false;
       h.interrupted = false;
-    } else if (!fresh && !h.stale && age_s > stale_after_.count() && tx_grew &&
-               !std::exchange(h.stale_suspected, true)) {
-      // First sighting: the poll may have caught a handshake initiation of a tunnel that was
-      // idle past stale_after, whose answer is a round trip away. Stale only if it holds at the
-      // next poll as well.
-    } else if (!fresh && !h.stale && age_s > stale_after_.count() && tx_grew) {
-      // Packets wait for the peer (tx grows: handshake initiations and queued data) and no
-      // handshake has completed within stale_after, two polls running: the tunnel is not
-      // carrying traffic.
+    } else if (stale_confirmed) {
       auto e = event("stale", Outcome::kFailure, Severity::kAlert, h.name, now);
       e.fields.set("handshake_age_s", p.last_handshake_s != 0 ? age_s : std::int64_t{-1});
       e.fields.set("reason",

@@ -4,7 +4,8 @@
 //   up                 a peer's first handshake; again with recovered=true when a stale or
 //                      interrupted peer carries traffic again
 //   stale              no handshake for more than stale_after while packets wait to go out,
-//                      at two polls running (one could catch a handshake still in flight)
+//                      and none within kStaleConfirmation after a poll first saw that (the
+//                      poll may have caught a handshake in flight)
 //   interrupted        the peer stopped answering: nothing received for silence_after while
 //                      more was sent than keepalives and handshake retries alone would send
 //                      (a concentrator restart, a cut link); the tunnel's session may still
@@ -39,7 +40,8 @@ struct PeerHealth {
   Key public_key{};
   bool up = false;  // had a handshake and is not stale
   bool stale = false;
-  bool stale_suspected = false;  // stale's condition held at the last poll (see observe())
+  bool stale_suspected = false;  // stale's condition was seen, not yet confirmed (observe())
+  std::chrono::system_clock::time_point stale_suspected_at{};
   bool interrupted = false;
   std::optional<Endpoint> endpoint;
   std::int64_t last_handshake_s = 0;  // Unix time, 0: never
@@ -59,6 +61,8 @@ struct PeerHealth {
 // at most one a second) and handshake initiations (148 bytes every 5 s) stay below it.
 constexpr std::uint64_t kSilentTxAllowancePerSecond = 64;
 constexpr std::uint64_t kSilentTxAllowanceBase = 1024;
+// WireGuard retries an unanswered handshake initiation after 5 s (REKEY_TIMEOUT).
+constexpr std::chrono::seconds kStaleConfirmation{5};
 
 class TunnelMonitor {
  public:

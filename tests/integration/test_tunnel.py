@@ -269,7 +269,7 @@ class TunnelTests(LabTestCase):
         config = lab.tunnel_config(monitor={"interval_s": 1, "stale_after_s": 3})
         config["tunnel"]["peers"][0]["public_key"] = wrong
         self.start(config)
-        stale = self.wait_event("stale", 20, peer="concentrator")
+        stale = self.wait_event("stale", 30, peer="concentrator")
         self.assertTrue(stale, events(self.wardgate))
         self.assertEqual(stale[0]["severity"], "alert")
         self.assertIn("never completed a handshake", stale[0]["fields"]["reason"])
