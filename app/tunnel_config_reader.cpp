@@ -137,6 +137,8 @@ std::optional<tunnel::TunnelConfig> read_tunnel(const nlohmann::json* j) {
         std::chrono::seconds(mr.integer("interval_s", 1, 3600, c.monitor.interval.count()));
     c.monitor.stale_after =
         std::chrono::seconds(mr.integer("stale_after_s", 1, 86400, c.monitor.stale_after.count()));
+    c.monitor.silence_after = std::chrono::seconds(
+        mr.integer("silence_after_s", 2, 86400, c.monitor.silence_after.count()));
     mr.reject_unknown_keys();
   }
   r.reject_unknown_keys();

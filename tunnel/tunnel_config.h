@@ -40,7 +40,8 @@ struct TuningConfig {
 
 struct MonitorConfig {
   std::chrono::seconds interval{5};
-  std::chrono::seconds stale_after{180};  // no handshake for this long while traffic waits
+  std::chrono::seconds stale_after{180};   // no handshake for this long while traffic waits
+  std::chrono::seconds silence_after{30};  // nothing received for this long while traffic waits
 };
 
 struct TunnelConfig {

@@ -120,8 +120,9 @@ std::string TunnelManager::up() {
   spdlog::info("tunnel {}: backend {} ({})", config_.interface, backend_->name(), selection.reason);
   std::vector<ExpectedPeer> expected;
   for (const auto& p : config_.peers) expected.push_back({p.name, p.public_key});
-  monitor_ = std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
-                                             config_.monitor.stale_after);
+  monitor_ =
+      std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
+                                      config_.monitor.stale_after, config_.monitor.silence_after);
   std::string error = backend_->create();
   if (error.empty()) error = configure();
   if (!error.empty()) {

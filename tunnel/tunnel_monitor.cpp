@@ -10,11 +10,13 @@ using audit::Outcome;
 using audit::Severity;
 
 TunnelMonitor::TunnelMonitor(std::string appliance_id, std::string interface,
-                             std::vector<ExpectedPeer> peers, std::chrono::seconds stale_after)
+                             std::vector<ExpectedPeer> peers, std::chrono::seconds stale_after,
+                             std::chrono::seconds silence_after)
     : appliance_id_(std::move(appliance_id)),
       interface_(std::move(interface)),
       expected_(std::move(peers)),
-      stale_after_(stale_after) {}
+      stale_after_(stale_after),
+      silence_after_(silence_after) {}
 
 std::string TunnelMonitor::name_of(const Key& key) const {
   for (const auto& p : expected_)
@@ -74,6 +76,10 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     if (health_.count(p.public_key) != 0) continue;
     PeerHealth h;
     h.public_key = p.public_key;
+    h.rx_changed = now;
+    h.rx_bytes = p.rx_bytes;
+    h.tx_bytes = p.tx_bytes;
+    h.tx_at_rx_change = p.tx_bytes;
     h.name = name_of(p.public_key);
     const bool configured = h.name != to_base64(p.public_key);
     if (!configured) {
@@ -129,13 +135,24 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
             ? now_s.count() - p.last_handshake_s
             : std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
     const bool fresh = p.last_handshake_s != 0 && age_s <= stale_after_.count();
-    if (fresh && !h.up) {
+    const bool rx_grew = p.rx_bytes > h.rx_bytes;
+    if (rx_grew) {
+      h.rx_changed = now;
+      h.tx_at_rx_change = p.tx_bytes;
+    }
+    const auto silent_s =
+        std::chrono::duration_cast<std::chrono::seconds>(now - h.rx_changed).count();
+    const std::uint64_t unanswered = p.tx_bytes - std::min(p.tx_bytes, h.tx_at_rx_change);
+    const std::uint64_t allowance =
+        kSilentTxAllowanceBase + kSilentTxAllowancePerSecond * static_cast<std::uint64_t>(silent_s);
+    if (fresh && (!h.up || (h.interrupted && rx_grew))) {
       auto e = event("up", Outcome::kSuccess, Severity::kNotice, h.name, now);
       if (p.endpoint) e.fields.set("endpoint", p.endpoint->to_string());
-      e.fields.set("recovered", h.stale);
+      e.fields.set("recovered", h.stale || h.interrupted);
       out.push_back(std::move(e));
       h.up = true;
       h.stale = false;
+      h.interrupted = false;
     } else if (!fresh && !h.stale && age_s > stale_after_.count() && tx_grew) {
       // Packets wait for the peer (tx grows: handshake initiations and queued data) and no
       // handshake has completed within stale_after: the tunnel is not carrying traffic.
@@ -150,6 +167,17 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
       out.push_back(std::move(e));
       h.stale = true;
       h.up = false;
+    } else if (h.up && !h.interrupted && silent_s > silence_after_.count() &&
+               unanswered > allowance) {
+      auto e = event("interrupted", Outcome::kFailure, Severity::kAlert, h.name, now);
+      e.fields.set("silent_s", silent_s);
+      e.fields.set("unanswered_bytes", unanswered);
+      e.fields.set("reason",
+                   "nothing received from the peer while traffic waits (concentrator restarted "
+                   "or unreachable?)");
+      if (p.endpoint) e.fields.set("endpoint", p.endpoint->to_string());
+      out.push_back(std::move(e));
+      h.interrupted = true;
     }
     h.last_handshake_s = p.last_handshake_s;
     h.rx_bytes = p.rx_bytes;

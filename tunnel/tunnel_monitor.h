@@ -1,8 +1,13 @@
 #pragma once
 // Watches a WireGuard interface through successive snapshots (DeviceState) and turns what changed
 // into audit events of category "tunnel" (docs/audit-events.md):
-//   up                 a peer's first handshake (and the first after it went stale)
+//   up                 a peer's first handshake; again with recovered=true when a stale or
+//                      interrupted peer carries traffic again
 //   stale              no handshake for more than stale_after while packets wait to go out
+//   interrupted        the peer stopped answering: nothing received for silence_after while
+//                      more was sent than keepalives and handshake retries alone would send
+//                      (a concentrator restart, a cut link); the tunnel's session may still
+//                      look valid, which is why stale alone would see it only after minutes
 //   endpoint-changed   the peer's UDP endpoint moved (roaming, NAT rebinding)
 //   peer-added         a peer appeared that the configuration does not name (someone ran wg set)
 //   peer-removed       a configured peer is missing from the interface
@@ -32,18 +37,27 @@ struct PeerHealth {
   Key public_key{};
   bool up = false;  // had a handshake and is not stale
   bool stale = false;
+  bool interrupted = false;
   std::optional<Endpoint> endpoint;
   std::int64_t last_handshake_s = 0;  // Unix time, 0: never
   std::uint64_t rx_bytes = 0;
   std::uint64_t tx_bytes = 0;
   std::uint64_t handshakes_seen = 0;  // distinct handshake times observed
   std::uint64_t endpoint_changes = 0;
+  // Since rx last grew: when, and how far tx was then.
+  std::chrono::system_clock::time_point rx_changed{};
+  std::uint64_t tx_at_rx_change = 0;
 };
+
+// Bytes per second of silence a peer may be sent without "interrupted": keepalives (32 bytes,
+// at most one a second) and handshake initiations (148 bytes every 5 s) stay below it.
+constexpr std::uint64_t kSilentTxAllowancePerSecond = 64;
+constexpr std::uint64_t kSilentTxAllowanceBase = 1024;
 
 class TunnelMonitor {
  public:
   TunnelMonitor(std::string appliance_id, std::string interface, std::vector<ExpectedPeer> peers,
-                std::chrono::seconds stale_after);
+                std::chrono::seconds stale_after, std::chrono::seconds silence_after);
 
   // The interface's own public key wardgate set; a change to it is "key-rotated", any other
   // change "key-changed".
@@ -69,6 +83,7 @@ class TunnelMonitor {
   std::string interface_;
   std::vector<ExpectedPeer> expected_;
   std::chrono::seconds stale_after_;
+  std::chrono::seconds silence_after_;
   std::optional<Key> own_key_;
   std::optional<Key> seen_own_key_;
   bool first_ = true;
