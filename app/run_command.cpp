@@ -10,7 +10,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/inspection_setup.h"
-#include "app/logging_setup.h"
+#include "app/process_setup.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
@@ -88,12 +88,8 @@ int run_command(const std::string& path) {
     spdlog::info("socket buffers: {}", changed);
   }
 
-  // Signals are taken synchronously by this thread; block them before any worker thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken synchronously by this thread; blocked before any worker thread starts.
+  sigset_t signals = block_stop_signals();
 
   Inspection inspection;
   try {

@@ -16,7 +16,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/inspection_setup.h"
-#include "app/logging_setup.h"
+#include "app/process_setup.h"
 #include "tunnel/backend_select.h"
 #include "tunnel/key.h"
 #include "tunnel/tunnel_manager.h"
@@ -75,11 +75,8 @@ int tunnel_up_command(const std::string& path) {
   auto config = tunnel_config(path, status);
   if (!config) return status;
   setup_logging(config->log_level);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken synchronously by this thread; blocked before any worker thread starts.
+  sigset_t signals = block_stop_signals();
   Inspection inspection;
   try {
     inspection = make_inspection(*config);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: brings the lab up, starts wardgate in the appliance namespace, a PACS (storescp) and
-# an HL7 engine on the core side, then sends a CT study from the CT modality and vitals from the
-# patient monitor through wardgate, and shows what wardgate saw. Everything keeps running until
+# The demo: brings the lab up with the core behind a WireGuard concentrator, starts wardgate in
+# the appliance namespace (it brings the tunnel up), the concentrator (wireguard-go configured
+# from the [Peer] block wardgate exports), a PACS (storescp) and an HL7 engine on the core side,
+# then sends a CT study from the CT modality and vitals from the patient monitor through wardgate
+# and the tunnel, and shows what wardgate saw. Everything keeps running until
 # `make demo-stop` (scripts/demo.sh stop).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,8 +41,10 @@ if [[ -d $state ]] && compgen -G "$state/*.pid" >/dev/null; then
   stop_demo
 fi
 mkdir -p "$state"
-"$lab" up --replace
+"$lab" up --replace --tunnel
+set -a  # exported: the configuration below reads them
 eval "$("$lab" status --env)"
+set +a
 
 # start ROLE NAME CMD...: runs CMD in the role's namespace in the background, records its PID.
 start() {
@@ -68,17 +72,48 @@ wait_port "$WARDGATE_LAB_NS_HL7" 2575
 echo; echo "== starting wardgate in the appliance namespace $WARDGATE_LAB_NS_GW"
 # The lab configuration, with the monitor's HL7 rules enforced (they are audit-only by default).
 # Its audit store and signing key live in the demo's state directory.
-/usr/bin/python3 - "$repo/lab/wardgate.json" "$state" <<'PY'
-import json, sys
+# The tunnel: the appliance's key is made by wardgate; the concentrator's by wg.
+(umask 077; wg genkey >"$state/conc-private-key")
+conc_public=$(wg pubkey <"$state/conc-private-key")
+/usr/bin/python3 - "$repo/lab/wardgate.json" "$state" "$conc_public" <<'PY'
+import json, os, sys
 config = json.load(open(sys.argv[1]))
+state, conc_public = sys.argv[2], sys.argv[3]
+env = os.environ
 config["hl7"] = {"enforce": True}
-config["audit"]["store"] = {"path": sys.argv[2] + "/audit.db",
-                            "signing_key_file": sys.argv[2] + "/audit-signing-key"}
-json.dump(config, open(sys.argv[2] + "/wardgate.json", "w"), indent=2)
+config["audit"]["store"] = {"path": state + "/audit.db",
+                            "signing_key_file": state + "/audit-signing-key"}
+config["tunnel"] = {
+    "interface": "wgdemo0", "backend": "auto", "private_key_file": state + "/wg-private-key",
+    "addresses": ["10.99.0.2/32"],
+    "advertised_networks": [env["WARDGATE_LAB_VLAN_NET"] + ".0/24"],
+    "peers": [{"name": "concentrator", "public_key": conc_public,
+               "endpoint": env["WARDGATE_LAB_IP_CONC"] + ":51820",
+               "allowed_ips": [env["WARDGATE_LAB_CORE_NET"] + ".0/24", "10.99.0.1/32"]}]}
+json.dump(config, open(state + "/wardgate.json", "w"), indent=2)
 PY
+
+echo; echo "== the concentrator ($WARDGATE_LAB_IP_CONC) gets the appliance's [Peer] block from wardgate tunnel export"
+"$build/wardgate" tunnel export --peer-block --config "$state/wardgate.json" >"$state/appliance-peer.conf"
+sed 's/^/   /' "$state/appliance-peer.conf"
+{ printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n' "$(cat "$state/conc-private-key")"
+  cat "$state/appliance-peer.conf"; } >"$state/concentrator.conf"
+chmod 600 "$state/concentrator.conf"
+LOG_LEVEL=error start "$WARDGATE_LAB_NS_CONC" concentrator wireguard-go -f wgdemo1
+for _ in $(seq 100); do [[ -S /var/run/wireguard/wgdemo1.sock ]] && break; sleep 0.05; done
+ip netns exec "$WARDGATE_LAB_NS_CONC" wg setconf wgdemo1 "$state/concentrator.conf"
+ip -n "$WARDGATE_LAB_NS_CONC" addr add 10.99.0.1/24 dev wgdemo1
+ip -n "$WARDGATE_LAB_NS_CONC" link set wgdemo1 mtu 1420 up
+ip -n "$WARDGATE_LAB_NS_CONC" route add "$WARDGATE_LAB_VLAN_NET.0/24" dev wgdemo1
 start "$WARDGATE_LAB_NS_GW" wardgate "$build/wardgate" run --config "$state/wardgate.json"
 for _ in $(seq 100); do grep -q " ready: " "$state/wardgate.log" && break; sleep 0.05; done
 grep -q " ready: " "$state/wardgate.log" || { cat "$state/wardgate.log"; exit 1; }
+grep -E "tunnel wgdemo0: (backend|up,)" "$state/wardgate.log" | sed 's/^/   /'
+for _ in $(seq 100); do
+  "$build/wardgate" tunnel status --json --config "$state/wardgate.json" 2>/dev/null |
+    grep -q '"last_handshake_age_s": [0-9]' && break
+  sleep 0.1
+done
 
 study="$repo/build/demo-data/ct-study"
 if [[ ! -d $study ]] || (($(find "$study" -name '*.dcm' | wc -l) < 20)); then
@@ -110,6 +145,10 @@ ip netns exec "$WARDGATE_LAB_NS_MON" mllp_send --loose --file "$state/adt.hl7" -
 echo; echo "== the patient monitor tries to store an image on the PACS: its rules allow C-ECHO only"
 ip netns exec "$WARDGATE_LAB_NS_MON" storescu -aet MONITOR -aec PACS "$WARDGATE_LAB_IP_PACS" 104 \
   "$study/ct0001.dcm" >/dev/null 2>&1 && echo "   stored (unexpected!)" || echo "   refused by wardgate (A-ABORT)"
+
+echo; echo "== the tunnel, as wardgate tunnel status shows it"
+ip netns exec "$WARDGATE_LAB_NS_GW" "$build/wardgate" tunnel status --config "$state/wardgate.json" |
+  sed 's/^/   /'
 
 echo; echo "== what wardgate saw: its log, $state/wardgate.log"
 grep -vE '^\{' "$state/wardgate.log" | grep -E "ready|session" | sed 's/^/   /'

@@ -105,14 +105,11 @@ std::string read_key_file(const std::string& path, Key& key) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
   if ((st.st_mode & 077) != 0)
-    return path + ": readable by group or others (mode " + std::to_string(st.st_mode & 0777) +
-           " octal " +
-           [&] {
-             std::ostringstream o;
-             o << std::oct << (st.st_mode & 0777);
-             return o.str();
-           }() +
-           "); chmod 600 it";
+    return path + ": readable by group or others (mode " + [&] {
+      std::ostringstream o;
+      o << std::oct << (st.st_mode & 0777);
+      return o.str();
+    }() + "); chmod 600 it";
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();

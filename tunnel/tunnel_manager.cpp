@@ -123,6 +123,15 @@ std::string TunnelManager::up() {
   monitor_ =
       std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
                                       config_.monitor.stale_after, config_.monitor.silence_after);
+  monitor_->set_rotation_check([path = config_.private_key_file](const Key& public_key) {
+    // The rotation writes the new key to <file>.next, switches the interface, then renames it
+    // over <file>: whichever of the two holds the interface's new key, it was a rotation.
+    for (const auto& candidate : {path + ".next", path}) {
+      Key key{};
+      if (read_key_file(candidate, key).empty() && public_key_of(key) == public_key) return true;
+    }
+    return false;
+  });
   std::string error = backend_->create();
   if (error.empty()) error = configure();
   if (!error.empty()) {
@@ -192,10 +201,18 @@ void TunnelManager::monitor_loop() {
       for (auto& e : monitor_->observe(state, now)) record(std::move(e));
     }
     lock.lock();
+    peers_.clear();
+    for (const auto& [key, peer] : monitor_->peers()) peers_.push_back(peer);
     ++stats_.polls;
     stats_.backend_alive = !failed;
-    wake_.wait_for(lock, failed ? std::chrono::seconds(1) : config_.monitor.interval,
-                   [this] { return stop_; });
+    // Every second while the backend is down or a peer has not handshaked yet, so the first
+    // "up" is recorded when it happens rather than up to an interval later.
+    bool all_up = true;
+    for (const auto& [key, peer] : monitor_->peers()) all_up = all_up && peer.up;
+    const auto wait = failed || !all_up
+                          ? std::min(std::chrono::seconds(1), config_.monitor.interval)
+                          : config_.monitor.interval;
+    wake_.wait_for(lock, wait, [this] { return stop_; });
   }
 }
 
@@ -217,6 +234,11 @@ void TunnelManager::down() {
   }
   backend_->destroy();
   spdlog::info("tunnel {}: down", config_.interface);
+}
+
+std::vector<PeerHealth> TunnelManager::peers() const {
+  std::lock_guard lock(mutex_);
+  return peers_;
 }
 
 TunnelStats TunnelManager::stats() const {

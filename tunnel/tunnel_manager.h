@@ -44,6 +44,8 @@ class TunnelManager {
   void down();
 
   TunnelStats stats() const;
+  // Per peer, as of the last poll (for status and the later /metrics page).
+  std::vector<PeerHealth> peers() const;
   const TunnelConfig& config() const { return config_; }
 
  private:
@@ -58,10 +60,11 @@ class TunnelManager {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<TunnelMonitor> monitor_;
 
-  mutable std::mutex mutex_;  // guards stats_ and stop_
+  mutable std::mutex mutex_;  // guards stats_, peers_ and stop_
   std::condition_variable wake_;
   bool stop_ = false;
   TunnelStats stats_;
+  std::vector<PeerHealth> peers_;
   std::thread thread_;
   bool is_up_ = false;
 };

@@ -55,11 +55,12 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
                                                  std::chrono::system_clock::time_point now) {
   std::vector<audit::Event> out;
   const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
-  if (first_) started_ = now;
 
   // The interface's own key.
   if (state.public_key && seen_own_key_ && *state.public_key != *seen_own_key_) {
-    const bool ours = own_key_ && *own_key_ == *state.public_key;
+    const bool ours = (own_key_ && *own_key_ == *state.public_key) ||
+                      (rotation_check_ && rotation_check_(*state.public_key));
+    if (ours) own_key_ = state.public_key;
     auto e =
         event(ours ? "key-rotated" : "key-changed", ours ? Outcome::kSuccess : Outcome::kWarning,
               ours ? Severity::kNotice : Severity::kAlert, "", now);
@@ -76,6 +77,7 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     if (health_.count(p.public_key) != 0) continue;
     PeerHealth h;
     h.public_key = p.public_key;
+    h.first_seen = now;
     h.rx_changed = now;
     h.rx_bytes = p.rx_bytes;
     h.tx_bytes = p.tx_bytes;
@@ -119,6 +121,14 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
   // Handshakes, staleness, endpoints, counters.
   for (const auto& p : state.peers) {
     auto& h = health_.at(p.public_key);
+    if (p.rx_bytes < h.rx_bytes || p.tx_bytes < h.tx_bytes) {
+      // The counters went back: the backend was restarted (and the peer configured again)
+      // between two snapshots. Count from zero, or rx would not "grow" again until it passed
+      // the old total, and an interrupted peer would never be seen to recover.
+      h.rx_bytes = 0;
+      h.tx_bytes = 0;
+      h.tx_at_rx_change = 0;
+    }
     const bool tx_grew = p.tx_bytes > h.tx_bytes;
     if (p.endpoint && h.endpoint && !(*p.endpoint == *h.endpoint)) {
       auto e = event("endpoint-changed", Outcome::kSuccess, Severity::kNotice, h.name, now);
@@ -133,7 +143,7 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     const auto age_s =
         p.last_handshake_s != 0
             ? now_s.count() - p.last_handshake_s
-            : std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
+            : std::chrono::duration_cast<std::chrono::seconds>(now - h.first_seen).count();
     const bool fresh = p.last_handshake_s != 0 && age_s <= stale_after_.count();
     const bool rx_grew = p.rx_bytes > h.rx_bytes;
     if (rx_grew) {

@@ -16,6 +16,7 @@
 //   backend-failed / backend-recovered   reported by the manager (see tunnel_manager.h)
 // Pure: no I/O, time passed in; the manager polls and feeds it.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct PeerHealth {
   std::uint64_t tx_bytes = 0;
   std::uint64_t handshakes_seen = 0;  // distinct handshake times observed
   std::uint64_t endpoint_changes = 0;
+  // When the peer appeared on the interface: a peer that never completed a handshake is stale
+  // only stale_after from here (it may have been added long after the monitor started).
+  std::chrono::system_clock::time_point first_seen{};
   // Since rx last grew: when, and how far tx was then.
   std::chrono::system_clock::time_point rx_changed{};
   std::uint64_t tx_at_rx_change = 0;
@@ -62,6 +66,12 @@ class TunnelMonitor {
   // The interface's own public key wardgate set; a change to it is "key-rotated", any other
   // change "key-changed".
   void expect_own_key(const Key& public_key) { own_key_ = public_key; }
+  // Asked when the interface's key changed to one other than expect_own_key()'s: whether it is
+  // a key wardgate's rotation put there (`wardgate tunnel rotate-key --commit` runs in another
+  // process, so the manager checks the key files).
+  void set_rotation_check(std::function<bool(const Key& public_key)> check) {
+    rotation_check_ = std::move(check);
+  }
 
   // Compares `state` (read at `now`) with the previous snapshot; returns the events.
   std::vector<audit::Event> observe(const DeviceState& state,
@@ -85,9 +95,9 @@ class TunnelMonitor {
   std::chrono::seconds stale_after_;
   std::chrono::seconds silence_after_;
   std::optional<Key> own_key_;
+  std::function<bool(const Key&)> rotation_check_;
   std::optional<Key> seen_own_key_;
   bool first_ = true;
-  std::chrono::system_clock::time_point started_{};
   std::map<Key, PeerHealth> health_;
 };
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -150,7 +151,7 @@ std::string UapiBackend::set(const DeviceConfig& config) {
   if (!r.error.empty()) return "malformed reply to set: " + r.error;
   if (r.errno_value != 0)
     return "the daemon refused the configuration (errno " + std::to_string(r.errno_value) + ": " +
-           std::strerror(r.errno_value) + ")";
+           std::strerror(std::abs(r.errno_value)) + ")";
   return {};
 }
 

@@ -17,6 +17,14 @@ bool parse_number(std::string_view text, T& value) {
   return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
+bool peer_attribute(std::string_view key) {
+  for (const std::string_view k :
+       {"preshared_key", "endpoint", "last_handshake_time_sec", "last_handshake_time_nsec",
+        "rx_bytes", "tx_bytes", "persistent_keepalive_interval", "allowed_ip", "protocol_version"})
+    if (key == k) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string encode_uapi_set(const DeviceConfig& c) {
@@ -54,6 +62,9 @@ UapiReply decode_uapi_get(std::string_view reply, DeviceState& state) {
     return r;
   }
   std::size_t allowed_ips = 0;
+  // wireguard-go answers a refused request with a negative errno ("errno=-22"), so whether the
+  // line was seen is kept apart from its value.
+  bool have_errno = false;
   PeerState* peer = nullptr;
   std::size_t pos = 0;
   std::size_t line_no = 0;
@@ -68,7 +79,7 @@ UapiReply decode_uapi_get(std::string_view reply, DeviceState& state) {
     ++line_no;
     if (l.empty()) {
       r.complete = true;
-      if (r.errno_value < 0) r.error = "reply without errno";
+      if (!have_errno) r.error = "reply without errno";
       return r;
     }
     const auto fail = [&](const std::string& why) {
@@ -82,6 +93,7 @@ UapiReply decode_uapi_get(std::string_view reply, DeviceState& state) {
     const std::string value(l.substr(eq + 1));
     if (key == "errno") {
       if (!parse_number(value, r.errno_value)) return fail("errno is not a number");
+      have_errno = true;
     } else if (key == "private_key") {
       const auto k = key_from_hex(value);
       if (!k) return fail("private_key is not 64 hex digits");
@@ -98,7 +110,9 @@ UapiReply decode_uapi_get(std::string_view reply, DeviceState& state) {
       peer = &state.peers.emplace_back();
       peer->public_key = *k;
     } else if (peer == nullptr) {
-      return fail("peer attribute \"" + std::string(key) + "\" before any public_key");
+      if (peer_attribute(key))
+        return fail("peer attribute \"" + std::string(key) + "\" before any public_key");
+      // An unknown device-level key: skipped like unknown peer keys below.
     } else if (key == "preshared_key") {
       const auto k = key_from_hex(value);
       if (!k) return fail("preshared_key is not 64 hex digits");

@@ -23,7 +23,7 @@ inline constexpr std::string_view kUapiGetRequest = "get=1\n\n";
 
 struct UapiReply {
   bool complete = false;  // the terminating empty line was seen
-  int errno_value = -1;   // the daemon's "errno=N"; 0 success; -1 when missing
+  int errno_value = -1;   // the daemon's "errno=N"; 0 success (wireguard-go: -EINVAL etc.)
   std::string error;      // why the reply is malformed; empty when it is not
 };
 

@@ -8,6 +8,8 @@
 namespace wardgate::tunnel {
 
 std::optional<IpAddress> IpAddress::parse(const std::string& text) {
+  // inet_pton stops at a NUL: "10.0.0.1\0anything" must not pass for 10.0.0.1.
+  if (text.find('\0') != std::string::npos) return std::nullopt;
   IpAddress a;
   if (::inet_pton(AF_INET, text.c_str(), a.bytes.data()) == 1) {
     a.family = AF_INET;

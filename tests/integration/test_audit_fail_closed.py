@@ -13,28 +13,18 @@ import subprocess
 import time
 import unittest
 
-from labkit import Lab, wardgate_bin
+from labkit import LabTestCase, wardgate_bin
 
 DISK_NEVER_ENOUGH_MB = 1 << 20  # 1 TiB: the lab's file system has less free
 
 
-class AuditFailClosed(unittest.TestCase):
-    lab = None
+class AuditFailClosed(LabTestCase):
+    lab_name = "itaudfc"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itaudfc")
-        try:
-            cls.lab.up()
-            cls.storescp = cls.lab.start("pacs", ["storescp", "-dhl", "-aet", "PACS", "104"],
-                                         ready_port=104)
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.storescp = cls.lab.start("pacs", ["storescp", "-dhl", "-aet", "PACS", "104"],
+                                     ready_port=104)
 
     def echo(self):
         return self.lab.run("ct", ["echoscu", "-to", "5", "-aet", "CT01", "-aec", "PACS",
@@ -78,7 +68,6 @@ class AuditFailClosed(unittest.TestCase):
         # The association's events could not be kept: the store says so in the shutdown line.
         self.assertRegex(log, r"audit: \d+ events recorded, committed through seq \d+, [1-9]\d* lost")
         self.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
-
 
     def test_dicom_events_are_stored_and_survive_sigkill(self):
         store = self.lab.workdir / "normal.db"

@@ -17,11 +17,10 @@ meanwhile.
 """
 
 import json
-import re
 import time
 import unittest
 
-from labkit import Lab, wait_for
+from labkit import LabTestCase, wait_for
 
 PY = "/usr/bin/python3"
 A_ABORT_TYPE = 0x07
@@ -201,35 +200,25 @@ def vm_rss_kib(pid):
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-class DicomBadInputTests(unittest.TestCase):
-    lab = None
+class DicomBadInputTests(LabTestCase):
+    lab_name = "itbad"
     ECHO_ROUNDS = 40
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itbad")
-        try:
-            lab = cls.lab.up()
-            cls.client_py = lab.workdir / "client.py"
-            cls.client_py.write_text(CLIENT_PY)
-            out = lab.workdir / "storescp"
-            out.mkdir()
-            cls.storescp = lab.start("pacs", ["storescp", "-v", "-dhl", "--fork", "-aet", "PACS",
-                                              "-od", out, "104"], ready_port=104)
-            cls.wardgate = lab.start_wardgate(lab.wardgate_config())
-            assert open(f"/proc/{cls.wardgate.pid}/comm").read().strip() == "wardgate"
-            # The ultrasound keeps associating (echoscu, one association each) while the CT
-            # misbehaves; bounded: ECHO_ROUNDS rounds, 0.1 s apart.
-            cls.echo_loop = lab.start("us", [
-                "sh", "-c", f'for i in $(seq {cls.ECHO_ROUNDS}); do echoscu -aet US01 -aec PACS '
-                f'"$0" 104 && echo ECHO-OK; sleep 0.1; done', lab.ip("pacs")])
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.client_py = lab.workdir / "client.py"
+        cls.client_py.write_text(CLIENT_PY)
+        out = lab.workdir / "storescp"
+        out.mkdir()
+        cls.storescp = lab.start("pacs", ["storescp", "-v", "-dhl", "--fork", "-aet", "PACS",
+                                          "-od", out, "104"], ready_port=104)
+        cls.wardgate = lab.start_wardgate(lab.wardgate_config())
+        assert open(f"/proc/{cls.wardgate.pid}/comm").read().strip() == "wardgate"
+        # The ultrasound keeps associating (echoscu, one association each) while the CT
+        # misbehaves; bounded: ECHO_ROUNDS rounds, 0.1 s apart.
+        cls.echo_loop = lab.start("us", [
+            "sh", "-c", f'for i in $(seq {cls.ECHO_ROUNDS}); do echoscu -aet US01 -aec PACS '
+            f'"$0" 104 && echo ECHO-OK; sleep 0.1; done', lab.ip("pacs")])
 
     # -- helpers ---------------------------------------------------------------------------
     def events(self):

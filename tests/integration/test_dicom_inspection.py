@@ -30,7 +30,6 @@ import hashlib
 import json
 import re
 import signal
-import subprocess
 import sys
 import time
 import unittest
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # dicom_oracle, however it is run
 import dicom_oracle  # noqa: E402
-from labkit import CT_STUDY_UID, REPO, Lab, wait_for  # noqa: E402
+from labkit import CT_STUDY_UID, LabTestCase, wait_for  # noqa: E402
 
 PYDICOM_DATA = Path("/usr/lib/python3/dist-packages/pydicom/data")
 STUDY_SIZE = 20
@@ -169,21 +168,11 @@ def storescu_blocks(log):
     return [(parts[i].strip(), parts[i + 1]) for i in range(1, len(parts), 2)]
 
 
-class DicomInspectionTests(unittest.TestCase):
-    lab = None
+class DicomInspectionTests(LabTestCase):
+    lab_name = "itinsp"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itinsp")
-        try:
-            cls._setup()
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def _setup(cls):
-        lab = cls.lab.up()
+    def set_up_lab(cls, lab):
         work = lab.workdir
 
         cls.study_files = lab.make_ct_study(STUDY_SIZE)
@@ -235,10 +224,6 @@ class DicomInspectionTests(unittest.TestCase):
                              lab.ip("pacs"), "11112", *cls.study_files, *cls.archive_extra],
                       timeout=120).stderr.decode(errors="replace")
         assert out.count("Received Store Response (Success)") == STUDY_SIZE + 2, out
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
 
     # -- helpers ---------------------------------------------------------------------------
     def run_in(self, role, argv, timeout=120, ok=True):

@@ -18,40 +18,16 @@ Peers (all Debian DCMTK 3.6.7):
               core0 and is routed, not intercepted)
 """
 
-import hashlib
 import re
-import struct
 import subprocess
 import time
 import unittest
-from pathlib import Path
 
-from labkit import CT_STUDY_UID, REPO, Lab
+from labkit import CT_STUDY_UID, LabTestCase, dataset_sha256, split_part10
 
 STUDY_SIZE = 20
 STUDY_UID = CT_STUDY_UID
 PATIENT_ID = "PID0001"
-
-
-def split_part10(path):
-    """(file meta information bytes, data set bytes) of a DICOM Part 10 file.
-
-    Only the data set travels over the network (PS3.7); the File Meta Information (group 0002)
-    is written by whoever stores the file (storescp puts its own implementation version and the
-    sender's AE title there), so "byte-identical" is a statement about the data set."""
-    data = Path(path).read_bytes()
-    if data[128:132] != b"DICM":
-        raise ValueError(f"{path}: no DICM prefix")
-    tag, vr = data[132:136], data[136:138]
-    if tag != b"\x02\x00\x00\x00" or vr != b"UL":
-        raise ValueError(f"{path}: file meta information does not start with its group length")
-    (group_length,) = struct.unpack("<I", data[140:144])
-    end = 144 + group_length
-    return data[:end], data[end:]
-
-
-def dataset_sha256(path):
-    return hashlib.sha256(split_part10(path)[1]).hexdigest()
 
 
 def dump_value(path, tag):
@@ -62,21 +38,11 @@ def dump_value(path, tag):
     return (m.group(1) or m.group(2)).strip() if m else None
 
 
-class DicomRelayTests(unittest.TestCase):
-    lab = None
+class DicomRelayTests(LabTestCase):
+    lab_name = "itdcm"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itdcm")
-        try:
-            cls._setup()
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def _setup(cls):
-        lab = cls.lab.up()
+    def set_up_lab(cls, lab):
         work = lab.workdir
         cls.files = lab.make_ct_study(STUDY_SIZE)
         cls.study = cls.files[0].parent
@@ -112,10 +78,6 @@ class DicomRelayTests(unittest.TestCase):
         cls.dcmqrscp = lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
 
         cls.wardgate = lab.start_wardgate()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()  # also removes the work directory (the images: ~40 MiB)
 
     # -- helpers ---------------------------------------------------------------------------
     def ct(self, argv, timeout=120):

@@ -19,7 +19,7 @@ import subprocess
 import time
 import unittest
 
-from labkit import Lab, wardgate_bin, wait_for
+from labkit import Lab, LabTestCase, wait_for, wardgate_bin
 
 PY = "/usr/bin/python3"
 
@@ -262,25 +262,15 @@ def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-class FaultTests(unittest.TestCase):
-    lab = None
+class FaultTests(LabTestCase):
+    lab_name = "itflt"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("itflt")
-        try:
-            cls.lab.up()
-            cls.server_py = cls.lab.workdir / "server.py"
-            cls.client_py = cls.lab.workdir / "client.py"
-            cls.server_py.write_text(SERVER_PY)
-            cls.client_py.write_text(CLIENT_PY)
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.server_py = cls.lab.workdir / "server.py"
+        cls.client_py = cls.lab.workdir / "client.py"
+        cls.server_py.write_text(SERVER_PY)
+        cls.client_py.write_text(CLIENT_PY)
 
     # -- helpers ---------------------------------------------------------------------------
     def start_wardgate(self, **proxy):

@@ -34,7 +34,7 @@ import threading
 import time
 import unittest
 
-from labkit import REPO, Lab, wait_for
+from labkit import REPO, LabTestCase, wait_for
 
 PY = "/usr/bin/python3"
 ENGINE_PORT = 2575
@@ -277,44 +277,34 @@ class MemoryWatch:
                 f"{self.peak_growth_kib()} KiB")
 
 
-class Hl7BadInputTests(unittest.TestCase):
-    lab = None
+class Hl7BadInputTests(LabTestCase):
+    lab_name = "ithl7bad"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("ithl7bad")
-        try:
-            lab = cls.lab.up()
-            cls.client_py = lab.workdir / "client.py"
-            cls.client_py.write_text(CLIENT_PY)
-            sink_py = lab.workdir / "sink.py"
-            sink_py.write_text(SINK_PY)
-            cls.engine_out = lab.workdir / "engine.jsonl"
-            cls.sink_out = lab.workdir / "sink.jsonl"
-            cls.engine = lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
-                                           "--port", ENGINE_PORT, "--out", cls.engine_out,
-                                           "--max-seconds", "300"],
-                                   ready_port=ENGINE_PORT, ready_text="listening on")
-            cls.sink = lab.start("hl7", [PY, sink_py, "--port", SINK_PORT, "--out",
-                                         cls.sink_out, "--max-seconds", "300"],
-                                 ready_port=SINK_PORT, ready_text="listening")
-            config = lab.wardgate_config()
-            # The default configuration: transparent (hl7.enforce false), 1 MiB frame cap.
-            hl7 = config.get("hl7", {})
-            assert hl7.get("enforce", False) is False, "this test is about audit-only relaying"
-            cls.max_message = hl7.get("max_message_size", DEFAULT_MAX_MESSAGE)
-            config["interception"]["services"].append(
-                {"name": "hl7-raw", "port": SINK_PORT, "protocol": "hl7"})
-            cls.wardgate = lab.start_wardgate(config)
-            with open(f"/proc/{cls.wardgate.pid}/comm") as comm:
-                assert comm.read().strip() == "wardgate"
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.client_py = lab.workdir / "client.py"
+        cls.client_py.write_text(CLIENT_PY)
+        sink_py = lab.workdir / "sink.py"
+        sink_py.write_text(SINK_PY)
+        cls.engine_out = lab.workdir / "engine.jsonl"
+        cls.sink_out = lab.workdir / "sink.jsonl"
+        cls.engine = lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
+                                       "--port", ENGINE_PORT, "--out", cls.engine_out,
+                                       "--max-seconds", "300"],
+                               ready_port=ENGINE_PORT, ready_text="listening on")
+        cls.sink = lab.start("hl7", [PY, sink_py, "--port", SINK_PORT, "--out",
+                                     cls.sink_out, "--max-seconds", "300"],
+                             ready_port=SINK_PORT, ready_text="listening")
+        config = lab.wardgate_config()
+        # The default configuration: transparent (hl7.enforce false), 1 MiB frame cap.
+        hl7 = config.get("hl7", {})
+        assert hl7.get("enforce", False) is False, "this test is about audit-only relaying"
+        cls.max_message = hl7.get("max_message_size", DEFAULT_MAX_MESSAGE)
+        config["interception"]["services"].append(
+            {"name": "hl7-raw", "port": SINK_PORT, "protocol": "hl7"})
+        cls.wardgate = lab.start_wardgate(config)
+        with open(f"/proc/{cls.wardgate.pid}/comm") as comm:
+            assert comm.read().strip() == "wardgate"
 
     # -- helpers ---------------------------------------------------------------------------
     def events(self):

@@ -27,7 +27,7 @@ import re
 import time
 import unittest
 
-from labkit import REPO, Lab, wardgate_bin
+from labkit import REPO, LabTestCase, wardgate_bin
 
 NODE = "node"
 NPM_DIR = REPO / "tests" / "peers" / "npm"
@@ -97,23 +97,14 @@ def charset_message(control_id, encoding, msh18, facility, name, patient_id):
     return "\r".join(segments).encode(encoding)
 
 
-class Hl7PeersTests(unittest.TestCase):
-    lab = None
+class Hl7PeersTests(LabTestCase):
+    lab_name = "ithl7np"
 
     @classmethod
     def setUpClass(cls):
         if not (NPM_DIR / "node_modules" / "simple-hl7").is_dir():
             raise RuntimeError(f"npm peers not installed in {NPM_DIR}: run scripts/install-deps.sh")
-        cls.lab = Lab("ithl7np")
-        try:
-            cls.lab.up()
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+        super().setUpClass()
 
     # -- helpers --------------------------------------------------------------------------------
     def start(self, role, argv, **kw):

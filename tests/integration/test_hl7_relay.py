@@ -20,7 +20,7 @@ import re
 import time
 import unittest
 
-from labkit import REPO, Lab
+from labkit import REPO, LabTestCase
 
 PY = "/usr/bin/python3"
 COUNT = 200
@@ -49,27 +49,17 @@ def mllp_frames(data):
     return re.findall(rb"\x0b(.*?)\x1c\r", data, re.S)
 
 
-class Hl7RelayTests(unittest.TestCase):
-    lab = None
+class Hl7RelayTests(LabTestCase):
+    lab_name = "ithl7"
 
     @classmethod
-    def setUpClass(cls):
-        cls.lab = Lab("ithl7")
-        try:
-            lab = cls.lab.up()
-            cls.received = lab.workdir / "received.jsonl"
-            cls.engine = lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
-                                           "--port", "2575", "--out", cls.received,
-                                           "--max-seconds", "600"],
-                                   ready_port=2575, ready_text="listening on")
-            cls.wardgate = lab.start_wardgate()
-        except BaseException:
-            cls.lab.down()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.down()
+    def set_up_lab(cls, lab):
+        cls.received = lab.workdir / "received.jsonl"
+        cls.engine = lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
+                                       "--port", "2575", "--out", cls.received,
+                                       "--max-seconds", "600"],
+                               ready_port=2575, ready_text="listening on")
+        cls.wardgate = lab.start_wardgate()
 
     def test_oru_r01_batch_acked_in_order(self):
         lab = self.lab

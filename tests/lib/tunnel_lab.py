@@ -1,23 +1,19 @@
 """tunnel_lab: the lab of labkit with the core network behind a WireGuard concentrator.
 
-    NAME-ct/-mon ... VLAN ── NAME-gw (wardgate: proxy + tunnel, interface wga<k>)
-                                 │ wan0 UNDERLAY.1          (veth: the hospital's network)
-                                 │ eth0 UNDERLAY.2
-                             NAME-conc (concentrator: wireguard-go wgc<k>, configured by wg setconf
-                                        from the [Peer] block wardgate exports; the core servers
-                                        listen here on CORE.10 and CORE.20, on loopback)
-
-The appliance keeps no direct route to the core network: its bridge core0 loses its address, so
-whatever reaches PACS or the HL7 engine went through the tunnel. Addresses come from the lab's
-own ranges (UNDERLAY = 10.<110+k>.3, tunnel 10.<110+k>.4); interface names carry the lab's index
-because wireguard-go's socket directory is shared by all namespaces.
+`wardgate-lab up --tunnel` builds the topology: the appliance (NAME-gw) reaches the concentrator
+(NAME-conc) over an underlay link only, and PACS and the HL7 engine hang off the concentrator's
+core bridge, so whatever reaches them from the VLAN went through the tunnel. This module adds the
+WireGuard part: the concentrator's keys, and its wireguard-go configured with `wg setconf` from the
+[Peer] block that `wardgate tunnel export --peer-block` prints, as the hospital's administrator
+would paste it. Interface names carry the lab's index because wireguard-go's socket directory is
+shared by all namespaces.
 """
 
 import json
 import subprocess
 from pathlib import Path
 
-from labkit import Lab, wardgate_bin, wait_for
+from labkit import Lab, wait_for, wardgate_bin
 
 
 class TunnelLab(Lab):
@@ -29,47 +25,23 @@ class TunnelLab(Lab):
         self.tunnel_net = f"10.{110 + k}.4"
         self.appliance_if = f"wga{k}"
         self.conc_if = f"wgc{k}"
-        self.conc_ns = f"{name}-conc"
         self.conc_port = 51820
         self.conc_private_key = None
         self.conc_public_key = None
 
     # -- topology -------------------------------------------------------------------------
+    def topology_args(self):
+        return ["--tunnel", "--underlay-net", self.underlay_net]
+
     def up(self):
         super().up()
-        self.env["NS_CONC"] = self.conc_ns
-        subprocess.run(["ip", "netns", "del", self.conc_ns], capture_output=True)
-        self._sh(None, f"ip netns add {self.conc_ns}")
-        gw = self.ns("gw")
-        self._sh(None, f"ip link add wan0 netns {gw} type veth peer name eth0 netns {self.conc_ns}")
-        self._sh("gw", f"ip addr add {self.underlay_net}.1/24 dev wan0")
-        self._sh("gw", "ip link set wan0 up")
-        # No way into the core except the tunnel.
-        self._sh("gw", "ip addr flush dev core0")
-        self._sh("conc", f"ip addr add {self.underlay_net}.2/24 dev eth0")
-        self._sh("conc", "ip link set eth0 up")
-        self._sh("conc", "ip link set lo up")
-        # The core servers' addresses on loopback (no dummy module on every kernel).
-        self._sh("conc", f"ip addr add {self.core_net}.10/32 dev lo")
-        self._sh("conc", f"ip addr add {self.core_net}.20/32 dev lo")
         self.conc_private_key = self.wg(["genkey"]).strip()
         self.conc_public_key = self.wg(["pubkey"], input=self.conc_private_key).strip()
         return self
 
-    def down(self):
-        self.stop_all()
-        subprocess.run(["ip", "netns", "del", self.conc_ns], capture_output=True)
-        super().down()
-
     def _sh(self, role, command):
-        argv = command.split()
-        if role is not None:
-            ns = self.conc_ns if role == "conc" else self.ns(role)
-            argv = ["ip", "netns", "exec", ns, *argv]
-        subprocess.run(argv, check=True, capture_output=True, timeout=30)
-
-    def ns(self, role):
-        return self.conc_ns if role == "conc" else super().ns(role)
+        subprocess.run(["ip", "netns", "exec", self.ns(role), *command.split()], check=True,
+                       capture_output=True, timeout=30)
 
     def wg(self, args, input=None, role=None):
         argv = ["wg", *args]
@@ -116,7 +88,7 @@ class TunnelLab(Lab):
         return self.wardgate_cli(["tunnel", "export", "--peer-block"], config_path).stdout
 
     # -- the concentrator -----------------------------------------------------------------
-    def start_concentrator(self, peer_block, port=None):
+    def start_concentrator(self, peer_block, port=None, log_level="error"):
         """wireguard-go in the concentrator namespace, configured with wg setconf from its own
         [Interface] and the appliance's exported [Peer] block; routes the VLAN into the tunnel."""
         if port is not None:
@@ -126,7 +98,7 @@ class TunnelLab(Lab):
                         f"ListenPort = {self.conc_port}\n\n{peer_block}")
         conf.chmod(0o600)
         proc = self.start("conc", ["wireguard-go", "-f", self.conc_if],
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LOG_LEVEL": "error"})
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LOG_LEVEL": log_level})
         sock = Path(f"/var/run/wireguard/{self.conc_if}.sock")
         if not wait_for(sock.exists, 10):
             raise RuntimeError(f"concentrator's wireguard-go did not start:\n{proc.log()}")
