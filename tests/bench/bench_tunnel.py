@@ -3,8 +3,8 @@
 
 The lab is tests/lib/tunnel_lab.py: wardgate in the gw namespace brings up its tunnel (UAPI
 backend, wireguard-go it starts and supervises) to a concentrator namespace running its own
-wireguard-go; the core servers (iperf3, storescp) listen on the concentrator's core addresses, so
-every byte to them crosses the tunnel.
+wireguard-go; the core servers (iperf3, storescp) run in the PACS namespace on the concentrator's
+core bridge, so every byte to them crosses the tunnel.
 
 Each round runs both variants, alternating, so drift on a shared machine touches both alike:
   untuned  tunnel.tuning.enabled false, and a fresh concentrator daemon (Debian's defaults: 208 KiB
@@ -23,8 +23,8 @@ In each variant:
      forwards -> tunnel -> PACS), stock DCMTK without the proxy.
   2. `wardgate run` (proxy + tunnel): the same C-STORE study through the proxy and the tunnel.
 UdpRcvbufErrors (/proc/net/snmp of each namespace) and the TUN devices' tx drops are counted
-around every iperf3 test. Finally, for information, one tuned variant whose underlay link carries
-9000-byte frames and whose tunnel MTU is set to what that underlay allows.
+around every iperf3 test. Finally, for information, one tuned variant whose links (underlay and
+core) carry 9000-byte frames and whose tunnel MTU is set to what that underlay allows.
 
 Target (issue 6): tuned >= 3 x untuned iperf3 throughput. Numbers are printed, never asserted;
 the benchmark fails only when its workload failed (a peer exited with an error, a file did not
@@ -237,18 +237,31 @@ def run_variant(lab, files, out_dir, results, tuned, rnd, tune_concentrator=None
         r["tuning"] = v.tuning_lines
 
 
+# The links of the path from the appliance to PACS: the underlay (gw wan0 <-> conc eth0), then the
+# concentrator's core bridge and its port to PACS (pacs eth0). A jumbo tunnel MTU only helps end
+# to end when every one of them carries the frames, as in one data centre.
+JUMBO_LINKS = (("gw", "wan0"), ("conc", "eth0"), ("conc", "pacs"), ("conc", "core0"),
+               ("pacs", "eth0"))
+
+
+def set_path_mtu(lab, mtu, check=True):
+    # Ports before the bridge when growing, the bridge first when shrinking.
+    links = JUMBO_LINKS if mtu > 1500 else tuple(reversed(JUMBO_LINKS))
+    for role, link in links:
+        lab.run(role, ["ip", "link", "set", link, "mtu", str(mtu)], check=check)
+
+
 def run_jumbo(lab):
-    """Tuned, with the underlay's MTU raised to 9000 and the tunnel's to what it carries."""
+    """Tuned, with the path's links raised to 9000 bytes and the tunnel's MTU to what they carry."""
     out = {}
-    lab.run("gw", ["ip", "link", "set", "wan0", "mtu", str(JUMBO_UNDERLAY_MTU)])
-    lab.run("conc", ["ip", "link", "set", "eth0", "mtu", str(JUMBO_UNDERLAY_MTU)])
+    set_path_mtu(lab, JUMBO_UNDERLAY_MTU)
     v = Variant(lab, True, mtu=JUMBO_TUNNEL_MTU)
     try:
         v.start_concentrator()
         v.start_wardgate("tunnel")
         for reverse, key in ((False, "up"), (True, "down")):
             label = (f"tuned, tunnel MTU {JUMBO_TUNNEL_MTU} on a {JUMBO_UNDERLAY_MTU}-byte "
-                     f"underlay, iperf3 {DIRECTION[reverse]}")
+                     f"path, iperf3 {DIRECTION[reverse]}")
             out[key] = iperf(lab, label, reverse)
             print(f"{label}: {describe(out[key])}", flush=True)
     finally:
@@ -256,8 +269,7 @@ def run_jumbo(lab):
             v.stop_wardgate()
         finally:
             v.stop_concentrator()
-            lab.run("gw", ["ip", "link", "set", "wan0", "mtu", "1500"], check=False)
-            lab.run("conc", ["ip", "link", "set", "eth0", "mtu", "1500"], check=False)
+            set_path_mtu(lab, 1500, check=False)
     return out
 
 
@@ -280,9 +292,9 @@ def run():
         out_dir = lab.workdir / "pacs-in"
         out_dir.mkdir()
         core = lab.ip("pacs")
-        lab.start("conc", ["iperf3", "-s", "-B", core, "-p", str(IPERF_PORT)],
+        lab.start("pacs", ["iperf3", "-s", "-B", core, "-p", str(IPERF_PORT)],
                   ready_port=IPERF_PORT)
-        lab.start("conc", ["storescp", "-dhl", "-aet", "PACS", "-od", out_dir, "104"],
+        lab.start("pacs", ["storescp", "-dhl", "-aet", "PACS", "-od", out_dir, "104"],
                   ready_port=104)
         for rnd in range(1, ROUNDS + 1):
             # Alternating order per round, so neither variant always runs first.
@@ -327,7 +339,7 @@ def run():
     for key, name, what in (("up", "tunnel_iperf_gbps", "appliance -> core"),
                             ("down", "tunnel_iperf_reverse_gbps", "core -> appliance")):
         report.add(f"{name}_tuned_mtu{JUMBO_TUNNEL_MTU}", round(jumbo[key]["gbit"], 3), "Gbit/s",
-                   note=f"{what}, one test, {JUMBO_UNDERLAY_MTU}-byte underlay (information)")
+                   note=f"{what}, one test, {JUMBO_UNDERLAY_MTU}-byte links (information)")
     for name, series in (("routed", "C-STORE routed through the tunnel"),
                          ("proxied", "C-STORE through proxy + tunnel")):
         mu, mt = statistics.median(u[name]), statistics.median(t[name])
@@ -346,7 +358,7 @@ def run():
                note="both through the tuned tunnel")
     report.print(notes=[machine,
                         f"iperf3 {SECONDS} s tests, {REPS} per direction per round, {ROUNDS} "
-                        "rounds; gw namespace (wardgate) <-> core address on the concentrator",
+                        "rounds; gw namespace (wardgate) <-> PACS behind the concentrator",
                         f"C-STORE: {len(files)} CT images, {total_mib:.1f} MiB, one storescu "
                         "association per run, every file verified at the PACS",
                         "tuned = wardgate's tune_path on its wireguard-go, and the same on the "
