@@ -1,20 +1,9 @@
 #include "tunnel/backend_select.h"
 
+#include "tunnel/kernel_backend.h"
 #include "tunnel/uapi_backend.h"
 
 namespace wardgate::tunnel {
-namespace {
-
-// Filled in by the kernel backend (tunnel/kernel_backend.h).
-bool kernel_available(std::string* why) {
-  if (why) *why = "the kernel backend is not built into this wardgate";
-  return false;
-}
-
-std::unique_ptr<Backend> make_kernel(const std::string&) { return nullptr; }
-
-}  // namespace
-
 BackendSelection select_backend(const TunnelConfig& c) {
   BackendSelection s;
   std::string why;
@@ -24,18 +13,18 @@ BackendSelection select_backend(const TunnelConfig& c) {
       s.reason = "configured: uapi";
       return s;
     case BackendChoice::kKernel:
-      if (!kernel_available(&why)) {
+      if (!kernel_wireguard_available(&why)) {
         s.error = "backend \"kernel\" configured but unavailable: " + why;
         return s;
       }
-      s.backend = make_kernel(c.interface);
+      s.backend = make_kernel_backend(c.interface);
       s.reason = "configured: kernel";
       return s;
     case BackendChoice::kAuto:
       break;
   }
-  if (kernel_available(&why)) {
-    s.backend = make_kernel(c.interface);
+  if (kernel_wireguard_available(&why)) {
+    s.backend = make_kernel_backend(c.interface);
     s.reason = "auto: the kernel has the wireguard link type";
   } else {
     s.backend = make_uapi_backend(c.interface, c.uapi);
@@ -55,8 +44,8 @@ BackendSelection attach_backend(const TunnelConfig& c) {
     return s;
   }
   std::string why;
-  if (kernel_available(&why)) {
-    s.backend = make_kernel(c.interface);
+  if (kernel_wireguard_available(&why)) {
+    s.backend = make_kernel_backend(c.interface);
     s.reason = "kernel link";
     return s;
   }
