@@ -94,7 +94,13 @@ std::optional<tunnel::TunnelConfig> read_tunnel(const nlohmann::json* j) {
   c.addresses = read_prefixes(r, "addresses");
   c.advertised_networks = read_prefixes(r, "advertised_networks");
   if (r.member("routes") != nullptr) c.routes = read_prefixes(r, "routes");
-  c.mtu = static_cast<std::uint32_t>(r.integer("mtu", 1280, 65456, c.mtu));
+  if (const nlohmann::json* mtu = r.member("mtu"); mtu != nullptr && mtu->is_string()) {
+    if (mtu->get<std::string>() != "auto")
+      r.fail("mtu", "must be a number from 1280 to 65456 or \"auto\" (got " + shown(*mtu) + ")");
+    c.mtu_auto = true;
+  } else {
+    c.mtu = static_cast<std::uint32_t>(r.integer("mtu", 1280, 65456, c.mtu));
+  }
   c.mss_clamp = r.boolean("mss_clamp", c.mss_clamp);
   if (const nlohmann::json* peers = r.member("peers")) {
     if (!peers->is_array() || peers->size() > kMaxPeers)

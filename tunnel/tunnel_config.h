@@ -54,6 +54,9 @@ struct TunnelConfig {
   std::vector<IpPrefix> advertised_networks;    // device networks the concentrator routes to us
   std::optional<std::vector<IpPrefix>> routes;  // default: every peer's allowed_ips (as wg-quick)
   std::uint32_t mtu = 1420;
+  // "mtu": "auto": the largest MTU the underlay path to the first peer's endpoint carries
+  // (its route MTU minus WireGuard's overhead, as wg-quick does); `mtu` when it cannot be told.
+  bool mtu_auto = false;
   bool mss_clamp = true;  // clamp TCP MSS to the tunnel's path MTU (nftables)
   std::vector<TunnelPeerConfig> peers;
   UapiConfig uapi;

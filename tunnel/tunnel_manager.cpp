@@ -1,12 +1,14 @@
 #include "tunnel/tunnel_manager.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "nat/link_setup.h"
 #include "nat/mss_clamp.h"
 #include "tunnel/backend_select.h"
 #include "tunnel/key.h"
+#include "tunnel/path_tuning.h"
 #include "tunnel/path_tuning_hook.h"
 
 namespace wardgate::tunnel {
@@ -108,7 +110,33 @@ std::string TunnelManager::configure() {
   return {};
 }
 
+// "mtu": "auto": the underlay's path MTU to the first peer with an endpoint, minus WireGuard's
+// overhead for that address family; the configured value when it cannot be told.
+void TunnelManager::choose_mtu() {
+  if (!config_.mtu_auto) return;
+  for (const auto& p : config_.peers) {
+    if (!p.endpoint) continue;
+    const auto path = underlay_path_mtu(*p.endpoint);
+    const std::uint32_t mtu =
+        path ? tunnel_mtu_for_underlay(*path, p.endpoint->address.family == AF_INET6) : 0;
+    if (mtu == 0) {
+      spdlog::warn("tunnel {}: MTU auto: no usable path MTU towards {} ({}); using {}",
+                   config_.interface, p.endpoint->to_string(),
+                   path ? "path MTU " + std::to_string(*path) + " too small" : "no route",
+                   config_.mtu);
+      return;
+    }
+    spdlog::info("tunnel {}: MTU {} (auto: path MTU {} towards {} of peer {})", config_.interface,
+                 mtu, *path, p.endpoint->to_string(), p.name);
+    config_.mtu = mtu;
+    return;
+  }
+  spdlog::warn("tunnel {}: MTU auto: no peer has an endpoint; using {}", config_.interface,
+               config_.mtu);
+}
+
 std::string TunnelManager::up() {
+  choose_mtu();
   auto selection = select_backend(config_);
   if (!selection.backend) return selection.error;
   backend_ = std::move(selection.backend);

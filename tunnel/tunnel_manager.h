@@ -49,6 +49,7 @@ class TunnelManager {
   const TunnelConfig& config() const { return config_; }
 
  private:
+  void choose_mtu();        // "mtu": "auto"
   std::string configure();  // device + link + clamping + tuning on an existing backend
   DeviceConfig desired(std::string& error) const;
   void monitor_loop();

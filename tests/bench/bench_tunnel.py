@@ -23,8 +23,8 @@ In each variant:
      forwards -> tunnel -> PACS), stock DCMTK without the proxy.
   2. `wardgate run` (proxy + tunnel): the same C-STORE study through the proxy and the tunnel.
 UdpRcvbufErrors (/proc/net/snmp of each namespace) and the TUN devices' tx drops are counted
-around every iperf3 test. Finally, for information, one tuned variant whose links (underlay and
-core) carry 9000-byte frames and whose tunnel MTU is set to what that underlay allows.
+around every iperf3 test. Finally, one path whose links (underlay and
+core) carry 9000-byte frames: untuned (MTU 1420) against tuned with "mtu": "auto".
 
 Target (issue 6): tuned >= 3 x untuned iperf3 throughput. Numbers are printed, never asserted;
 the benchmark fails only when its workload failed (a peer exited with an error, a file did not
@@ -34,9 +34,7 @@ arrive, the tunnel did not come up, a tuned run that wardgate did not tune).
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
@@ -112,7 +110,10 @@ class Variant:
         path = self.config_path("tunnel")
         self.conc = self.lab.start_concentrator(self.lab.peer_block(path))
         if self.mtu:
-            self.lab.run("conc", ["ip", "link", "set", self.lab.conc_if, "mtu", str(self.mtu)])
+            # The concentrator's administrator sets the MTU the path carries (wardgate's "auto"
+            # finds the same number on its side).
+            conc_mtu = JUMBO_TUNNEL_MTU if self.mtu == "auto" else self.mtu
+            self.lab.run("conc", ["ip", "link", "set", self.lab.conc_if, "mtu", str(conc_mtu)])
         if not self.tune_concentrator:
             return
         result = self.lab.run("conc", [driver_bin(), "--interface", self.lab.conc_if, "--pid",
@@ -252,24 +253,33 @@ def set_path_mtu(lab, mtu, check=True):
 
 
 def run_jumbo(lab):
-    """Tuned, with the path's links raised to 9000 bytes and the tunnel's MTU to what they carry."""
+    """The path's links raised to 9000 bytes (as in one data centre): untuned (wardgate's default
+    MTU 1420, tuning off) against tuned with "mtu": "auto" (wardgate reads the path MTU towards
+    the concentrator and sets the tunnel's MTU from it), one test per direction each."""
     out = {}
     set_path_mtu(lab, JUMBO_UNDERLAY_MTU)
-    v = Variant(lab, True, mtu=JUMBO_TUNNEL_MTU)
     try:
-        v.start_concentrator()
-        v.start_wardgate("tunnel")
-        for reverse, key in ((False, "up"), (True, "down")):
-            label = (f"tuned, tunnel MTU {JUMBO_TUNNEL_MTU} on a {JUMBO_UNDERLAY_MTU}-byte "
-                     f"path, iperf3 {DIRECTION[reverse]}")
-            out[key] = iperf(lab, label, reverse)
-            print(f"{label}: {describe(out[key])}", flush=True)
+        for name, variant in (("untuned", Variant(lab, False)),
+                              ("tuned", Variant(lab, True, mtu="auto"))):
+            try:
+                variant.start_concentrator()
+                variant.start_wardgate("tunnel")
+                if name == "tuned" and f"MTU {JUMBO_TUNNEL_MTU} (auto" not in variant.wardgate.log():
+                    raise BenchFailure(f"wardgate did not choose MTU {JUMBO_TUNNEL_MTU} on the "
+                                       f"jumbo path:\n{variant.wardgate.log()[-2000:]}")
+                for reverse, key in ((False, "up"), (True, "down")):
+                    label = (f"jumbo path, {name}"
+                             f"{' (MTU auto: ' + str(JUMBO_TUNNEL_MTU) + ')' if name == 'tuned' else ' (MTU 1420)'}"
+                             f", iperf3 {DIRECTION[reverse]}")
+                    out[(name, key)] = iperf(lab, label, reverse)
+                    print(f"{label}: {describe(out[(name, key)])}", flush=True)
+            finally:
+                try:
+                    variant.stop_wardgate()
+                finally:
+                    variant.stop_concentrator()
     finally:
-        try:
-            v.stop_wardgate()
-        finally:
-            v.stop_concentrator()
-            set_path_mtu(lab, 1500, check=False)
+        set_path_mtu(lab, 1500, check=False)
     return out
 
 
@@ -338,8 +348,14 @@ def run():
                         f"{int(median_of(a[key], 'rcvbuf_errors'))}")
     for key, name, what in (("up", "tunnel_iperf_gbps", "appliance -> core"),
                             ("down", "tunnel_iperf_reverse_gbps", "core -> appliance")):
-        report.add(f"{name}_tuned_mtu{JUMBO_TUNNEL_MTU}", round(jumbo[key]["gbit"], 3), "Gbit/s",
-                   note=f"{what}, one test, {JUMBO_UNDERLAY_MTU}-byte links (information)")
+        ju, jt = jumbo[("untuned", key)]["gbit"], jumbo[("tuned", key)]["gbit"]
+        report.add(f"{name}_jumbo_path_untuned", round(ju, 3), "Gbit/s",
+                   note=f"{what}, {JUMBO_UNDERLAY_MTU}-byte links, MTU 1420, one test")
+        report.add(f"{name}_jumbo_path_tuned_mtu_auto", round(jt, 3), "Gbit/s",
+                   note=f"{what}, {JUMBO_UNDERLAY_MTU}-byte links, MTU auto = "
+                        f"{JUMBO_TUNNEL_MTU}, one test")
+        report.add(f"{name}_jumbo_path_tuned_over_untuned", round(benchlib.ratio(jt, ju), 3),
+                   "ratio", ">= 3", note=f"{what}, same jumbo path")
     for name, series in (("routed", "C-STORE routed through the tunnel"),
                          ("proxied", "C-STORE through proxy + tunnel")):
         mu, mt = statistics.median(u[name]), statistics.median(t[name])

@@ -113,6 +113,21 @@ TEST(TunnelConfig, APeerGetsKeepaliveByDefault) {
 }
 
 // Each error names the key by its full path, so the operator finds it in a long file.
+TEST(TunnelConfig, MtuIsANumberOrAuto) {
+  EXPECT_FALSE(with_tunnel("{}").tunnel->mtu_auto);
+  const auto fixed = with_tunnel(R"({"mtu": 8920})");
+  EXPECT_EQ(fixed.tunnel->mtu, 8920u);
+  EXPECT_FALSE(fixed.tunnel->mtu_auto);
+  const auto automatic = with_tunnel(R"({"mtu": "auto"})");
+  EXPECT_TRUE(automatic.tunnel->mtu_auto);
+  EXPECT_EQ(automatic.tunnel->mtu, 1420u) << "the fallback when the path MTU cannot be told";
+  EXPECT_NE(error_of(R"({"mtu": "jumbo"})").find("tunnel.mtu: must be a number from 1280 to "
+                                                  "65456 or \"auto\""),
+            std::string::npos)
+      << error_of(R"({"mtu": "jumbo"})");
+  EXPECT_NE(error_of(R"({"mtu": 1000})").find("tunnel.mtu"), std::string::npos);
+}
+
 TEST(TunnelConfig, BadInterfaceNames) {
   EXPECT_EQ(error_of(R"({"interface": "wg0123456789abcd"})").rfind("tunnel.interface: ", 0), 0u)
       << "16 characters: longer than IFNAMSIZ - 1";
