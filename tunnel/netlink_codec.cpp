@@ -340,7 +340,12 @@ std::string parse_error(const Message& message, int& error, std::string& text) {
   text.clear();
   if (message.payload.size() < sizeof(nlmsgerr))
     return bad_length("netlink error message", message.payload.size(), sizeof(nlmsgerr));
-  error = -get_raw<std::int32_t>(message.payload);
+  // The kernel sends 0 (an ack) or a negative errno; anything else (a positive number, or
+  // INT32_MIN, whose negation overflows) is not an error code of netlink's.
+  const auto code = get_raw<std::int32_t>(message.payload);
+  if (code > 0 || code < -4095)
+    return "netlink error message: " + std::to_string(code) + " is not 0 or a negative errno";
+  error = -code;
   // With NLM_F_ACK_TLVS, extended-ack attributes follow the echoed request: all of it unless
   // NLM_F_CAPPED says only its header was echoed.
   if (!(message.flags & NLM_F_ACK_TLVS)) return {};
@@ -467,6 +472,8 @@ std::string DumpDecoder::finish(const Message& message) {
   // NLMSG_DONE of a dump carries an int: 0, or the negative errno that ended the dump.
   if (message.payload.size() >= sizeof(std::int32_t)) {
     const auto error = get_raw<std::int32_t>(message.payload);
+    if (error < -4095)  // not an errno (and INT32_MIN would overflow when negated)
+      return "wireguard dump ended with error code " + std::to_string(error);
     if (error < 0)
       return "wireguard dump ended with an error: " + std::generic_category().message(-error);
   }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <stdexcept>
 
 // Golden bytes are written out from the kernel UAPI layout, not from the codec: struct nlmsghdr
@@ -437,6 +438,26 @@ TEST(NetlinkCodec, MalformedEnvelopesGiveErrors) {
   int error = 0;
   std::string text;
   EXPECT_EQ(parse_error(messages[0], error, text), "netlink error message is 8 bytes, expected 20");
+}
+
+TEST(NetlinkCodec, ErrorCodesThatAreNoErrnoAreRefused) {
+  // Found by netlink_dump_fuzz: a positive code became a negative "errno"; INT32_MIN would
+  // overflow when negated. Only 0 and -1..-4095 are netlink's.
+  const B request = message(0x15, 5, 3, {1, 1, 0, 0});
+  for (const std::int32_t code : {22, std::numeric_limits<std::int32_t>::min(), -4096}) {
+    const B datagram = message(2, 0x100 /* CAPPED */, 3, cat({le<std::int32_t>(code), request}));
+    std::vector<Message> messages;
+    ASSERT_EQ(split_messages(datagram, messages), "");
+    int error = 0;
+    std::string text;
+    EXPECT_EQ(parse_error(messages[0], error, text),
+              "netlink error message: " + std::to_string(code) + " is not 0 or a negative errno");
+    EXPECT_EQ(error, 0) << "left as it was";
+  }
+  DumpDecoder decoder;
+  EXPECT_EQ(decode({message(3, 0x2, 5, le<std::int32_t>(std::numeric_limits<std::int32_t>::min()))},
+                   decoder),
+            "wireguard dump ended with error code -2147483648");
 }
 
 // The first error of decoding one dump message made of these device attributes.
