@@ -10,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/unique_fd.h"
+
 namespace wardgate::audit {
 namespace {
 
@@ -24,20 +26,7 @@ void init_sodium() {
   if (result < 0) throw std::runtime_error("libsodium could not be initialised");
 }
 
-// Closes the descriptor on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = common::UniqueFd;
 
 std::string errno_text() { return std::strerror(errno); }
 

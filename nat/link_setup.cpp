@@ -11,25 +11,16 @@
 
 #include <memory>
 
+#include "nat/route_socket.h"
+
 namespace wardgate::nat {
 namespace {
 
-using Socket = std::unique_ptr<nl_sock, decltype(&nl_socket_free)>;
+using Socket = RouteSocket;
 using Link = std::unique_ptr<rtnl_link, decltype(&rtnl_link_put)>;
 using Addr = std::unique_ptr<rtnl_addr, decltype(&rtnl_addr_put)>;
 using Route = std::unique_ptr<rtnl_route, decltype(&rtnl_route_put)>;
 using NlAddr = std::unique_ptr<nl_addr, decltype(&nl_addr_put)>;
-
-Socket connect_route_socket(std::string& error) {
-  Socket sock(nl_socket_alloc(), &nl_socket_free);
-  if (!sock) {
-    error = "cannot allocate a netlink socket";
-  } else if (const int rc = nl_connect(sock.get(), NETLINK_ROUTE); rc < 0) {
-    error = std::string("cannot open rtnetlink: ") + nl_geterror(rc);
-    sock.reset();
-  }
-  return sock;
-}
 
 NlAddr parse_prefix(const std::string& text, std::string& error) {
   nl_addr* a = nullptr;

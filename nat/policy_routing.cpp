@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <memory>
 
+#include "nat/route_socket.h"
+
 namespace wardgate::nat {
 namespace {
 
@@ -17,22 +19,9 @@ namespace {
 // keeps adding the rule, and we stop rather than loop.
 constexpr int kMaxStaleRules = 64;
 
-using Socket = std::unique_ptr<nl_sock, decltype(&nl_socket_free)>;
+using Socket = RouteSocket;
 using Rule = std::unique_ptr<rtnl_rule, decltype(&rtnl_rule_put)>;
 using Route = std::unique_ptr<rtnl_route, decltype(&rtnl_route_put)>;
-
-Socket connect_route_socket(std::string& error) {
-  Socket sock(nl_socket_alloc(), &nl_socket_free);
-  if (!sock) {
-    error = "cannot allocate a netlink socket";
-    return sock;
-  }
-  if (const int rc = nl_connect(sock.get(), NETLINK_ROUTE); rc < 0) {
-    error = std::string("cannot open rtnetlink: ") + nl_geterror(rc);
-    sock.reset();
-  }
-  return sock;
-}
 
 Rule make_rule(const PolicyRoute& r) {
   Rule rule(rtnl_rule_alloc(), &rtnl_rule_put);

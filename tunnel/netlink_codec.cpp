@@ -274,6 +274,8 @@ std::string read_endpoint(std::span<const std::uint8_t> payload, std::optional<E
     return "peer endpoint: " + std::to_string(payload.size()) + " bytes of address family " +
            std::to_string(family) + " is neither sockaddr_in nor sockaddr_in6";
   }
+  // No UDP endpoint has port 0 (the UAPI decoder refuses it too); showing one would mislead.
+  if (endpoint.port == 0) return "peer endpoint " + endpoint.address.to_string() + " with port 0";
   out = endpoint;
   return {};
 }

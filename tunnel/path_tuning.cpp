@@ -21,6 +21,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/unique_fd.h"
+
 namespace wardgate::tunnel {
 namespace {
 
@@ -44,21 +46,7 @@ std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
 }
 
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using Fd = common::UniqueFd;
 
 std::vector<std::string_view> split_whitespace(std::string_view line) {
   std::vector<std::string_view> out;

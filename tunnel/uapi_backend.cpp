@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/unique_fd.h"
 #include "tunnel/uapi_codec.h"
 
 namespace wardgate::tunnel {
@@ -62,12 +63,9 @@ std::string UapiBackend::exchange(const std::string& request, std::string& reply
   if (path.size() >= sizeof addr.sun_path) return path + ": path too long for a unix socket";
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno_text("unix socket");
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const common::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock.ok()) return errno_text("unix socket");
+  const int fd = sock.get();
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return errno_text("connect to " + path);
   const auto deadline = Clock::now() + kIoTimeout;

@@ -121,8 +121,9 @@ TEST(TunnelConfig, MtuIsANumberOrAuto) {
   const auto automatic = with_tunnel(R"({"mtu": "auto"})");
   EXPECT_TRUE(automatic.tunnel->mtu_auto);
   EXPECT_EQ(automatic.tunnel->mtu, 1420u) << "the fallback when the path MTU cannot be told";
-  EXPECT_NE(error_of(R"({"mtu": "jumbo"})").find("tunnel.mtu: must be a number from 1280 to "
-                                                  "65456 or \"auto\""),
+  EXPECT_NE(error_of(R"({"mtu": "jumbo"})")
+                .find("tunnel.mtu: must be a number from 1280 to "
+                      "65456 or \"auto\""),
             std::string::npos)
       << error_of(R"({"mtu": "jumbo"})");
   EXPECT_NE(error_of(R"({"mtu": 1000})").find("tunnel.mtu"), std::string::npos);

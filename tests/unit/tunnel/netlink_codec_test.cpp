@@ -482,6 +482,14 @@ TEST(NetlinkCodec, MalformedAttributesGiveErrorsNotOverreads) {
             "peer public key is 31 bytes, expected 32");
   EXPECT_EQ(decode_error({nest(8, {nest(0, {attr(1, pattern(1)), attr(4, B{2, 0, 0, 1, 1, 1})})})}),
             "peer endpoint: 6 bytes of address family 2 is neither sockaddr_in nor sockaddr_in6");
+  // Found by netlink_dump_fuzz: a sockaddr_in with port 0 was shown as an endpoint.
+  B port_zero(16, 0);
+  port_zero[0] = 2;  // AF_INET, port 0, address 192.0.2.1
+  port_zero[4] = 192;
+  port_zero[6] = 2;
+  port_zero[7] = 1;
+  EXPECT_EQ(decode_error({nest(8, {nest(0, {attr(1, pattern(1)), attr(4, port_zero)})})}),
+            "peer endpoint 192.0.2.1 with port 0");
   EXPECT_EQ(decode_error({nest(8, {nest(0, {attr(1, pattern(1)), attr(6, B(8, 0))})})}),
             "last handshake time is 8 bytes, expected 16");
   const auto with_ip = [](const B& allowed_ip) {
