@@ -302,9 +302,13 @@ void AuditStore::check_health() {
 }
 
 void AuditStore::store_failed(const std::string& detail) {
-  store_errors_.fetch_add(1, std::memory_order_relaxed);
-  if (!store_failing_) {
-    store_failing_ = true;
+  const bool first = !store_failing_;
+  store_failing_ = true;
+  // Degraded is published before the error is counted (release, read with acquire in stats()):
+  // whoever sees the error count also sees the store degraded, never an error count ahead of it.
+  update_degraded();
+  store_errors_.fetch_add(1, std::memory_order_release);
+  if (first) {
     spdlog::error("audit store failure ({}): {}; retrying every {} ms",
                   to_string(options_.on_failure), detail, options_.retry_interval.count());
     Event e = store_event("security-alert", Outcome::kFailure, Severity::kAlert);
@@ -312,7 +316,6 @@ void AuditStore::store_failed(const std::string& detail) {
     e.fields.set("on_failure", to_string(options_.on_failure));
     notices_.push_back(std::move(e));
   }
-  update_degraded();
 }
 
 void AuditStore::insert(const Pending& record) {
@@ -684,7 +687,7 @@ StoreStats AuditStore::stats() const {
   s.records_lost = records_lost_.load(std::memory_order_relaxed);
   s.commits = commits_.load(std::memory_order_relaxed);
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
-  s.store_errors = store_errors_.load(std::memory_order_relaxed);
+  s.store_errors = store_errors_.load(std::memory_order_acquire);
   s.pruned = pruned_.load(std::memory_order_relaxed);
   s.degraded = degraded_.load(std::memory_order_acquire);
   return s;
