@@ -17,6 +17,7 @@
 #include <string>
 
 #include "dicom/decoder.h"
+#include "fuzz_check.h"
 
 namespace {
 
@@ -77,12 +78,7 @@ wardgate::dicom::DecoderLimits limits_for(std::uint8_t config) {
   return limits;
 }
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "dicom_decoder_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 }  // namespace
 

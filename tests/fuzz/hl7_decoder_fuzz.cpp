@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "hl7/decoder.h"
 #include "tests/fuzz/fuzz_records.h"
 
@@ -21,12 +22,7 @@ namespace {
 
 using wardgate::hl7::Side;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "hl7_decoder_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "audit/memory_sink.h"
+#include "fuzz_check.h"
 #include "proxy/hl7_inspector.h"
 #include "tests/fuzz/fuzz_records.h"
 
@@ -23,12 +24,7 @@ namespace {
 using wardgate::proxy::Direction;
 using wardgate::proxy::Verdict;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "hl7_inspector_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 struct Relayed {
   std::string from_device;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "tunnel/netlink_codec.h"
 
 namespace {
@@ -23,12 +24,7 @@ using namespace wardgate::tunnel;
 
 constexpr std::uint16_t kFamily = 0x1c;  // any id >= NLMSG_MIN_TYPE; the seeds use this one
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "netlink_dump_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 }  // namespace
 

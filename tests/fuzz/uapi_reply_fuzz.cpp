@@ -14,18 +14,14 @@
 #include <memory>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "tunnel/uapi_codec.h"
 
 namespace {
 
 using namespace wardgate::tunnel;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "uapi_reply_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 }  // namespace
 

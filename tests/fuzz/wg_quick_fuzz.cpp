@@ -13,18 +13,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "fuzz_check.h"
 #include "tunnel/wg_quick.h"
 
 namespace {
 
 using namespace wardgate::tunnel;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "wg_quick_fuzz: %s\n", what);
-    std::abort();
-  }
-}
+using wardgate::fuzz::check;
 
 // wg-quick treats "0"/"off" and an absent key alike for FwMark and PersistentKeepalive, and the
 // writer omits them: compare what the kernel would get.
