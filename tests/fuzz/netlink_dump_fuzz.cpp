@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
+#include "fuzz_device_state.h"
 #include "tunnel/netlink_codec.h"
 
 namespace {
@@ -48,19 +49,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const DeviceState& state = decoder.state();
-  check(state.peers.size() <= wgnl::kMaxPeers, "more peers than the cap");
-  std::size_t allowed = 0;
-  for (const auto& p : state.peers) {
-    allowed += p.allowed_ips.size();
-    for (const auto& ip : p.allowed_ips) {
-      const auto again = IpPrefix::parse(ip.to_string());
-      check(again && *again == ip, "an allowed IP does not print back to itself");
-    }
-    if (p.endpoint) {
-      const auto again = Endpoint::parse(p.endpoint->to_string());
-      check(again && *again == *p.endpoint, "an endpoint does not print back to itself");
-    }
-  }
-  check(allowed <= wgnl::kMaxAllowedIps, "more allowed IPs than the cap");
+  wardgate::fuzz::check_device_state(state, wgnl::kMaxPeers, wgnl::kMaxAllowedIps);
   return 0;
 }

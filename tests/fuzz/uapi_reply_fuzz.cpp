@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "fuzz_device_state.h"
 #include "tunnel/uapi_codec.h"
 
 namespace {
@@ -34,20 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DeviceState state;
   const UapiReply r = decode_uapi_get(reply, state);
 
-  check(state.peers.size() <= kUapiMaxPeers, "more peers than the cap");
-  std::size_t allowed = 0;
-  for (const auto& p : state.peers) {
-    allowed += p.allowed_ips.size();
-    for (const auto& ip : p.allowed_ips) {
-      const auto again = IpPrefix::parse(ip.to_string());
-      check(again && *again == ip, "an allowed IP does not print back to itself");
-    }
-    if (p.endpoint) {
-      const auto again = Endpoint::parse(p.endpoint->to_string());
-      check(again && *again == *p.endpoint, "an endpoint does not print back to itself");
-    }
-  }
-  check(allowed <= kUapiMaxAllowedIps, "more allowed IPs than the cap");
+  wardgate::fuzz::check_device_state(state, kUapiMaxPeers, kUapiMaxAllowedIps);
 
   if (r.error.empty()) {
     check(r.complete, "accepted without the terminating empty line");
