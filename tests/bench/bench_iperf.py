@@ -9,7 +9,6 @@ time is sampled, since on a small machine the relay competes with both iperf3 en
 Target (DESIGN.md): proxied >= 0.9 x routed throughput (single stream).
 """
 
-import json
 import os
 import sys
 import time
@@ -38,21 +37,8 @@ def machine_busy():
 
 def iperf(lab, label, parallel=1):
     """One iperf3 test; returns (Gbit/s received, its JSON)."""
-    argv = ["iperf3", "-c", lab.ip("pacs"), "-p", str(PORT), "-t", str(SECONDS), "-J"]
-    if parallel > 1:
-        argv += ["-P", str(parallel)]
-    result = lab.run("ct", argv, timeout=SECONDS + 60, check=False)
-    try:
-        doc = json.loads(result.stdout.decode(errors="replace"))
-    except json.JSONDecodeError:
-        doc = {}
-    if result.returncode != 0 or "error" in doc or "end" not in doc:
-        raise BenchFailure(f"{label}: iperf3 exited {result.returncode}: "
-                           f"{doc.get('error') or result.stderr.decode(errors='replace')[-2000:]}")
-    bps = doc["end"]["sum_received"]["bits_per_second"]
-    if bps <= 0:
-        raise BenchFailure(f"{label}: iperf3 reports no data received")
-    return bps / 1e9, doc
+    extra = ["-P", str(parallel)] if parallel > 1 else []
+    return benchlib.iperf3(lab, "ct", lab.ip("pacs"), PORT, SECONDS, label, extra)
 
 
 def routed_test(lab, label, parallel=1):

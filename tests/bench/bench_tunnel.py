@@ -167,21 +167,9 @@ class Variant:
 
 def iperf(lab, label, reverse):
     before = counters(lab)
-    argv = ["iperf3", "-c", lab.ip("pacs"), "-p", str(IPERF_PORT), "-t", str(SECONDS), "-J"]
-    if reverse:
-        argv.append("-R")
-    result = lab.run("gw", argv, timeout=SECONDS + 60, check=False)
+    gbit, doc = benchlib.iperf3(lab, "gw", lab.ip("pacs"), IPERF_PORT, SECONDS, label,
+                                ["-R"] if reverse else [])
     after = counters(lab)
-    try:
-        doc = json.loads(result.stdout.decode(errors="replace"))
-    except json.JSONDecodeError:
-        doc = {}
-    if result.returncode != 0 or "error" in doc or "end" not in doc:
-        raise BenchFailure(f"{label}: iperf3 exited {result.returncode}: "
-                           f"{doc.get('error') or result.stderr.decode(errors='replace')[-2000:]}")
-    gbit = doc["end"]["sum_received"]["bits_per_second"] / 1e9
-    if gbit <= 0:
-        raise BenchFailure(f"{label}: iperf3 reports no data received")
     delta = {k: after[k] - before[k] for k in after}
     return {"gbit": gbit, "retransmits": doc["end"].get("sum_sent", {}).get("retransmits", 0),
             "rcvbuf_errors": delta["rcvbuf_gw"] + delta["rcvbuf_conc"],

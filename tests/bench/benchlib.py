@@ -111,6 +111,25 @@ def ratio(numerator, denominator):
     return numerator / denominator if denominator else float("nan")
 
 
+# -- iperf3 ------------------------------------------------------------------------------------
+def iperf3(lab, role, server, port, seconds, label, extra=()):
+    """One iperf3 client test from the role's namespace to server:port (-J); returns (Gbit/s
+    received, its JSON). A test that failed or moved nothing is a BenchFailure."""
+    argv = ["iperf3", "-c", server, "-p", str(port), "-t", str(seconds), "-J", *extra]
+    result = lab.run(role, argv, timeout=seconds + 60, check=False)
+    try:
+        doc = json.loads(result.stdout.decode(errors="replace"))
+    except json.JSONDecodeError:
+        doc = {}
+    if result.returncode != 0 or "error" in doc or "end" not in doc:
+        raise BenchFailure(f"{label}: iperf3 exited {result.returncode}: "
+                           f"{doc.get('error') or result.stderr.decode(errors='replace')[-2000:]}")
+    bps = doc["end"]["sum_received"]["bits_per_second"]
+    if bps <= 0:
+        raise BenchFailure(f"{label}: iperf3 reports no data received")
+    return bps / 1e9, doc
+
+
 # -- Google Benchmark binaries ------------------------------------------------------------------
 _TIME_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
