@@ -5,8 +5,10 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "dicom/pdu_builder.h"
+#include "dicom/spec.h"
 #include "policy/dicom_rules.h"
 #include "proxy/session_event.h"
 
@@ -16,23 +18,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using dicom::Side;
 
-// PS3.7 annex C: status classes.
-const char* status_class(std::uint16_t status) {
-  if (status == 0x0000) return "success";
-  if (status == 0xFF00 || status == 0xFF01) return "pending";
-  if (status == 0xFE00) return "cancel";
-  if (status == 0x0001 || status == 0x0107 || status == 0x0116 ||
-      (status >= 0xB000 && status <= 0xBFFF)) {
-    return "warning";
-  }
-  return "failure";
-}
-
 audit::Outcome outcome_of(std::uint16_t status) {
-  const std::string_view c = status_class(status);
-  if (c == "success") return audit::Outcome::kSuccess;
-  if (c == "warning" || c == "cancel") return audit::Outcome::kWarning;
-  return audit::Outcome::kFailure;
+  switch (dicom::spec::status_class(status)) {
+    case dicom::spec::StatusClass::kSuccess:
+      return audit::Outcome::kSuccess;
+    case dicom::spec::StatusClass::kWarning:
+    case dicom::spec::StatusClass::kCancel:
+      return audit::Outcome::kWarning;
+    default:
+      return audit::Outcome::kFailure;
+  }
 }
 
 Side side_of(Direction d) { return d == Direction::kFromDevice ? Side::kClient : Side::kServer; }
@@ -51,27 +46,13 @@ std::uint8_t reject_reason(policy::Rule rule) {
   }
 }
 
-// A DIMSE operation between its request and its final response.
-struct Operation {
-  std::uint16_t message_id = 0;
-  std::uint16_t command_field = 0;
-  Side requester = Side::kClient;
-  Clock::time_point started;
-  std::string sop_class_uid;
-  std::string sop_instance_uid;
-  std::string move_destination;
-  std::uint64_t bytes = 0;  // data set bytes of request and responses
-  std::uint64_t pending_responses = 0;
-  bool refused = false;  // by wardgate's rules: never reached the server
-  std::optional<std::uint16_t> priority;
-  dicom::DataSetIdentifiers identifiers;
-  dicom::Command last_response;
-};
-
 class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
  public:
   DicomInspector(const DicomInspection& settings, const SessionInfo& info)
-      : settings_(settings), info_(info), decoder_(*this, settings.limits), opened_(Clock::now()) {
+      : settings_(settings),
+        info_(info),
+        decoder_(*this, settings.limits, [] { return Clock::now(); }),
+        opened_(Clock::now()) {
     device_ = settings_.devices->find(ntohl(info_.device_addr.s_addr));
     device_name_ = device_ != nullptr ? device_->name : ip_text(info_.device_addr);
   }
@@ -195,24 +176,25 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   }
 
   void on_command(Side from, const dicom::Command& c) override {
-    if (!policy::is_response(c.command_field)) {
-      on_request(from, c);
-    } else {
-      on_response(from, c);
+    if (!dicom::spec::is_response(c.command_field)) on_request(from, c);
+  }
+
+  void on_operation(const dicom::Operation& op) override {
+    refused_.erase({op.requester, op.message_id});
+    emit_operation(op);
+    const std::uint16_t status = op.final_response->status.value_or(0xFFFF);
+    if (op.command_field == dicom::spec::kCStoreRq) {
+      if (outcome_of(status) == audit::Outcome::kFailure) {
+        ++failures_;
+      } else {
+        ++objects_;
+      }
+    } else if (outcome_of(status) == audit::Outcome::kFailure) {
+      ++failures_;
     }
   }
 
-  void on_data_set_identifiers(Side from, std::uint8_t /*context_id*/,
-                               const dicom::DataSetIdentifiers& ids) override {
-    Operation* op = data_owner(from);
-    if (op == nullptr) return;
-    if (from == op->requester)
-      op->identifiers = ids;  // responses' identifiers (C-FIND
-                              // matches) are counted, not kept
-  }
-
-  void on_data_set_end(Side from, std::uint8_t /*context_id*/, std::uint64_t bytes) override {
-    if (Operation* op = data_owner(from)) op->bytes += bytes;
+  void on_data_set_end(Side /*from*/, std::uint8_t /*context_id*/, std::uint64_t bytes) override {
     data_bytes_ += bytes;
   }
 
@@ -231,71 +213,27 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   static std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
 
   void on_request(Side from, const dicom::Command& c) {
-    if (!c.message_id) return;
-    Operation op;
-    op.message_id = *c.message_id;
-    op.command_field = c.command_field;
-    op.requester = from;
-    op.started = Clock::now();
-    op.sop_class_uid =
-        c.affected_sop_class_uid.empty() ? c.requested_sop_class_uid : c.affected_sop_class_uid;
-    op.sop_instance_uid = c.affected_sop_instance_uid.empty() ? c.requested_sop_instance_uid
-                                                              : c.affected_sop_instance_uid;
-    op.move_destination = c.move_destination;
-    op.priority = c.priority;
-    if (c.has_data_set) data_message_[index(from)] = {from, *c.message_id};
-    if (c.command_field == policy::kCCancelRq) return;  // refers to another operation
-    operations_[{from, *c.message_id}] = op;
-
+    if (!c.message_id || c.command_field == dicom::spec::kCCancelRq) return;
+    refused_.erase({from, *c.message_id});  // a request that repeats a Message ID replaces it
     if (device_ == nullptr || from != Side::kClient) return;
+    const std::string& sop_class =
+        c.affected_sop_class_uid.empty() ? c.requested_sop_class_uid : c.affected_sop_class_uid;
     const policy::Decision d = policy::check_command(device_->dicom, device_->name, c.command_field,
-                                                     op.sop_class_uid, c.move_destination);
+                                                     sop_class, c.move_destination);
     if (d.allowed) return;
     alert("command-refused", d);
     if (!settings_.enforce) return;
-    operations_[{from, *c.message_id}].refused = true;
+    refused_.insert({from, *c.message_id});
     abort_both("command-refused");
   }
 
-  void on_response(Side from, const dicom::Command& c) {
-    if (!c.message_id_responded_to) return;
-    // A response answers a request of the other side.
-    const std::pair key{other(from), *c.message_id_responded_to};
-    if (c.has_data_set) data_message_[index(from)] = key;
-    auto it = operations_.find(key);
-    if (it == operations_.end()) return;
-    Operation& op = it->second;
-    op.last_response = c;
-    const std::uint16_t status = c.status.value_or(0xFFFF);
-    if (std::string_view(status_class(status)) == "pending") {
-      ++op.pending_responses;
-      return;
-    }
-    emit_operation(op, &c);
-    if (op.command_field == policy::kCStoreRq) {
-      if (outcome_of(status) == audit::Outcome::kFailure) {
-        ++failures_;
-      } else {
-        ++objects_;
-      }
-    } else if (outcome_of(status) == audit::Outcome::kFailure) {
-      ++failures_;
-    }
-    operations_.erase(it);
-  }
-
-  // The operation whose data set `from` is sending now.
-  Operation* data_owner(Side from) {
-    const auto& key = data_message_[index(from)];
-    if (!key) return nullptr;
-    auto it = operations_.find(*key);
-    return it == operations_.end() ? nullptr : &it->second;
-  }
-
-  void emit_operation(const Operation& op, const dicom::Command* response) {
+  // An operation completed (final response) or, at the end, still open.
+  void emit_operation(const dicom::Operation& op) {
+    const dicom::Command* response = op.final_response ? &*op.final_response : nullptr;
+    const bool refused = response == nullptr && refused_.count({op.requester, op.message_id}) > 0;
     const std::uint16_t status = response != nullptr ? response->status.value_or(0xFFFF) : 0xFFFF;
     const audit::Outcome outcome = response != nullptr ? outcome_of(status)
-                                   : op.refused        ? audit::Outcome::kDenied
+                                   : refused           ? audit::Outcome::kDenied
                                                        : audit::Outcome::kFailure;
     audit::Event e = event("operation", outcome);
     e.fields.set("command", std::string(policy::operation_name(op.command_field).value_or("?")));
@@ -303,13 +241,13 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     e.fields.set("message_id", op.message_id);
     if (response != nullptr) {
       e.fields.set("status", status);
-      e.fields.set("status_class", status_class(status));
+      e.fields.set("status_class", dicom::spec::to_string(dicom::spec::status_class(status)));
     } else {
-      e.fields.set("status_class", op.refused ? "refused" : "no-response");
+      e.fields.set("status_class", refused ? "refused" : "no-response");
     }
-    const auto elapsed = std::chrono::duration<double>(Clock::now() - op.started).count();
-    e.fields.set("elapsed_s", elapsed);
-    e.fields.set("data_set_bytes", op.bytes);
+    const auto ended = response != nullptr ? op.ended : Clock::now();
+    e.fields.set("elapsed_s", std::chrono::duration<double>(ended - op.started).count());
+    e.fields.set("data_set_bytes", op.data_set_bytes);
     if (!op.sop_class_uid.empty()) e.fields.set("sop_class_uid", op.sop_class_uid);
     if (!op.sop_instance_uid.empty()) e.fields.set("sop_instance_uid", op.sop_instance_uid);
     const dicom::DataSetIdentifiers& ids = op.identifiers;
@@ -329,7 +267,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     if (!ids.query_keys.empty()) e.fields.set("query_keys", ids.query_keys);
     if (!ids.note.empty()) e.fields.set("identifiers_note", ids.note);
     if (!op.move_destination.empty()) e.fields.set("move_destination", op.move_destination);
-    if (op.command_field == policy::kCFindRq) e.fields.set("matches", op.pending_responses);
+    if (op.command_field == dicom::spec::kCFindRq) e.fields.set("matches", op.pending_responses);
     if (response != nullptr) {
       const dicom::Command& r = *response;
       if (r.completed_suboperations)
@@ -375,8 +313,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   }
 
   void finish(CloseCause cause) {
-    for (auto& [id, op] : operations_) emit_operation(op, nullptr);
-    operations_.clear();
+    for (const auto& op : decoder_.open_operations()) emit_operation(op);
     const double seconds = std::chrono::duration<double>(Clock::now() - opened_).count();
     audit::Event e = event("association-summary", failures_ > 0 || ended_ != "released"
                                                       ? audit::Outcome::kWarning
@@ -420,9 +357,9 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   bool accepted_ = false;
   std::string ended_;
   std::optional<Side> release_requested_by_;
-  // By (requester, Message ID): both sides number their requests from 1 (C-GET sub-operations).
-  std::map<std::pair<Side, std::uint16_t>, Operation> operations_;
-  std::optional<std::pair<Side, std::uint16_t>> data_message_[2];
+  // Operations refused by wardgate's rules, by (requester, Message ID): they never reached the
+  // server. The decoder keeps the operations themselves.
+  std::set<std::pair<Side, std::uint16_t>> refused_;
   std::uint64_t bytes_[2] = {0, 0};
   std::uint64_t data_bytes_ = 0;
   std::uint64_t objects_ = 0;

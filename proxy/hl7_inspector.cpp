@@ -8,9 +8,9 @@
 #include "hl7/ack_builder.h"
 #include "hl7/ack_correlator.h"
 #include "hl7/charset.h"
+#include "hl7/frame_gate.h"
 #include "hl7/mllp_framer.h"
 #include "policy/hl7_rules.h"
-#include "proxy/hl7_gate.h"
 #include "proxy/session_event.h"
 
 namespace wardgate::proxy {
@@ -66,7 +66,9 @@ hl7::Refusal refusal_for(policy::Rule rule) {
   }
 }
 
-class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, public Hl7Gate::Judge {
+class Hl7Inspector final : public Inspector,
+                           public hl7::DecoderCallbacks,
+                           public hl7::FrameGate::Judge {
  public:
   Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info, const policy::Device* device)
       : settings_(settings),
@@ -75,7 +77,7 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
         device_name_(device != nullptr ? device->name : ip_text(info.device_addr)),
         decoder_(*this, limits_for(settings, device)) {
     if (settings_.enforce && has_rules(device_)) {
-      gate_.emplace(decoder_, *this, limits_for(settings, device).max_message_size);
+      gate_.emplace(decoder_, *this);
     }
   }
 
@@ -165,8 +167,8 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
     emit(std::move(e));
   }
 
-  // Hl7Gate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and every
-  // message in it is allowed; otherwise each message in it gets wardgate's refusal.
+  // hl7::FrameGate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and
+  // every message in it is allowed; otherwise each message in it gets wardgate's refusal.
   bool settle_frame() override {
     Frame frame = std::exchange(frame_, {});
     const auto now = Clock::now();
@@ -340,7 +342,7 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
   const policy::Device* device_;
   std::string device_name_;
   hl7::Decoder decoder_;
-  std::optional<Hl7Gate> gate_;  // enforcement: the device's frames are held until judged
+  std::optional<hl7::FrameGate> gate_;  // enforcement: the device's frames are held until judged
   std::span<const std::byte> released_;
   Frame frame_;                       // the device's frame being decoded (gate only)
   std::vector<std::byte> to_device_;  // wardgate's acknowledgements waiting for a boundary

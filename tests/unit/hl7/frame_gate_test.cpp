@@ -1,6 +1,6 @@
-// The HL7 gate with the real decoder: what a device sends is forwarded frame by frame, whole and
-// unchanged, whatever the chunking; judged-out frames, junk and too-long frames are withheld.
-#include "proxy/hl7_gate.h"
+// The HL7 frame gate with the real decoder: what a device sends is forwarded frame by frame, whole
+// and unchanged, whatever the chunking; judged-out frames, junk and too-long frames are withheld.
+#include "hl7/frame_gate.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "tests/unit/hl7/hl7_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::hl7 {
 namespace {
 
 using hl7::testing::bytes_of;
@@ -21,9 +21,9 @@ std::string message(const std::string& control_id) {
 }
 
 // Refuses frames holding a message whose control ID starts with "NO".
-class Judge final : public hl7::DecoderCallbacks, public Hl7Gate::Judge {
+class Judge final : public DecoderCallbacks, public FrameGate::Judge {
  public:
-  void on_message(hl7::Side /*from*/, const hl7::Message& m) override {
+  void on_message(Side /*from*/, const Message& m) override {
     refuse_ = refuse_ || m.control_id.rfind("NO", 0) == 0;
   }
   bool settle_frame() override {
@@ -49,8 +49,8 @@ struct GateRun {
 GateRun run(const std::string& input, std::size_t piece, std::size_t split = 0,
             std::size_t max_message = 1024) {
   Judge judge;
-  hl7::Decoder decoder(judge, {max_message, ""});
-  Hl7Gate gate(decoder, judge, max_message);
+  Decoder decoder(judge, {max_message, ""});
+  FrameGate gate(decoder, judge);
   GateRun r;
   const auto bytes = bytes_of(input);
   std::vector<std::span<const std::byte>> chunks;
@@ -71,7 +71,7 @@ GateRun run(const std::string& input, std::size_t piece, std::size_t split = 0,
   return r;
 }
 
-TEST(Hl7Gate, ForwardsAllowedFramesWholeWithholdsTheRestWhateverTheChunking) {
+TEST(Hl7FrameGate, ForwardsAllowedFramesWholeWithholdsTheRestWhateverTheChunking) {
   const std::string ok1 = mllp(message("OK1")), no2 = mllp(message("NO2")),
                     ok3 = mllp(message("OK3")), ok4 = mllp(message("OK4"));
   const std::string input = ok1 + no2 + "\r\n" + ok3 + "\rjunk\x1c\rjunk\n" + ok4;
@@ -92,11 +92,11 @@ TEST(Hl7Gate, ForwardsAllowedFramesWholeWithholdsTheRestWhateverTheChunking) {
   }
 }
 
-TEST(Hl7Gate, NothingOfAFrameLeavesBeforeItEnds) {
+TEST(Hl7FrameGate, NothingOfAFrameLeavesBeforeItEnds) {
   const std::string frame = mllp(message("OK1"));
   Judge judge;
-  hl7::Decoder decoder(judge);
-  Hl7Gate gate(decoder, judge, 1024);
+  Decoder decoder(judge, {1024, ""});
+  FrameGate gate(decoder, judge);
   const auto bytes = bytes_of(frame);
   EXPECT_TRUE(gate.feed(std::span(bytes).first(frame.size() - 1)).empty());
   EXPECT_EQ(gate.held_bytes(), frame.size() - 1);
@@ -104,7 +104,7 @@ TEST(Hl7Gate, NothingOfAFrameLeavesBeforeItEnds) {
   EXPECT_EQ(gate.held_bytes(), 0u);
 }
 
-TEST(Hl7Gate, ATooLongFrameIsWithheldWithBoundedMemoryAndReportedOnce) {
+TEST(Hl7FrameGate, ATooLongFrameIsWithheldWithBoundedMemoryAndReportedOnce) {
   std::string big = message("BIG1") + "\r";
   while (big.size() < 5000) big += "OBX|1|NM|HR||72\r";
   const std::string after = mllp(message("OK2"));
@@ -118,7 +118,7 @@ TEST(Hl7Gate, ATooLongFrameIsWithheldWithBoundedMemoryAndReportedOnce) {
   }
 }
 
-TEST(Hl7Gate, AStartBlockInsideAFrameDropsThePartialFrame) {
+TEST(Hl7FrameGate, AStartBlockInsideAFrameDropsThePartialFrame) {
   const std::string ok = mllp(message("OK1"));
   const std::string input = "\x0bMSH|^~\\&|partial" + ok;
   EXPECT_EQ(run(input, input.size()).forwarded, ok);
@@ -126,4 +126,4 @@ TEST(Hl7Gate, AStartBlockInsideAFrameDropsThePartialFrame) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::hl7
