@@ -8,6 +8,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <limits>
 
+#include "common/error_category.h"
 #include "tls/certificate_dates.h"
 #include "tls/peer_pin.h"
 #include "tls/tls_context.h"
@@ -173,23 +174,10 @@ const char* to_string(LinkFailure failure) {
   return "?";
 }
 
-namespace {
-
-class ExportCategory : public std::error_category {
- public:
-  const char* name() const noexcept override { return "syslog-export"; }
-  std::string message(int v) const override { return to_string(static_cast<LinkFailure>(v)); }
-};
-
-}  // namespace
-
-const std::error_category& export_category() {
-  static const ExportCategory category;
+const std::error_category& export_category() noexcept {
+  static const common::ErrorCategory<LinkFailure> category(
+      "wardgate.export", [](LinkFailure f) { return to_string(f); });
   return category;
-}
-
-std::error_code make_error_code(LinkFailure failure) {
-  return {static_cast<int>(failure), export_category()};
 }
 
 bool is_handshake_failure(LinkFailure f) {

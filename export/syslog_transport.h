@@ -77,9 +77,11 @@ enum class LinkFailure : std::uint8_t {
   kCount,
 };
 const char* to_string(LinkFailure failure);
-// LinkFailure as a std::error_code of the "syslog-export" category (message: to_string).
-const std::error_category& export_category();
-std::error_code make_error_code(LinkFailure failure);
+// LinkFailure as a std::error_code of the "wardgate.export" category (message: to_string).
+const std::error_category& export_category() noexcept;
+inline std::error_code make_error_code(LinkFailure failure) noexcept {
+  return {static_cast<int>(failure), export_category()};
+}
 // Failures of the TLS handshake (including the collector's verdict on our certificate, which
 // TLS 1.3 delivers after the client finished): counted per reason in the health.
 bool is_handshake_failure(LinkFailure failure);

@@ -28,6 +28,7 @@ const char* to_string(FailureMode mode) {
 
 AuditStore::AuditStore(StoreOptions options)
     : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : common::SystemClock::instance()),
       signer_(options_.signing_key_file),
       queue_(options_.queue_capacity),
       disk_(options_.path, options_.min_free_bytes, options_.free_bytes) {
@@ -236,7 +237,7 @@ bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
 void AuditStore::run_retention(bool all) {
   if (options_.retention.count() <= 0) return;
   const std::int64_t cutoff =
-      audit::to_unix_us(std::chrono::system_clock::now()) -
+      audit::to_unix_us(clock_.system_now()) -
       std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
   PruneResult r;
   std::uint64_t deleted = 0;
@@ -265,12 +266,13 @@ void AuditStore::writer_loop() {
       last_health_ = now;
       check_health();
     }
+    const auto steady = clock_.steady_now();
     const auto prune_every =
         prune_pending_
             ? std::chrono::seconds(1)
             : std::chrono::duration_cast<std::chrono::seconds>(options_.retention_interval);
-    if (options_.retention.count() > 0 && now - last_prune_ >= prune_every) {
-      last_prune_ = now;
+    if (options_.retention.count() > 0 && steady - last_prune_ >= prune_every) {
+      last_prune_ = steady;
       try {
         const std::lock_guard lock(write_mutex_);
         run_retention(false);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "audit/sink.h"
+#include "common/clock.h"
 #include "store/chain_writer.h"
 #include "store/checkpoint_signer.h"
 #include "store/commit_notifier.h"
@@ -60,6 +61,9 @@ struct StoreOptions {
   std::function<std::uint64_t(const std::string& path)> free_bytes;
   // Called on the writer thread after each commit with the highest committed seq (drivers).
   std::function<void(std::uint64_t)> on_commit;
+  // What retention measures age and its interval with; null: the system clock. Must outlive
+  // the store.
+  const common::Clock* clock = nullptr;
 };
 
 struct StoreStats {
@@ -122,6 +126,7 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
                            audit::Severity severity) const;
 
   StoreOptions options_;
+  const common::Clock& clock_;
   CheckpointSigner signer_;
   // The writer thread's connection, and prune_now()'s and save_cursor()'s under write_mutex_.
   std::unique_ptr<Database> writer_db_;

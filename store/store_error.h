@@ -11,8 +11,10 @@ enum class Errc {
   kWriteFailed,     // sqlite could not write a cursor
 };
 
-const std::error_category& store_category();
-std::error_code make_error_code(Errc e);
+const std::error_category& store_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), store_category()};
+}
 
 }  // namespace wardgate::store
 

@@ -6,52 +6,50 @@
 #include <array>
 #include <boost/asio/ssl/error.hpp>
 
+#include "common/error_category.h"
+
 namespace wardgate::tls {
 namespace {
 
-class Category : public std::error_category {
- public:
-  const char* name() const noexcept override { return "tls"; }
-  std::string message(int v) const override {
-    switch (static_cast<Errc>(v)) {
-      case Errc::kOwnCertificateUnreadable:
-        return "own certificate unreadable";
-      case Errc::kPrivateKeyUnreadable:
-        return "private key unreadable";
-      case Errc::kPrivateKeyMismatch:
-        return "private key does not match the certificate";
-      case Errc::kCaBundleUnreadable:
-        return "CA bundle unreadable";
-      case Errc::kCrlUnreadable:
-        return "CRL unreadable";
-      case Errc::kOwnCertificateExpired:
-        return "own certificate expired";
-      case Errc::kOwnCertificateNotYetValid:
-        return "own certificate not yet valid";
-      case Errc::kOwnCertificateRevoked:
-        return "own certificate revoked";
-      case Errc::kPeerRejectedCertificate:
-        return "peer rejected our certificate";
-      case Errc::kPeerCertificateExpired:
-        return "peer certificate expired";
-      case Errc::kPeerCertificateNotYetValid:
-        return "peer certificate not yet valid";
-      case Errc::kPeerCertificateRevoked:
-        return "peer certificate revoked";
-      case Errc::kUnknownCa:
-        return "peer certificate from an unknown CA";
-      case Errc::kNameMismatch:
-        return "peer certificate name mismatch";
-      case Errc::kPinMismatch:
-        return "peer certificate not the pinned one";
-      case Errc::kProtocolVersion:
-        return "TLS protocol version";
-      case Errc::kHandshakeFailed:
-        return "TLS handshake failed";
-    }
-    return "unknown tls error";
+const char* describe(Errc e) {
+  switch (e) {
+    case Errc::kOwnCertificateUnreadable:
+      return "own certificate unreadable";
+    case Errc::kPrivateKeyUnreadable:
+      return "private key unreadable";
+    case Errc::kPrivateKeyMismatch:
+      return "private key does not match the certificate";
+    case Errc::kCaBundleUnreadable:
+      return "CA bundle unreadable";
+    case Errc::kCrlUnreadable:
+      return "CRL unreadable";
+    case Errc::kOwnCertificateExpired:
+      return "own certificate expired";
+    case Errc::kOwnCertificateNotYetValid:
+      return "own certificate not yet valid";
+    case Errc::kOwnCertificateRevoked:
+      return "own certificate revoked";
+    case Errc::kPeerRejectedCertificate:
+      return "peer rejected our certificate";
+    case Errc::kPeerCertificateExpired:
+      return "peer certificate expired";
+    case Errc::kPeerCertificateNotYetValid:
+      return "peer certificate not yet valid";
+    case Errc::kPeerCertificateRevoked:
+      return "peer certificate revoked";
+    case Errc::kUnknownCa:
+      return "peer certificate from an unknown CA";
+    case Errc::kNameMismatch:
+      return "peer certificate name mismatch";
+    case Errc::kPinMismatch:
+      return "peer certificate not the pinned one";
+    case Errc::kProtocolVersion:
+      return "TLS protocol version";
+    case Errc::kHandshakeFailed:
+      return "TLS handshake failed";
   }
-};
+  return "";
+}
 
 std::string openssl_error_text(unsigned long code) {
   std::array<char, 256> buf{};
@@ -84,12 +82,10 @@ Errc from_verify_result(long v) {
 
 }  // namespace
 
-const std::error_category& tls_category() {
-  static const Category category;
+const std::error_category& tls_category() noexcept {
+  static const common::ErrorCategory<Errc> category("wardgate.tls", describe);
   return category;
 }
-
-std::error_code make_error_code(Errc e) { return {static_cast<int>(e), tls_category()}; }
 
 bool is_local_credentials_error(std::error_code ec) {
   if (ec.category() != tls_category()) return false;

@@ -1,6 +1,7 @@
 #pragma once
 // Why TLS credentials could not be used or a handshake failed: the errors tls/ hands to its users
-// (the syslog exporter today, the admin's HTTPS server next), one std::error_category ("tls").
+// (the syslog exporter today, the admin's HTTPS server next), one std::error_category
+// ("wardgate.tls").
 // "Own" is the certificate this end presents, "peer" the one the other end presents, whichever
 // of them is client or server.
 #include <openssl/ssl.h>
@@ -31,8 +32,10 @@ enum class Errc {
   kHandshakeFailed,  // any other reason OpenSSL gives
 };
 
-const std::error_category& tls_category();
-std::error_code make_error_code(Errc e);
+const std::error_category& tls_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), tls_category()};
+}
 
 // True for the errors that concern the local files (credentials to fix on this host).
 bool is_local_credentials_error(std::error_code ec);

@@ -357,7 +357,7 @@ TEST(SyslogTransport, Names) {
   EXPECT_STREQ(to_string(LinkFailure::kTlsFilesChanged), "tls-files-changed");
   const std::error_code ec = LinkFailure::kPinMismatch;
   EXPECT_EQ(ec.message(), "pin-mismatch");
-  EXPECT_STREQ(ec.category().name(), "syslog-export");
+  EXPECT_STREQ(ec.category().name(), "wardgate.export");
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TEST(RecordQueue, BoundedAndEveryTicketSettles) {
 
 TEST(StoreError, OwnCategory) {
   const std::error_code ec = Errc::kWriteFailed;
-  EXPECT_STREQ(ec.category().name(), "audit-store");
+  EXPECT_STREQ(ec.category().name(), "wardgate.store");
   EXPECT_FALSE(ec.message().empty());
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "audit/event_decode.h"
+#include "common/clock.h"
 #include "store/store_schema.h"
 #include "store/store_verify.h"
 #include "store_test_support.h"
@@ -276,6 +277,26 @@ TEST_F(Tampered, RangeVerificationReportsOnlyInsideTheRange) {
   vo.from_seq = 1;
   vo.to_seq = 10;
   EXPECT_EQ(findings_of(verify_store(path_, vo)), (std::set<std::string>{"deleted 3"}));
+}
+
+// Retention reads the injected clock: on simulated time, records become old without waiting.
+TEST(AuditStore, RetentionRunsOnTheInjectedClock) {
+  ScratchDir dir;
+  auto options = store_options(dir);
+  common::ManualClock clock(std::chrono::system_clock::now());
+  options.clock = &clock;
+  options.checkpoint_every_records = 10;
+  options.retention = std::chrono::hours(24);
+  options.retention_interval = std::chrono::hours(1000);  // only prune_now()
+  AuditStore store(options);
+  for (std::uint64_t i = 1; i <= 25; ++i) {
+    store.record(sample_event(i, clock.system_now()));
+    ASSERT_TRUE(store.flush());
+  }
+  EXPECT_EQ(store.prune_now(), 0u) << "nothing is a day old yet";
+  clock.advance(std::chrono::hours(25));
+  EXPECT_EQ(store.prune_now(), 20u) << "records 1..20 end at checkpoint 20; 21..25 stay";
+  EXPECT_EQ(read(store, 0, 5).front().seq, 21u);
 }
 
 TEST(AuditStore, RetentionPrunesWholeRunsAndTheRestVerifiesFromTheAnchor) {

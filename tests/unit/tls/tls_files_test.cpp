@@ -28,7 +28,7 @@ TEST(TlsContext, UnreadableFilesAreLocalCredentialErrors) {
               nullptr);
     EXPECT_EQ(ec, Errc::kOwnCertificateUnreadable);
     EXPECT_TRUE(is_local_credentials_error(ec));
-    EXPECT_STREQ(ec.category().name(), "tls");
+    EXPECT_STREQ(ec.category().name(), "wardgate.tls");
     EXPECT_NE(detail.find("/nonexistent"), std::string::npos);
   }
   EXPECT_FALSE(is_local_credentials_error(Errc::kUnknownCa));
