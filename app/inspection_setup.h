@@ -8,15 +8,15 @@
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
-#include "audit/store.h"
 #include "policy/device_registry.h"
 #include "proxy/byte_count_inspector.h"
 #include "proxy/protocol_inspectors.h"
+#include "store/audit_store.h"
 
 namespace wardgate::app {
 
 struct Inspection {
-  std::unique_ptr<audit::AuditStore> store;  // where every event is kept
+  std::unique_ptr<store::AuditStore> store;  // where every event is kept
   std::unique_ptr<audit::LoggingSink> log;   // audit.log mirror; null when "off"
   std::unique_ptr<audit::FanoutSink> audit;  // what the inspectors record to
   std::unique_ptr<audit::PatientDataProtector> patients;
@@ -28,6 +28,6 @@ struct Inspection {
 Inspection make_inspection(const Config& config);
 
 // The store's options from the configuration (also used by the tests).
-audit::StoreOptions store_options(const Config& config);
+store::StoreOptions store_options(const Config& config);
 
 }  // namespace wardgate::app
