@@ -120,8 +120,7 @@ double Counter::value() const {
 }
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1) {
   check_bounds(bounds_);
 }
 
@@ -228,19 +227,19 @@ MetricsRegistry::Entry& MetricsRegistry::entry(MetricType type, const std::strin
 }
 
 Family<Counter>& MetricsRegistry::counter_family(const std::string& name, const std::string& help,
-                                                 std::vector<std::string> label_names) {
+                                                 const std::vector<std::string>& label_names) {
   return *entry(MetricType::kCounter, name, help, label_names, {}).counters;
 }
 
 Family<Gauge>& MetricsRegistry::gauge_family(const std::string& name, const std::string& help,
-                                             std::vector<std::string> label_names) {
+                                             const std::vector<std::string>& label_names) {
   return *entry(MetricType::kGauge, name, help, label_names, {}).gauges;
 }
 
 Family<Histogram>& MetricsRegistry::histogram_family(const std::string& name,
                                                      const std::string& help,
-                                                     std::vector<double> bounds,
-                                                     std::vector<std::string> label_names) {
+                                                     const std::vector<double>& bounds,
+                                                     const std::vector<std::string>& label_names) {
   return *entry(MetricType::kHistogram, name, help, label_names, bounds).histograms;
 }
 
@@ -254,13 +253,16 @@ Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help) 
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                       std::vector<double> bounds) {
-  return histogram_family(name, help, std::move(bounds), {}).with({});
+  return histogram_family(name, help, bounds, {}).with({});
 }
 
 std::string MetricsRegistry::render() const {
   std::string out;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, e] : families_) {
+  for (const auto& family : families_) {
+    const std::string& name =
+        family.first;  // not structured bindings: clang 14 cannot capture them
+    const Entry& e = family.second;
     switch (e.type) {
       case MetricType::kCounter:
         append_header(out, *e.counters, "counter");

@@ -63,7 +63,7 @@ class Histogram {
 
  private:
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> counts_;  // per bucket, not cumulative; +Inf last
+  std::vector<std::atomic<std::uint64_t>> counts_;  // per bucket, not cumulative; +Inf last
   std::atomic<double> sum_{0.0};
 };
 
@@ -114,12 +114,12 @@ class MetricsRegistry {
   // existing family, so two instances of a component share it; anything else throws
   // std::invalid_argument (start-up only). Unlabelled forms return the family's single child.
   Family<Counter>& counter_family(const std::string& name, const std::string& help,
-                                  std::vector<std::string> label_names);
+                                  const std::vector<std::string>& label_names);
   Family<Gauge>& gauge_family(const std::string& name, const std::string& help,
-                              std::vector<std::string> label_names);
+                              const std::vector<std::string>& label_names);
   Family<Histogram>& histogram_family(const std::string& name, const std::string& help,
-                                      std::vector<double> bounds,
-                                      std::vector<std::string> label_names);
+                                      const std::vector<double>& bounds,
+                                      const std::vector<std::string>& label_names);
   Counter& counter(const std::string& name, const std::string& help);
   Gauge& gauge(const std::string& name, const std::string& help);
   Histogram& histogram(const std::string& name, const std::string& help,
