@@ -38,6 +38,7 @@ struct TlsFiles {
   std::string client_key;   // PEM private key (never logged, never copied elsewhere)
   std::string ca_bundle;    // PEM CAs trusted for the collector's certificate
   std::string crl_file;     // optional PEM CRL(s) checked against the collector's certificate
+  bool operator==(const TlsFiles&) const = default;
 };
 
 struct TransportOptions {
@@ -53,6 +54,7 @@ struct TransportOptions {
   std::chrono::seconds keepalive_interval{5};
   int keepalive_probes = 3;
   std::chrono::milliseconds user_timeout{20000};  // TCP_USER_TIMEOUT
+  bool operator==(const TransportOptions&) const = default;
 };
 
 // Why a connection could not be made or was lost. The names (to_string) are what the health
