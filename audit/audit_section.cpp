@@ -14,10 +14,7 @@ AuditOptions read_audit_options(common::ObjectReader& r) {
                {PatientDataPolicy::kPlain, PatientDataPolicy::kKeyedHash, PatientDataPolicy::kOmit},
                o.patient_data);
   o.secret_file = r.string("secret_file", o.secret_file);
-  if (!common::absolute_path(o.secret_file)) {
-    r.fail("secret_file", "must be the absolute path of a file (got " +
-                              common::shown(nlohmann::json(o.secret_file)) + ")");
-  }
+  r.require_absolute_path("secret_file", o.secret_file);
   return o;
 }
 

@@ -24,12 +24,6 @@ bool valid_host(const std::string& s) {
   });
 }
 
-void require_absolute(ObjectReader& r, const std::string& key, const std::string& value) {
-  if (!common::absolute_path(value)) {
-    r.fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(value)) + ")");
-  }
-}
-
 void read_tls(ObjectReader& r, TransportOptions& t) {
   t.tls.client_cert = r.string("client_cert", "");
   t.tls.client_key = r.string("client_key", "");
@@ -39,10 +33,10 @@ void read_tls(ObjectReader& r, TransportOptions& t) {
         {"client_key", &t.tls.client_key},
         {"ca_bundle", &t.tls.ca_bundle}}) {
     if (v->empty()) r.fail(k, "is required with transport tls (mutual authentication)");
-    require_absolute(r, k, *v);
+    r.require_absolute_path(k, *v);
   }
   t.tls.crl_file = r.string("crl_file", "");
-  if (!t.tls.crl_file.empty()) require_absolute(r, "crl_file", t.tls.crl_file);
+  if (!t.tls.crl_file.empty()) r.require_absolute_path("crl_file", t.tls.crl_file);
   t.server_name = r.string("server_name", "");
   if (!t.server_name.empty() && !valid_host(t.server_name)) {
     r.fail("server_name", "must be a host name or IP address");

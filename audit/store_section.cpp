@@ -8,14 +8,8 @@ StoreOptions read_store_section(const nlohmann::json* section) {
   StoreOptions o;
   if (section == nullptr) return o;
   common::ObjectReader r(*section, "audit.store");
-  const auto require_absolute = [&r](const std::string& key, const std::string& value) {
-    if (!common::absolute_path(value)) {
-      r.fail(key, "must be the absolute path of a file (got " +
-                      common::shown(nlohmann::json(value)) + ")");
-    }
-  };
   o.path = r.string("path", o.path);
-  require_absolute("path", o.path);
+  r.require_absolute_path("path", o.path);
   constexpr auto kDay = std::chrono::hours(24);
   o.retention = kDay * r.integer("retention_days", 1, 36500, o.retention / kDay);
   o.group_commit =
@@ -30,7 +24,7 @@ StoreOptions read_store_section(const nlohmann::json* section) {
            "and checkpoint_every_records cannot both be 0: records would never be signed");
   }
   o.signing_key_file = r.string("signing_key_file", o.signing_key_file);
-  require_absolute("signing_key_file", o.signing_key_file);
+  r.require_absolute_path("signing_key_file", o.signing_key_file);
   o.on_failure =
       r.choice("on_failure", {FailureMode::kFailOpen, FailureMode::kFailClosed}, o.on_failure);
   o.min_free_bytes =

@@ -64,6 +64,12 @@ bool ObjectReader::boolean(const std::string& key, bool fallback) {
   return v->get<bool>();
 }
 
+void ObjectReader::require_absolute_path(const std::string& key, const std::string& value) const {
+  if (!absolute_path(value)) {
+    fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(value)) + ")");
+  }
+}
+
 void ObjectReader::reject_unknown_keys() const {
   for (const auto& [key, value] : object_.items()) {
     if (known_.count(key) == 0) fail(key, "unknown key");

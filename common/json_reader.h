@@ -44,6 +44,8 @@ class ObjectReader {
   bool boolean(const std::string& key, bool fallback);
   // The member if present (marked as known), else null.
   const nlohmann::json* member(const std::string& key);
+  // Fails on `key` unless `value`, read from it, is an absolute file path (absolute_path()).
+  void require_absolute_path(const std::string& key, const std::string& value) const;
   // Throws on the first key that no accessor asked for.
   void reject_unknown_keys() const;
 

@@ -44,8 +44,7 @@ std::vector<IpPrefix> read_prefixes(ObjectReader& r, const std::string& key) {
 
 std::string key_file(ObjectReader& r, const std::string& key, const std::string& fallback) {
   std::string path = r.string(key, fallback);
-  if (!path.empty() && !absolute_path(path))
-    r.fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(path)) + ")");
+  if (!path.empty()) r.require_absolute_path(key, path);
   return path;
 }
 
