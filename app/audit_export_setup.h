@@ -12,9 +12,6 @@
 
 namespace wardgate::app {
 
-// What audit.export[i] asks of its exporter (also used by the tests).
-exporter::ExporterOptions exporter_options(const Config& config, const ExportDestinationConfig& d);
-
 class AuditExport {
  public:
   // Starts nothing when no destination is configured. `events`: where the exporters' own events

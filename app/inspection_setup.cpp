@@ -6,36 +6,21 @@
 
 namespace wardgate::app {
 
-store::StoreOptions store_options(const Config& config) {
-  const AuditStoreConfig& c = config.audit.store;
-  store::StoreOptions o;
-  o.path = c.path;
-  o.signing_key_file = c.signing_key_file;
-  o.appliance_id = config.appliance_id;
-  o.group_commit = std::chrono::milliseconds(c.group_commit_ms);
-  o.checkpoint_every_records = c.checkpoint_every_records;
-  o.checkpoint_every = std::chrono::seconds(c.checkpoint_every_s);
-  o.retention = std::chrono::hours(24) * c.retention_days;
-  o.on_failure = c.on_failure == "fail-closed" ? store::FailureMode::kFailClosed
-                                               : store::FailureMode::kFailOpen;
-  o.min_free_bytes = std::uint64_t{c.min_free_mb} << 20;
-  return o;
-}
-
 Inspection make_inspection(const Config& config) {
   Inspection in;
-  in.store = std::make_unique<store::AuditStore>(store_options(config));
+  in.store = std::make_unique<store::AuditStore>(config.audit.store);
   std::vector<audit::AuditSink*> sinks{in.store.get()};
-  if (config.audit.log != "off") {
-    in.log = std::make_unique<audit::LoggingSink>(config.audit.log);
+  if (config.audit.options.log != "off") {
+    in.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);
     sinks.push_back(in.log.get());
   }
   in.audit = std::make_unique<audit::FanoutSink>(std::move(sinks));
   audit::Secret secret{};
-  if (config.audit.patient_data == audit::PatientDataPolicy::kKeyedHash) {
-    secret = audit::load_or_create_secret(config.audit.secret_file);
+  if (config.audit.options.patient_data == audit::PatientDataPolicy::kKeyedHash) {
+    secret = audit::load_or_create_secret(config.audit.options.secret_file);
   }
-  in.patients = std::make_unique<audit::PatientDataProtector>(config.audit.patient_data, secret);
+  in.patients =
+      std::make_unique<audit::PatientDataProtector>(config.audit.options.patient_data, secret);
   in.devices = std::make_unique<policy::DeviceRegistry>(config.devices);
 
   in.counters = std::make_shared<proxy::ByteCountInspectorFactory>();
@@ -47,9 +32,7 @@ Inspection make_inspection(const Config& config) {
   dicom.patients = in.patients.get();
   dicom.appliance_id = config.appliance_id;
   dicom.enforce = config.dicom.enforce;
-  dicom.limits.data_set_peek = config.dicom.peek_bytes;
-  dicom.limits.pdu_slack = config.dicom.pdu_slack;
-  dicom.limits.max_pdu_length = config.dicom.max_pdu_length;
+  dicom.limits = config.dicom.limits;
   in.inspectors->add("dicom", std::make_shared<proxy::DicomInspectorFactory>(dicom));
   dicom::prepare_decoding();
 
@@ -59,7 +42,7 @@ Inspection make_inspection(const Config& config) {
   hl7.patients = in.patients.get();
   hl7.appliance_id = config.appliance_id;
   hl7.enforce = config.hl7.enforce;
-  hl7.limits.max_message_size = config.hl7.max_message_size;
+  hl7.limits = config.hl7.limits;
   hl7.ack_timeout = config.hl7.ack_timeout;
   in.inspectors->add("hl7", std::make_shared<proxy::Hl7InspectorFactory>(hl7));
   return in;

@@ -27,7 +27,4 @@ struct Inspection {
 
 Inspection make_inspection(const Config& config);
 
-// The store's options from the configuration (also used by the tests).
-store::StoreOptions store_options(const Config& config);
-
 }  // namespace wardgate::app

@@ -28,24 +28,7 @@ void raise_descriptor_limit() {
   }
 }
 
-proxy::ProxyOptions proxy_options(const Config& c) {
-  proxy::ProxyOptions o;
-  o.listen_port = c.interception.listen_port;
-  o.threads = c.proxy.threads;
-  o.connect_timeout = c.proxy.connect_timeout;
-  o.idle_timeout = c.proxy.idle_timeout;
-  o.max_connections = c.proxy.max_connections;
-  o.max_connections_per_device = c.proxy.max_connections_per_device;
-  o.chunk_bytes = c.proxy.chunk_bytes;
-  o.zero_copy = c.proxy.zero_copy;
-  o.device_leg.buffer_bytes = static_cast<int>(c.proxy.socket_buffer_bytes);
-  o.device_leg.congestion_control = c.proxy.congestion_control;
-  o.upstream_leg = o.device_leg;
-  for (const auto& s : c.interception.services) o.services[s.port] = {s.name, s.protocol};
-  return o;
-}
-
-std::string describe_services(const InterceptionConfig& c) {
+std::string describe_services(const nat::InterceptionOptions& c) {
   std::string out;
   for (const auto& s : c.services) {
     out += (out.empty() ? "" : ", ") + std::to_string(s.port) + " (" + s.name + ")";
@@ -85,11 +68,12 @@ int run_command(const std::string& path) {
   }
   setup_logging(config.log_level);
   raise_descriptor_limit();
-  if (!config.proxy.congestion_control.empty() &&
-      !proxy::congestion_control_available(config.proxy.congestion_control)) {
+  if (auto& cc = config.proxy.options.device_leg.congestion_control;
+      !cc.empty() && !proxy::congestion_control_available(cc)) {
     spdlog::warn("congestion control \"{}\" is not available in this kernel; using the default",
-                 config.proxy.congestion_control);
-    config.proxy.congestion_control.clear();
+                 cc);
+    cc.clear();
+    config.proxy.options.upstream_leg.congestion_control.clear();
   }
   if (const auto changed = proxy::ensure_tcp_buffer_ceiling(); !changed.empty()) {
     spdlog::info("socket buffers: {}", changed);
@@ -120,7 +104,7 @@ int run_command(const std::string& path) {
   }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *inspection.store, *inspection.audit);
-  proxy::ProxyOptions options = proxy_options(config);
+  proxy::ProxyOptions options = config.proxy.options;
   options.clinical_traffic_allowed = [store = inspection.store.get()] {
     return store->accepting_clinical_traffic();
   };
@@ -134,10 +118,7 @@ int run_command(const std::string& path) {
   }
 
   const auto& ic = config.interception;
-  nat::TproxyRules rules{ic.nft_table, ic.interfaces, {}, ic.listen_port, ic.fwmark};
-  for (const auto& s : ic.services) rules.ports.push_back(s.port);
-  nat::TproxySetup interception(rules,
-                                nat::PolicyRoute{ic.fwmark, ic.route_table, ic.rule_priority});
+  nat::TproxySetup interception(ic.tproxy_rules(), ic.policy_route());
   if (const auto error = interception.install(); !error.empty()) {
     spdlog::error("cannot install interception: {}", error);
     server.stop();

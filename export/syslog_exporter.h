@@ -56,6 +56,7 @@ struct ExporterOptions {
   std::chrono::milliseconds cursor_save_interval{200};
   std::chrono::milliseconds file_check_interval{1000};  // TLS files' mtime
   std::chrono::milliseconds reload_drain_timeout{5000};
+  bool operator==(const ExporterOptions&) const = default;
 };
 
 constexpr std::size_t kLinkFailureCount = static_cast<std::size_t>(LinkFailure::kCount);

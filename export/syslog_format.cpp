@@ -116,21 +116,33 @@ std::string_view utf8_prefix(std::string_view s, std::size_t cap) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::array<std::pair<std::string_view, Facility>, 11> kFacilityNames{{
+    {"auth", Facility::kAuth},
+    {"authpriv", Facility::kAuthPriv},
+    {"audit", Facility::kLogAudit},
+    {"local0", Facility::kLocal0},
+    {"local1", Facility::kLocal1},
+    {"local2", Facility::kLocal2},
+    {"local3", Facility::kLocal3},
+    {"local4", Facility::kLocal4},
+    {"local5", Facility::kLocal5},
+    {"local6", Facility::kLocal6},
+    {"local7", Facility::kLocal7},
+}};
+
+}  // namespace
+
+const char* to_string(Facility facility) {
+  for (const auto& [n, f] : kFacilityNames) {
+    if (f == facility) return n.data();
+  }
+  return "unknown";
+}
+
 std::optional<Facility> parse_facility(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, Facility>, 11> kNames{{
-      {"auth", Facility::kAuth},
-      {"authpriv", Facility::kAuthPriv},
-      {"audit", Facility::kLogAudit},
-      {"local0", Facility::kLocal0},
-      {"local1", Facility::kLocal1},
-      {"local2", Facility::kLocal2},
-      {"local3", Facility::kLocal3},
-      {"local4", Facility::kLocal4},
-      {"local5", Facility::kLocal5},
-      {"local6", Facility::kLocal6},
-      {"local7", Facility::kLocal7},
-  }};
-  for (const auto& [n, f] : kNames) {
+  for (const auto& [n, f] : kFacilityNames) {
     if (n == name) return f;
   }
   return std::nullopt;

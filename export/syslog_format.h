@@ -32,6 +32,7 @@ enum class Facility : std::uint8_t {
 };
 
 // "auth", "authpriv", "audit", "local0".."local7".
+const char* to_string(Facility facility);
 std::optional<Facility> parse_facility(std::string_view name);
 
 // RFC 5424 section 6.2.1, table 2.
@@ -89,6 +90,7 @@ struct SyslogOptions {
   // Whole message (header, structured data, MSG) in octets; clamped to
   // [kMinMessageBytes, kMaxMessageBytes].
   std::size_t max_message_bytes = kDefaultMessageBytes;
+  bool operator==(const SyslogOptions&) const = default;
 };
 
 // The header up to and including MSGID, with a custom MSGID (ATNA) or, for empty `msgid`,

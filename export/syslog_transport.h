@@ -48,6 +48,7 @@ struct TransportOptions {
   std::chrono::seconds keepalive_interval{5};
   int keepalive_probes = 3;
   std::chrono::milliseconds user_timeout{20000};  // TCP_USER_TIMEOUT
+  bool operator==(const TransportOptions&) const = default;
 };
 
 // Why a connection could not be made or was lost. The names (to_string) are what the health

@@ -1,8 +1,10 @@
 #pragma once
 // The devices of the imaging VLAN, as configured (devices[]), looked up by IPv4 address for
-// every intercepted connection. Immutable once built: lookups from any thread without locking
-// (a new configuration builds a new registry).
+// every intercepted connection. Immutable once built: lookups from any thread without locking.
+// A new devices section builds a new registry, which DeviceDirectory puts in force at once.
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,23 @@ class DeviceRegistry {
  private:
   std::vector<Device> devices_;
   std::unordered_map<std::uint32_t, std::size_t> by_address_;
+};
+
+// The registry in force. Readers take a snapshot (a session keeps its own for its lifetime);
+// replace() swaps in a registry built from a new devices section, atomically: a reader sees the
+// old one or the new one, never a mix, and a snapshot stays valid after a replace().
+class DeviceDirectory {
+ public:
+  explicit DeviceDirectory(std::shared_ptr<const DeviceRegistry> registry)
+      : current_(std::move(registry)) {}
+
+  std::shared_ptr<const DeviceRegistry> snapshot() const { return current_.load(); }
+  void replace(std::shared_ptr<const DeviceRegistry> registry) {
+    current_.store(std::move(registry));
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const DeviceRegistry>> current_;
 };
 
 }  // namespace wardgate::policy

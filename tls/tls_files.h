@@ -10,6 +10,7 @@ struct TlsFiles {
   std::string private_key;  // PEM private key (never logged, never copied elsewhere)
   std::string ca_bundle;    // PEM CAs trusted for the peer's certificate
   std::string crl_file;     // optional PEM CRL(s) checked against the peer's certificate
+  bool operator==(const TlsFiles&) const = default;
 };
 
 // A fingerprint of the files' modification times, sizes and inodes: when it changes, contexts

@@ -1,7 +1,9 @@
 #pragma once
 // The `tunnel` section of wardgate's configuration: the WireGuard interface to the hospital's
 // concentrator, which backend carries it, the addresses and routes around it, tuning and
-// monitoring. Parsed and validated in app/config.cpp; documented in docs/configuration.md.
+// monitoring. Read and validated by tunnel/tunnel_config_reader.h; documented in
+// docs/configuration.md. Each part compares by value, so a re-read section (or one peer of it)
+// can be told apart from the one in force.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -21,6 +23,7 @@ struct TunnelPeerConfig {
   std::optional<Endpoint> endpoint;
   std::uint16_t persistent_keepalive_s = 25;  // keeps NAT mappings on the way open
   std::vector<IpPrefix> allowed_ips;          // the core networks behind this peer
+  bool operator==(const TunnelPeerConfig&) const = default;
 };
 
 struct UapiConfig {
@@ -28,6 +31,7 @@ struct UapiConfig {
   bool start = true;  // false: attach to a daemon someone else started
   std::string socket_dir = "/var/run/wireguard";
   std::chrono::seconds restart_backoff_max{30};
+  bool operator==(const UapiConfig&) const = default;
 };
 
 // Path tuning (tunnel/path_tuning.h): the backend's UDP socket buffers, queue length, offloads.
@@ -36,12 +40,14 @@ struct TuningConfig {
   std::uint32_t udp_buffer_bytes = 16 * 1024 * 1024;  // per UDP socket of the backend
   std::uint32_t txqueuelen = 1000;                    // of the tunnel interface
   bool offloads = true;                               // GSO/GRO where the device supports them
+  bool operator==(const TuningConfig&) const = default;
 };
 
 struct MonitorConfig {
   std::chrono::seconds interval{5};
   std::chrono::seconds stale_after{180};   // no handshake for this long while traffic waits
   std::chrono::seconds silence_after{30};  // nothing received for this long while traffic waits
+  bool operator==(const MonitorConfig&) const = default;
 };
 
 struct TunnelConfig {
@@ -62,6 +68,7 @@ struct TunnelConfig {
   UapiConfig uapi;
   TuningConfig tuning;
   MonitorConfig monitor;
+  bool operator==(const TunnelConfig&) const = default;
 };
 
 const char* to_string(BackendChoice choice);

@@ -5,8 +5,6 @@
 
 #include <climits>
 
-#include "app/inspection_setup.h"
-
 namespace wardgate::app {
 namespace {
 
@@ -30,8 +28,8 @@ TEST(Config, MinimalConfigGetsSaneDefaults) {
   EXPECT_TRUE(c.interception.interfaces.empty());
   EXPECT_EQ(c.interception.listen_port, 15001);
   EXPECT_EQ(c.interception.nft_table, "wardgate");
-  EXPECT_EQ(c.proxy.connect_timeout, std::chrono::milliseconds(5000));
-  EXPECT_EQ(c.proxy.max_connections_per_device, 256u);
+  EXPECT_EQ(c.proxy.options.connect_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.proxy.options.max_connections_per_device, 256u);
 }
 
 TEST(Config, TheLabConfigurationIsValid) {
@@ -57,16 +55,24 @@ TEST(Config, EveryFieldIsRead) {
   EXPECT_EQ(c.interception.route_table, 120u);
   EXPECT_EQ(c.interception.rule_priority, 99u);
   EXPECT_EQ(c.interception.nft_table, "wg_test");
-  EXPECT_EQ(c.proxy.threads, 2u);
-  EXPECT_EQ(c.proxy.connect_timeout, std::chrono::milliseconds(1500));
-  EXPECT_EQ(c.proxy.idle_timeout, std::chrono::seconds(60));
+  const proxy::ProxyOptions& p = c.proxy.options;
+  EXPECT_EQ(p.threads, 2u);
+  EXPECT_EQ(p.connect_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(p.idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c.proxy.drain_timeout, std::chrono::seconds(3));
-  EXPECT_EQ(c.proxy.max_connections, 500u);
-  EXPECT_EQ(c.proxy.max_connections_per_device, 50u);
-  EXPECT_EQ(c.proxy.chunk_bytes, 65536u);
-  EXPECT_EQ(c.proxy.socket_buffer_bytes, 1048576u);
-  EXPECT_EQ(c.proxy.congestion_control, "bbr");
-  EXPECT_FALSE(c.proxy.zero_copy);
+  EXPECT_EQ(p.max_connections, 500u);
+  EXPECT_EQ(p.max_connections_per_device, 50u);
+  EXPECT_EQ(p.chunk_bytes, 65536u);
+  EXPECT_EQ(p.device_leg.buffer_bytes, 1048576);
+  EXPECT_EQ(p.device_leg.congestion_control, "bbr");
+  EXPECT_EQ(p.upstream_leg.buffer_bytes, 1048576);  // both legs alike
+  EXPECT_EQ(p.upstream_leg.congestion_control, "bbr");
+  EXPECT_FALSE(p.zero_copy);
+  // What the proxy learns from the interception section.
+  EXPECT_EQ(p.listen_port, 16000);
+  ASSERT_EQ(p.services.size(), 1u);
+  EXPECT_EQ(p.services.at(2575).name, "hl7");
+  EXPECT_EQ(p.services.at(2575).protocol, "tcp");
 }
 
 TEST(Config, UnknownKeysAreRejectedByTheirPath) {
@@ -148,14 +154,14 @@ std::string this_host() {
 TEST(Config, NewSectionsHaveDefaults) {
   const Config c = parse_config(kMinimal, "test.json");
   EXPECT_EQ(c.appliance_id, this_host());
-  EXPECT_EQ(c.audit.log, "stderr");
-  EXPECT_EQ(c.audit.patient_data, audit::PatientDataPolicy::kKeyedHash);
-  EXPECT_EQ(c.audit.secret_file, "/var/lib/wardgate/audit-secret");
+  EXPECT_EQ(c.audit.options.log, "stderr");
+  EXPECT_EQ(c.audit.options.patient_data, audit::PatientDataPolicy::kKeyedHash);
+  EXPECT_EQ(c.audit.options.secret_file, "/var/lib/wardgate/audit-secret");
   EXPECT_TRUE(c.devices.empty());
   EXPECT_TRUE(c.dicom.enforce);
-  EXPECT_EQ(c.dicom.peek_bytes, 65536u);
-  EXPECT_EQ(c.dicom.pdu_slack, 65536u);
-  EXPECT_EQ(c.dicom.max_pdu_length, 16777216u);
+  EXPECT_EQ(c.dicom.limits.data_set_peek, 65536u);
+  EXPECT_EQ(c.dicom.limits.pdu_slack, 65536u);
+  EXPECT_EQ(c.dicom.limits.max_pdu_length, 16777216u);
   EXPECT_EQ(parse_config(with(R"("appliance": {})"), "t").appliance_id, this_host());
 }
 
@@ -167,15 +173,16 @@ TEST(Config, ApplianceAuditAndDicomAreRead) {
     "dicom": {"enforce": false, "peek_bytes": 0, "pdu_slack": 1024, "max_pdu_length": 131072})"),
                                 "t");
   EXPECT_EQ(c.appliance_id, "wardgate-ct-vlan");
-  EXPECT_EQ(c.audit.log, "/var/log/wardgate/audit.jsonl");
-  EXPECT_EQ(c.audit.patient_data, audit::PatientDataPolicy::kOmit);
-  EXPECT_EQ(c.audit.secret_file, "/etc/wardgate/secret");
+  EXPECT_EQ(c.audit.options.log, "/var/log/wardgate/audit.jsonl");
+  EXPECT_EQ(c.audit.options.patient_data, audit::PatientDataPolicy::kOmit);
+  EXPECT_EQ(c.audit.options.secret_file, "/etc/wardgate/secret");
   EXPECT_FALSE(c.dicom.enforce);
-  EXPECT_EQ(c.dicom.peek_bytes, 0u);
-  EXPECT_EQ(c.dicom.pdu_slack, 1024u);
-  EXPECT_EQ(c.dicom.max_pdu_length, 131072u);
-  EXPECT_EQ(parse_config(with(R"("audit": {"patient_data": "plain"})"), "t").audit.patient_data,
-            audit::PatientDataPolicy::kPlain);
+  EXPECT_EQ(c.dicom.limits.data_set_peek, 0u);
+  EXPECT_EQ(c.dicom.limits.pdu_slack, 1024u);
+  EXPECT_EQ(c.dicom.limits.max_pdu_length, 131072u);
+  EXPECT_EQ(
+      parse_config(with(R"("audit": {"patient_data": "plain"})"), "t").audit.options.patient_data,
+      audit::PatientDataPolicy::kPlain);
 }
 
 TEST(Config, DevicesAreRead) {
@@ -376,14 +383,14 @@ TEST(Config, Hl7RulesAndSettings) {
             (std::vector<std::string>{"HL7ENGINE", "LIS^1.2.3^ISO"}));
   EXPECT_EQ(r.default_charset, "GB 18030");
   EXPECT_TRUE(c.hl7.enforce);
-  EXPECT_EQ(c.hl7.max_message_size, 65536u);
+  EXPECT_EQ(c.hl7.limits.max_message_size, 65536u);
   EXPECT_EQ(c.hl7.ack_timeout, std::chrono::seconds(5));
 }
 
 TEST(Config, Hl7DefaultsAuditOnly) {
   const Config c = parse_config(kMinimal, "test.json");
   EXPECT_FALSE(c.hl7.enforce);
-  EXPECT_EQ(c.hl7.max_message_size, 1024u * 1024u);
+  EXPECT_EQ(c.hl7.limits.max_message_size, 1024u * 1024u);
   EXPECT_EQ(c.hl7.ack_timeout, std::chrono::seconds(30));
 }
 
@@ -410,6 +417,13 @@ TEST(Config, BadHl7Rules) {
   EXPECT_EQ(hl7_rules_error(R"({"allowed_message_types": []})"), "");  // allows nothing
 }
 
+TEST(Config, TheTunnelSectionIsReadByTheTunnelModule) {
+  EXPECT_FALSE(parse_config(kMinimal, "t").tunnel);
+  ASSERT_TRUE(parse_config(with(R"("tunnel": {})"), "t").tunnel);
+  EXPECT_EQ(error_of(with(R"("tunnel": {"backend": "wg"})")),
+            "tunnel.backend: must be one of auto, kernel, uapi (got \"wg\")");
+}
+
 TEST(Config, MissingFileIsAClearError) {
   try {
     load_config_file("/nonexistent/wardgate.json");
@@ -431,19 +445,23 @@ TEST(Config, AuditExportDestinations) {
                                 "t");
   ASSERT_EQ(c.audit.exports.size(), 3U);
   const auto& siem = c.audit.exports[0];
-  EXPECT_EQ(siem.transport, "tls");
-  EXPECT_EQ(siem.port, 6514);
-  EXPECT_EQ(siem.format, "rfc5424");
-  EXPECT_EQ(siem.facility, "audit");
-  EXPECT_EQ(siem.max_message_bytes, 8192U);
-  EXPECT_EQ(siem.pinned_sha256, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  EXPECT_EQ(siem.transport.kind, exporter::TransportKind::kTls);
+  EXPECT_EQ(siem.transport.port, 6514);
+  EXPECT_EQ(siem.format, exporter::ExportFormat::kRfc5424);
+  EXPECT_EQ(siem.syslog.facility, exporter::Facility::kLogAudit);
+  EXPECT_EQ(siem.syslog.max_message_bytes, 8192U);
+  EXPECT_EQ(siem.transport.pinned_sha256,
+            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
   const auto& atna = c.audit.exports[1];
-  EXPECT_EQ(atna.facility, "authpriv");
-  EXPECT_EQ(atna.max_message_bytes, 32768U);
-  EXPECT_EQ(atna.crl_file, "/crl");
+  EXPECT_EQ(atna.syslog.facility, exporter::Facility::kAuthPriv);
+  EXPECT_EQ(atna.syslog.max_message_bytes, 32768U);
+  EXPECT_EQ(atna.transport.tls.crl_file, "/crl");
   const auto& legacy = c.audit.exports[2];
-  EXPECT_EQ(legacy.port, 514);
-  EXPECT_EQ(legacy.facility, "local4");
+  EXPECT_EQ(legacy.transport.port, 514);
+  EXPECT_EQ(legacy.syslog.facility, exporter::Facility::kLocal4);
+  // What the exporters learn from outside their section.
+  EXPECT_EQ(siem.appliance_id, c.appliance_id);
+  EXPECT_FALSE(siem.syslog.sw_version.empty());
   EXPECT_TRUE(parse_config(kMinimal, "t").audit.exports.empty());
 }
 
@@ -500,13 +518,13 @@ std::string with_store(const std::string& store) {
 TEST(Config, AuditStoreDefaults) {
   const Config c = parse_config(kMinimal, "test.json");
   EXPECT_EQ(c.audit.store.path, "/var/lib/wardgate/audit.db");
-  EXPECT_EQ(c.audit.store.retention_days, 184u);
-  EXPECT_EQ(c.audit.store.group_commit_ms, 50u);
+  EXPECT_EQ(c.audit.store.retention, std::chrono::hours(184 * 24));
+  EXPECT_EQ(c.audit.store.group_commit, std::chrono::milliseconds(50));
   EXPECT_EQ(c.audit.store.checkpoint_every_records, 10000u);
-  EXPECT_EQ(c.audit.store.checkpoint_every_s, 60u);
+  EXPECT_EQ(c.audit.store.checkpoint_every, std::chrono::seconds(60));
   EXPECT_EQ(c.audit.store.signing_key_file, "/var/lib/wardgate/audit-signing-key");
-  EXPECT_EQ(c.audit.store.on_failure, "fail-open");
-  EXPECT_EQ(c.audit.store.min_free_mb, 256u);
+  EXPECT_EQ(c.audit.store.on_failure, store::FailureMode::kFailOpen);
+  EXPECT_EQ(c.audit.store.min_free_bytes, 256ull << 20);
 }
 
 TEST(Config, AuditStoreIsRead) {
@@ -515,14 +533,14 @@ TEST(Config, AuditStoreIsRead) {
       "signing_key_file": "/data/key", "on_failure": "fail-closed", "min_free_mb": 1024})"),
                                 "t");
   EXPECT_EQ(c.audit.store.path, "/data/audit.db");
-  EXPECT_EQ(c.audit.store.retention_days, 365u);
-  EXPECT_EQ(c.audit.store.group_commit_ms, 10u);
+  EXPECT_EQ(c.audit.store.retention, std::chrono::hours(365 * 24));
+  EXPECT_EQ(c.audit.store.group_commit, std::chrono::milliseconds(10));
   EXPECT_EQ(c.audit.store.checkpoint_every_records, 500u);
-  EXPECT_EQ(c.audit.store.checkpoint_every_s, 0u);
+  EXPECT_EQ(c.audit.store.checkpoint_every, std::chrono::seconds(0));
   EXPECT_EQ(c.audit.store.signing_key_file, "/data/key");
-  EXPECT_EQ(c.audit.store.on_failure, "fail-closed");
-  EXPECT_EQ(c.audit.store.min_free_mb, 1024u);
-  EXPECT_EQ(parse_config(with(R"("audit": {"log": "off"})"), "t").audit.log, "off");
+  EXPECT_EQ(c.audit.store.on_failure, store::FailureMode::kFailClosed);
+  EXPECT_EQ(c.audit.store.min_free_bytes, 1024ull << 20);
+  EXPECT_EQ(parse_config(with(R"("audit": {"log": "off"})"), "t").audit.options.log, "off");
 }
 
 TEST(Config, BadAuditStoreValuesNameTheirKey) {
@@ -559,7 +577,7 @@ TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
                               "signing_key_file": "/data/k", "on_failure": "fail-closed",
                               "min_free_mb": 64}}})",
       "t");
-  const store::StoreOptions o = store_options(c);
+  const store::StoreOptions& o = c.audit.store;
   EXPECT_EQ(o.path, "/data/a.db");
   EXPECT_EQ(o.signing_key_file, "/data/k");
   EXPECT_EQ(o.appliance_id, "gw-7");
@@ -569,7 +587,7 @@ TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
   EXPECT_EQ(o.retention, std::chrono::hours(200 * 24));
   EXPECT_EQ(o.on_failure, store::FailureMode::kFailClosed);
   EXPECT_EQ(o.min_free_bytes, 64ull << 20);
-  EXPECT_EQ(store_options(parse_config(kMinimal, "t")).on_failure, store::FailureMode::kFailOpen);
+  EXPECT_EQ(parse_config(kMinimal, "t").audit.store.on_failure, store::FailureMode::kFailOpen);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "app/tunnel_config_reader.h"
 #include "tunnel/key.h"
+#include "tunnel/tunnel_config_reader.h"
 
 namespace wardgate::tunnel {
 namespace {
@@ -220,7 +220,7 @@ TEST(WgQuick, TunnelSectionJsonIsAcceptedByTheConfigReader) {
   const WgQuickFile f = parse_wg_quick(kTypical);
   const auto j = nlohmann::json::parse(tunnel_section_json(
       f, "wg1", "/var/lib/wardgate/wg-private-key", {"/var/lib/wardgate/psk1", "/x/psk2"}));
-  const auto c = app::read_tunnel(&j.at("tunnel"));
+  const auto c = tunnel::read_tunnel_section(&j.at("tunnel"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->interface, "wg1");
   EXPECT_EQ(c->listen_port, 51820);

@@ -1,8 +1,8 @@
-#include "app/config_reader.h"
+#include "common/json_reader.h"
 
 #include <algorithm>
 
-namespace wardgate::app {
+namespace wardgate::common {
 ObjectReader::ObjectReader(const nlohmann::json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
@@ -64,6 +64,12 @@ bool ObjectReader::boolean(const std::string& key, bool fallback) {
   return v->get<bool>();
 }
 
+void ObjectReader::require_absolute_path(const std::string& key, const std::string& value) const {
+  if (!absolute_path(value)) {
+    fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(value)) + ")");
+  }
+}
+
 void ObjectReader::reject_unknown_keys() const {
   for (const auto& [key, value] : object_.items()) {
     if (known_.count(key) == 0) fail(key, "unknown key");
@@ -109,7 +115,6 @@ nlohmann::json parse_json(const std::string& text, const std::string& source_nam
   }
 }
 
-// A value as it appears in the file, shortened: for error messages.
 std::string shown(const nlohmann::json& value) {
   std::string s = value.dump();
   constexpr std::size_t kMaxShown = 60;
@@ -123,4 +128,12 @@ bool absolute_path(const std::string& s) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
-}  // namespace wardgate::app
+bool valid_name(const std::string& s, std::size_t max_len) {
+  if (s.empty() || s.size() > max_len) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+}  // namespace wardgate::common

@@ -1,20 +1,28 @@
-// The `tunnel` section of wardgate.json (app/tunnel_config_reader.cpp), read through
-// parse_config as wardgate reads it.
+// The `tunnel` section of wardgate.json, read by tunnel/tunnel_config_reader.h.
+#include "tunnel/tunnel_config_reader.h"
+
 #include <gtest/gtest.h>
 
-#include "app/config.h"
+#include "common/json_reader.h"
 #include "tunnel/key.h"
 
-namespace wardgate::app {
+namespace wardgate::tunnel {
 namespace {
 
-const std::string kServices = R"("interception": {"services": [{"name": "dicom", "port": 104}]})";
+using common::ConfigError;
+
 // Keys from `wg genkey | wg pubkey` (see tests/unit/tunnel/key_test.cpp).
 const std::string kKey1 = "mHanYiGvpDqWDCVyifzSB8GnV2xJVYYLfpu2mQVY0Hw=";
 const std::string kKey2 = "+dqTApupfaG3VREDezLV87YOGbpLhdDeec7XHe/DtCY=";
 
-Config with_tunnel(const std::string& tunnel) {
-  return parse_config("{" + kServices + ", \"tunnel\": " + tunnel + "}", "test.json");
+struct Read {
+  std::optional<TunnelConfig> tunnel;
+};
+
+// `tunnel` as the value of the section in a document.
+Read with_tunnel(const std::string& tunnel) {
+  const auto doc = common::parse_json("{\"tunnel\": " + tunnel + "}", "test.json");
+  return {read_tunnel_section(&doc.at("tunnel"))};
 }
 
 std::string error_of(const std::string& tunnel) {
@@ -30,18 +38,16 @@ std::string peer(const std::string& name, const std::string& key, const std::str
   return R"({"name": ")" + name + R"(", "public_key": ")" + key + "\"" + extra + "}";
 }
 
-tunnel::IpPrefix prefix(const char* text) { return *tunnel::IpPrefix::parse(text); }
+IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
 
-TEST(TunnelConfig, AbsentSectionMeansNoTunnel) {
-  EXPECT_FALSE(parse_config("{" + kServices + "}", "t").tunnel);
-}
+TEST(TunnelConfig, AbsentSectionMeansNoTunnel) { EXPECT_FALSE(read_tunnel_section(nullptr)); }
 
 TEST(TunnelConfig, AnEmptySectionGetsTheDefaults) {
   const auto c = with_tunnel("{}");
   ASSERT_TRUE(c.tunnel);
   const auto& t = *c.tunnel;
   EXPECT_EQ(t.interface, "wg0");
-  EXPECT_EQ(t.backend, tunnel::BackendChoice::kAuto);
+  EXPECT_EQ(t.backend, BackendChoice::kAuto);
   EXPECT_EQ(t.private_key_file, "/var/lib/wardgate/wg-private-key");
   EXPECT_EQ(t.listen_port, 51820);
   EXPECT_EQ(t.fwmark, 0u);
@@ -74,7 +80,7 @@ TEST(TunnelConfig, EveryFieldIsRead) {
       "monitor": {"interval_s": 2, "stale_after_s": 300, "silence_after_s": 20}})");
   const auto& t = *c.tunnel;
   EXPECT_EQ(t.interface, "wg-core");
-  EXPECT_EQ(t.backend, tunnel::BackendChoice::kUapi);
+  EXPECT_EQ(t.backend, BackendChoice::kUapi);
   EXPECT_EQ(t.private_key_file, "/etc/wardgate/key");
   EXPECT_EQ(t.listen_port, 51999);
   EXPECT_EQ(t.fwmark, 4660u);
@@ -87,9 +93,9 @@ TEST(TunnelConfig, EveryFieldIsRead) {
   ASSERT_EQ(t.peers.size(), 1u);
   const auto& p = t.peers[0];
   EXPECT_EQ(p.name, "concentrator");
-  EXPECT_EQ(tunnel::to_base64(p.public_key), kKey1);
+  EXPECT_EQ(to_base64(p.public_key), kKey1);
   EXPECT_EQ(p.preshared_key_file, "/etc/wardgate/psk");
-  EXPECT_EQ(p.endpoint, tunnel::Endpoint::parse("[2001:db8::7]:51821"));
+  EXPECT_EQ(p.endpoint, Endpoint::parse("[2001:db8::7]:51821"));
   EXPECT_EQ(p.persistent_keepalive_s, 0);
   EXPECT_EQ(p.allowed_ips, std::vector{prefix("10.20.0.0/16")});
   EXPECT_EQ(t.uapi.wireguard_go, "/opt/wg-go");
@@ -211,5 +217,25 @@ TEST(TunnelConfig, UnknownKeysAreRejectedByTheirPath) {
   EXPECT_EQ(error_of(R"({"monitor": {"stale_s": 5}})"), "tunnel.monitor.stale_s: unknown key");
 }
 
+TEST(TunnelConfig, APeerReReadComparesEqualUntilItChanges) {
+  const std::string section = R"({"peers": [)" +
+                              peer("core", kKey1, R"(, "allowed_ips": ["10.2.0.0/16"])") + ", " +
+                              peer("backup", kKey2) + "]}";
+  const auto first = with_tunnel(section).tunnel;
+  const auto again = with_tunnel(section).tunnel;
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(*first, *again);
+  const auto doc =
+      common::parse_json(peer("core", kKey1, R"(, "allowed_ips": ["10.2.0.0/16"])"), "t");
+  EXPECT_EQ(read_tunnel_peer(doc, "tunnel.peers[0]"), first->peers[0]);
+  const auto moved =
+      with_tunnel(R"({"peers": [)" + peer("core", kKey1, R"(, "allowed_ips": ["10.3.0.0/16"])") +
+                  ", " + peer("backup", kKey2) + "]}")
+          .tunnel;
+  EXPECT_NE(moved->peers[0], first->peers[0]);
+  EXPECT_EQ(moved->peers[1], first->peers[1]);
+  EXPECT_NE(*moved, *first);
+}
+
 }  // namespace
-}  // namespace wardgate::app
+}  // namespace wardgate::tunnel

@@ -1,12 +1,16 @@
-#include "app/tunnel_config_reader.h"
+#include "tunnel/tunnel_config_reader.h"
 
 #include <set>
 
-#include "app/config_reader.h"
+#include "common/json_reader.h"
 #include "tunnel/key.h"
 
-namespace wardgate::app {
+namespace wardgate::tunnel {
 namespace {
+
+using common::absolute_path;
+using common::ObjectReader;
+using common::shown;
 
 constexpr std::size_t kMaxPeers = 64;
 constexpr std::size_t kMaxPrefixes = 1024;
@@ -19,8 +23,8 @@ bool interface_name(const std::string& s) {
   return true;
 }
 
-std::vector<tunnel::IpPrefix> read_prefixes(ObjectReader& r, const std::string& key) {
-  std::vector<tunnel::IpPrefix> out;
+std::vector<IpPrefix> read_prefixes(ObjectReader& r, const std::string& key) {
+  std::vector<IpPrefix> out;
   const nlohmann::json* v = r.member(key);
   if (v == nullptr) return out;
   if (!v->is_array() || v->size() > kMaxPrefixes)
@@ -29,8 +33,8 @@ std::vector<tunnel::IpPrefix> read_prefixes(ObjectReader& r, const std::string& 
   for (std::size_t i = 0; i < v->size(); ++i) {
     const auto& item = (*v)[i];
     const std::string item_key = key + "[" + std::to_string(i) + "]";
-    std::optional<tunnel::IpPrefix> p;
-    if (item.is_string()) p = tunnel::IpPrefix::parse(item.get<std::string>());
+    std::optional<IpPrefix> p;
+    if (item.is_string()) p = IpPrefix::parse(item.get<std::string>());
     if (!p)
       r.fail(item_key, "must be an address prefix like \"10.2.2.0/24\" (got " + shown(item) + ")");
     out.push_back(*p);
@@ -40,18 +44,19 @@ std::vector<tunnel::IpPrefix> read_prefixes(ObjectReader& r, const std::string& 
 
 std::string key_file(ObjectReader& r, const std::string& key, const std::string& fallback) {
   std::string path = r.string(key, fallback);
-  if (!path.empty() && !absolute_path(path))
-    r.fail(key, "must be the absolute path of a file (got " + shown(nlohmann::json(path)) + ")");
+  if (!path.empty()) r.require_absolute_path(key, path);
   return path;
 }
 
-tunnel::TunnelPeerConfig read_peer(const nlohmann::json& j, const std::string& path) {
-  ObjectReader r(j, path);
-  tunnel::TunnelPeerConfig p;
+}  // namespace
+
+TunnelPeerConfig read_tunnel_peer(const nlohmann::json& object, const std::string& path) {
+  ObjectReader r(object, path);
+  TunnelPeerConfig p;
   p.name = r.string("name", "");
   if (p.name.empty() || p.name.size() > 64) r.fail("name", "is required (1 to 64 characters)");
   const std::string key = r.string("public_key", "");
-  const auto parsed = tunnel::key_from_base64(key);
+  const auto parsed = key_from_base64(key);
   if (!parsed)
     r.fail("public_key",
            "must be the peer's base64 public key (44 characters, as wg pubkey "
@@ -60,7 +65,7 @@ tunnel::TunnelPeerConfig read_peer(const nlohmann::json& j, const std::string& p
   p.preshared_key_file = key_file(r, "preshared_key_file", "");
   if (r.member("endpoint") != nullptr) {
     const std::string e = r.string("endpoint", "");
-    p.endpoint = tunnel::Endpoint::parse(e);
+    p.endpoint = Endpoint::parse(e);
     if (!p.endpoint)
       r.fail("endpoint",
              "must be a numeric \"address:port\" (\"192.0.2.1:51820\", "
@@ -74,20 +79,16 @@ tunnel::TunnelPeerConfig read_peer(const nlohmann::json& j, const std::string& p
   return p;
 }
 
-}  // namespace
-
-std::optional<tunnel::TunnelConfig> read_tunnel(const nlohmann::json* j) {
-  if (j == nullptr) return std::nullopt;
-  ObjectReader r(*j, "tunnel");
-  tunnel::TunnelConfig c;
+std::optional<TunnelConfig> read_tunnel_section(const nlohmann::json* section) {
+  if (section == nullptr) return std::nullopt;
+  ObjectReader r(*section, "tunnel");
+  TunnelConfig c;
   c.interface = r.string("interface", c.interface);
   if (!interface_name(c.interface))
     r.fail("interface",
            "must be a Linux interface name (1 to 15 characters, no '/', ':' or spaces)");
-  const std::string backend = r.choice("backend", {"auto", "kernel", "uapi"}, "auto");
-  c.backend = backend == "kernel" ? tunnel::BackendChoice::kKernel
-              : backend == "uapi" ? tunnel::BackendChoice::kUapi
-                                  : tunnel::BackendChoice::kAuto;
+  c.backend = r.choice(
+      "backend", {BackendChoice::kAuto, BackendChoice::kKernel, BackendChoice::kUapi}, c.backend);
   c.private_key_file = key_file(r, "private_key_file", c.private_key_file);
   c.listen_port = static_cast<std::uint16_t>(r.integer("listen_port", 0, 65535, c.listen_port));
   c.fwmark = static_cast<std::uint32_t>(r.integer("fwmark", 0, 0xffffffffLL, c.fwmark));
@@ -106,10 +107,10 @@ std::optional<tunnel::TunnelConfig> read_tunnel(const nlohmann::json* j) {
     if (!peers->is_array() || peers->size() > kMaxPeers)
       r.fail("peers", "must be an array of at most " + std::to_string(kMaxPeers) + " peers");
     std::set<std::string> names;
-    std::set<tunnel::Key> keys;
+    std::set<Key> keys;
     for (std::size_t i = 0; i < peers->size(); ++i) {
       const std::string key = "peers[" + std::to_string(i) + "]";
-      auto p = read_peer((*peers)[i], r.path_of(key));
+      auto p = read_tunnel_peer((*peers)[i], r.path_of(key));
       if (!names.insert(p.name).second) r.fail(key + ".name", p.name + " is listed twice");
       if (!keys.insert(p.public_key).second)
         r.fail(key + ".public_key", "the same key is already peer " + p.name);
@@ -151,4 +152,4 @@ std::optional<tunnel::TunnelConfig> read_tunnel(const nlohmann::json* j) {
   return c;
 }
 
-}  // namespace wardgate::app
+}  // namespace wardgate::tunnel
