@@ -6,9 +6,11 @@
 
 namespace wardgate::app {
 
-Inspection make_inspection(const Config& config) {
+Inspection make_inspection(const Config& config, common::MetricsRegistry& metrics) {
   Inspection in;
-  in.store = std::make_unique<store::AuditStore>(config.audit.store);
+  store::StoreOptions store_options = config.audit.store;
+  store_options.metrics = &metrics;
+  in.store = std::make_unique<store::AuditStore>(std::move(store_options));
   std::vector<audit::AuditSink*> sinks{in.store.get()};
   if (config.audit.options.log != "off") {
     in.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);

@@ -8,6 +8,7 @@
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
+#include "common/metrics.h"
 #include "policy/device_registry.h"
 #include "proxy/byte_count_inspector.h"
 #include "proxy/protocol_inspectors.h"
@@ -25,6 +26,7 @@ struct Inspection {
   std::shared_ptr<proxy::ProtocolInspectors> inspectors;       // what the proxy asks
 };
 
-Inspection make_inspection(const Config& config);
+// `metrics` receives the store's metrics; it must outlive the Inspection.
+Inspection make_inspection(const Config& config, common::MetricsRegistry& metrics);
 
 }  // namespace wardgate::app

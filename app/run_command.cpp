@@ -82,15 +82,15 @@ int run_command(const std::string& path) {
   // Signals are taken synchronously by this thread; blocked before any worker thread starts.
   sigset_t signals = block_stop_signals();
 
+  // The process's metrics, one registry for every module (the admin's /metrics renders it).
+  common::MetricsRegistry metrics;
   Inspection inspection;
   try {
-    inspection = make_inspection(config);
+    inspection = make_inspection(config, metrics);
   } catch (const std::exception& e) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
   }
-  // The process's metrics, one registry for every module (the admin's /metrics renders it).
-  common::MetricsRegistry metrics;
   // The tunnel first: the proxy's upstream connections to the core go through it.
   std::unique_ptr<tunnel::TunnelManager> tunnel;
   if (config.tunnel) {
@@ -148,13 +148,17 @@ int run_command(const std::string& path) {
   }
   inspection.store->flush();
   exports.stop();  // cursors saved: what was not carried yet goes out after the next start
-  const auto audit = inspection.store->stats();
+  const auto audit = [&metrics](const char* name) {
+    return static_cast<std::uint64_t>(metrics.value(name).value_or(0));
+  };
   spdlog::info(
       "stopped: {} sessions, {} refused by connection limits, {} refused while the audit store "
       "failed closed, {} upstream failures; audit: {} events recorded, committed through seq {}, "
       "{} lost",
       stats.sessions_total, stats.refused_by_limits, stats.refused_by_audit,
-      stats.upstream_failures, audit.recorded, audit.committed_seq, audit.records_lost);
+      stats.upstream_failures, audit("wardgate_audit_store_records_recorded_total"),
+      audit("wardgate_audit_store_committed_seq"),
+      audit("wardgate_audit_store_records_lost_total"));
   return kExitOk;
 }
 

@@ -77,14 +77,14 @@ int tunnel_up_command(const std::string& path) {
   setup_logging(config->log_level);
   // Signals are taken synchronously by this thread; blocked before any worker thread starts.
   sigset_t signals = block_stop_signals();
+  common::MetricsRegistry metrics;
   Inspection inspection;
   try {
-    inspection = make_inspection(*config);
+    inspection = make_inspection(*config, metrics);
   } catch (const std::exception& e) {
     spdlog::error("cannot open the audit store: {}", e.what());
     return kExitFailure;
   }
-  common::MetricsRegistry metrics;
   tunnel::TunnelManager manager(*config->tunnel, config->appliance_id, *inspection.audit, metrics);
   if (const auto error = manager.up(); !error.empty()) {
     spdlog::error("{}", error);

@@ -256,6 +256,23 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
   return histogram_family(name, help, bounds, {}).with({});
 }
 
+std::optional<double> MetricsRegistry::value(const std::string& name,
+                                             const std::vector<std::string>& label_values) const {
+  std::lock_guard lock(mutex_);
+  const auto it = families_.find(name);
+  if (it == families_.end()) return std::nullopt;
+  std::optional<double> out;
+  const auto pick = [&](const auto& values, const auto& child) {
+    if (values == label_values) out = child.value();
+  };
+  if (it->second.type == MetricType::kCounter) it->second.counters->for_each(pick);
+  if (it->second.type == MetricType::kGauge) it->second.gauges->for_each(pick);
+  // Pairs with a writer's release fence before an update, so a reader that sees the update also
+  // sees what the writer published before it.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return out;
+}
+
 std::string MetricsRegistry::render() const {
   std::string out;
   std::lock_guard lock(mutex_);

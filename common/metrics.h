@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,12 @@ class MetricsRegistry {
   // Every family, by name: # HELP, # TYPE, then one line per sample. A labelled family without
   // children yet shows only its HELP and TYPE lines.
   std::string render() const;
+
+  // The current value of a counter or gauge child, for tests and command-line summaries (a
+  // module keeps its children and never looks up). Empty when no such family or child exists
+  // or the family is a histogram.
+  std::optional<double> value(const std::string& name,
+                              const std::vector<std::string>& label_values = {}) const;
 
   // The Content-Type of render()'s output.
   static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";

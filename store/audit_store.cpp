@@ -29,6 +29,27 @@ const char* to_string(FailureMode mode) {
 AuditStore::AuditStore(StoreOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : common::SystemClock::instance()),
+      own_metrics_(options_.metrics != nullptr ? nullptr
+                                               : std::make_unique<common::MetricsRegistry>()),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : *own_metrics_),
+      recorded_(metrics_.counter("wardgate_audit_store_records_recorded_total",
+                                 "Audit events accepted into the store's queue.")),
+      committed_gauge_(metrics_.gauge("wardgate_audit_store_committed_seq",
+                                      "Highest committed sequence number of the audit store.")),
+      records_lost_(metrics_.counter(
+          "wardgate_audit_store_records_lost_total",
+          "Audit events dropped: queue full, disk below min_free, or a store failure.")),
+      commits_(metrics_.counter("wardgate_audit_store_commits_total",
+                                "Transactions committed by the audit store's writer.")),
+      checkpoints_(metrics_.counter("wardgate_audit_store_checkpoints_total",
+                                    "Signed chain checkpoints written by the audit store.")),
+      store_errors_(metrics_.counter("wardgate_audit_store_errors_total",
+                                     "Failed audit store transactions (retried).")),
+      pruned_(metrics_.counter("wardgate_audit_store_pruned_total",
+                               "Records deleted by audit store retention.")),
+      degraded_gauge_(metrics_.gauge(
+          "wardgate_audit_store_degraded",
+          "1 while the audit store is not keeping events (disk low or store error).")),
       signer_(options_.signing_key_file),
       queue_(options_.queue_capacity),
       disk_(options_.path, options_.min_free_bytes, options_.free_bytes) {
@@ -47,8 +68,10 @@ AuditStore::AuditStore(StoreOptions options)
   reader_ = std::make_unique<StoreReader>(options_.path, options_.appliance_id);
   chain_ = std::make_unique<ChainWriter>(
       *writer_db_, signer_,
-      ChainWriter::Schedule{options_.checkpoint_every_records, options_.checkpoint_every});
+      ChainWriter::Schedule{options_.checkpoint_every_records, options_.checkpoint_every},
+      checkpoints_);
   committed_seq_ = chain_->last_seq();
+  committed_gauge_.set(static_cast<double>(committed_seq_.load()));
   last_health_ = Clock::time_point{};
   last_prune_ = Clock::time_point{};
   wal_copier_ = std::make_unique<WalCopier>(*writer_db_);
@@ -68,16 +91,16 @@ AuditStore::~AuditStore() {
 void AuditStore::record(audit::Event event) {
   if (disk_.refusing()) {
     queue_.refuse();
-    records_lost_.fetch_add(1, std::memory_order_relaxed);
+    records_lost_.inc();
     return;
   }
   // The encoding is made here, on the recording thread, so the single writer only hashes and
   // inserts.
   if (!queue_.push(PendingRecord::of(event))) {
-    records_lost_.fetch_add(1, std::memory_order_relaxed);
+    records_lost_.inc();
     return;
   }
-  recorded_.fetch_add(1, std::memory_order_relaxed);
+  recorded_.inc();
 }
 
 bool AuditStore::flush(std::chrono::milliseconds timeout) { return queue_.flush(timeout); }
@@ -98,6 +121,7 @@ audit::Event AuditStore::store_event(std::string action, audit::Outcome outcome,
 void AuditStore::update_degraded() {
   const bool degraded = store_failing_ || disk_.refusing();
   degraded_.store(degraded, std::memory_order_release);
+  degraded_gauge_.set(degraded ? 1.0 : 0.0);
 }
 
 void AuditStore::check_health() {
@@ -137,10 +161,12 @@ void AuditStore::check_health() {
 void AuditStore::store_failed(const std::string& detail) {
   const bool first = !store_failing_;
   store_failing_ = true;
-  // Degraded is published before the error is counted (release, read with acquire in stats()):
-  // whoever sees the error count also sees the store degraded, never an error count ahead of it.
+  // Degraded is published before the error is counted (the fence pairs with the acquire fence
+  // in MetricsRegistry::value()): whoever sees the error count also sees the store degraded,
+  // never an error count ahead of it.
   update_degraded();
-  store_errors_.fetch_add(1, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_release);
+  store_errors_.inc();
   if (first) {
     spdlog::error("audit store failure ({}): {}; retrying every {} ms",
                   to_string(options_.on_failure), detail, options_.retry_interval.count());
@@ -168,7 +194,7 @@ void AuditStore::checkpoint_transaction() {
 bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
   const std::lock_guard lock(write_mutex_);
   const ChainWriter::Position saved = chain_->position();
-  const std::uint64_t lost = records_lost_.load(std::memory_order_relaxed);
+  const auto lost = static_cast<std::uint64_t>(records_lost_.value());
   try {
     writer_db_->exec("BEGIN IMMEDIATE");
     std::vector<audit::Event> own;  // the store's own events, first in the transaction
@@ -185,7 +211,7 @@ bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
       audit::Event e =
           store_event("store-recovered", audit::Outcome::kSuccess, audit::Severity::kNotice);
       e.fields.set("reason", "store-error");
-      e.fields.set("store_errors", store_errors_.load(std::memory_order_relaxed));
+      e.fields.set("store_errors", static_cast<std::uint64_t>(store_errors_.value()));
       own.push_back(std::move(e));
     }
     std::vector<PendingRecord> own_records;
@@ -221,12 +247,13 @@ bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
   if (store_failing_) {
     store_failing_ = false;
     spdlog::warn("audit store {}: writing again after {} errors", options_.path,
-                 store_errors_.load(std::memory_order_relaxed));
+                 static_cast<std::uint64_t>(store_errors_.value()));
     update_degraded();
   }
   const std::uint64_t committed = chain_->last_seq();
   committed_seq_.store(committed, std::memory_order_release);
-  commits_.fetch_add(1, std::memory_order_relaxed);
+  committed_gauge_.set(static_cast<double>(committed));
+  commits_.inc();
   if (options_.on_commit) options_.on_commit(committed);
   commits_notifier_.notify(committed);
   queue_.settle(batch.size());
@@ -234,8 +261,8 @@ bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
   return true;
 }
 
-void AuditStore::run_retention(bool all) {
-  if (options_.retention.count() <= 0) return;
+std::uint64_t AuditStore::run_retention(bool all) {
+  if (options_.retention.count() <= 0) return 0;
   const std::int64_t cutoff =
       audit::to_unix_us(clock_.system_now()) -
       std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
@@ -250,7 +277,8 @@ void AuditStore::run_retention(bool all) {
     }
   } while (all && r.more);
   prune_pending_ = r.more;
-  pruned_.fetch_add(deleted, std::memory_order_relaxed);
+  pruned_.inc(deleted);
+  return deleted;
 }
 
 void AuditStore::writer_loop() {
@@ -291,7 +319,7 @@ void AuditStore::writer_loop() {
   // Whatever could not be written by now is lost; say so in the counter.
   const std::size_t unwritten = batch.size() + queue_.drop_all();
   if (unwritten > 0) {
-    records_lost_.fetch_add(unwritten, std::memory_order_relaxed);
+    records_lost_.inc(unwritten);
     spdlog::error("audit store {}: {} records could not be written before shutdown", options_.path,
                   unwritten);
   }
@@ -300,9 +328,7 @@ void AuditStore::writer_loop() {
 
 std::uint64_t AuditStore::prune_now() {
   const std::lock_guard lock(write_mutex_);
-  const std::uint64_t before = pruned_.load(std::memory_order_relaxed);
-  run_retention(true);
-  return pruned_.load(std::memory_order_relaxed) - before;
+  return run_retention(true);
 }
 
 std::vector<StoredRecord> AuditStore::read_after(std::uint64_t after, std::size_t max,
@@ -332,19 +358,6 @@ std::error_code AuditStore::save_cursor(std::string_view destination, std::uint6
     return Errc::kWriteFailed;
   }
   return {};
-}
-
-StoreStats AuditStore::stats() const {
-  StoreStats s;
-  s.recorded = recorded_.load(std::memory_order_relaxed);
-  s.committed_seq = committed_seq_.load(std::memory_order_acquire);
-  s.records_lost = records_lost_.load(std::memory_order_relaxed);
-  s.commits = commits_.load(std::memory_order_relaxed);
-  s.checkpoints = chain_->checkpoints();
-  s.store_errors = store_errors_.load(std::memory_order_acquire);
-  s.pruned = pruned_.load(std::memory_order_relaxed);
-  s.degraded = degraded_.load(std::memory_order_acquire);
-  return s;
 }
 
 }  // namespace wardgate::store

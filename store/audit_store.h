@@ -26,6 +26,7 @@
 
 #include "audit/sink.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "store/chain_writer.h"
 #include "store/checkpoint_signer.h"
 #include "store/commit_notifier.h"
@@ -64,17 +65,9 @@ struct StoreOptions {
   // What retention measures age and its interval with; null: the system clock. Must outlive
   // the store.
   const common::Clock* clock = nullptr;
-};
-
-struct StoreStats {
-  std::uint64_t recorded = 0;       // events accepted into the queue
-  std::uint64_t committed_seq = 0;  // highest committed sequence number
-  std::uint64_t records_lost = 0;   // events dropped: queue full, disk low, store failure
-  std::uint64_t commits = 0;
-  std::uint64_t checkpoints = 0;
-  std::uint64_t store_errors = 0;
-  std::uint64_t pruned = 0;  // records deleted by retention since start
-  bool degraded = false;     // not keeping events (disk low or store error)
+  // Where the store publishes its wardgate_audit_store_* metrics; null: a registry of the
+  // store's own (command-line tools, tests). Must outlive the store.
+  common::MetricsRegistry* metrics = nullptr;
 };
 
 class AuditStore : public audit::AuditSink, public RecordSource, public CursorStore {
@@ -109,7 +102,10 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
     return options_.on_failure == FailureMode::kFailOpen ||
            !degraded_.load(std::memory_order_acquire);
   }
-  StoreStats stats() const;
+  // Not keeping events (disk low or store error), whatever the failure mode.
+  bool degraded() const { return degraded_.load(std::memory_order_acquire); }
+  // The registry holding the store's metrics (the one in StoreOptions, or the store's own).
+  const common::MetricsRegistry& metrics() const { return metrics_; }
   const PublicKey& public_key() const { return signer_.public_key(); }
 
  private:
@@ -119,7 +115,7 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   bool write_batch(std::vector<PendingRecord>& batch);
   void checkpoint_transaction();
   void check_health();
-  void run_retention(bool all);
+  std::uint64_t run_retention(bool all);  // records deleted
   void store_failed(const std::string& detail);
   void update_degraded();
   audit::Event store_event(std::string action, audit::Outcome outcome,
@@ -127,6 +123,16 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
 
   StoreOptions options_;
   const common::Clock& clock_;
+  std::unique_ptr<common::MetricsRegistry> own_metrics_;  // when options_.metrics is null
+  common::MetricsRegistry& metrics_;
+  common::Counter& recorded_;       // events accepted into the queue
+  common::Gauge& committed_gauge_;  // highest committed sequence number
+  common::Counter& records_lost_;   // events dropped: queue full, disk low, store failure
+  common::Counter& commits_;
+  common::Counter& checkpoints_;
+  common::Counter& store_errors_;
+  common::Counter& pruned_;  // records deleted by retention since start
+  common::Gauge& degraded_gauge_;
   CheckpointSigner signer_;
   // The writer thread's connection, and prune_now()'s and save_cursor()'s under write_mutex_.
   std::unique_ptr<Database> writer_db_;
@@ -146,13 +152,9 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   bool store_failing_ = false;         // the last transaction failed
   bool prune_pending_ = false;         // retention stopped early; continue soon
 
+  // The states the store decides on; their gauges mirror them.
   std::atomic<bool> degraded_{false};
-  std::atomic<std::uint64_t> recorded_{0};
   std::atomic<std::uint64_t> committed_seq_{0};
-  std::atomic<std::uint64_t> records_lost_{0};
-  std::atomic<std::uint64_t> commits_{0};
-  std::atomic<std::uint64_t> store_errors_{0};
-  std::atomic<std::uint64_t> pruned_{0};
   std::thread writer_;
 };
 

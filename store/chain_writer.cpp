@@ -14,8 +14,9 @@ constexpr int kRecordColumns = 10;
 
 }  // namespace
 
-ChainWriter::ChainWriter(Database& db, const CheckpointSigner& signer, Schedule schedule)
-    : db_(db), signer_(signer), schedule_(schedule) {
+ChainWriter::ChainWriter(Database& db, const CheckpointSigner& signer, Schedule schedule,
+                         common::Counter& checkpoints)
+    : db_(db), signer_(signer), schedule_(schedule), checkpoints_(checkpoints) {
   Position& p = position_;
   {
     auto last = db_.prepare("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
@@ -156,7 +157,7 @@ void ChainWriter::sign_checkpoint() {
   s.step();
   position_.last_checkpoint_seq = seq;
   position_.last_checkpoint_time = Clock::now();
-  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  checkpoints_.inc();
 }
 
 ChainWriter::Position ChainWriter::position() const { return position_; }

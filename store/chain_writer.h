@@ -3,13 +3,13 @@
 // hashed onto the chain and inserted (several rows per INSERT statement), the time_zones map is
 // kept, and signed checkpoints are written when due. Writer thread only. On a failed
 // transaction the caller rolls back and rewinds to the position saved before it.
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
 #include "store/checkpoint_signer.h"
 #include "store/hash_chain.h"
 #include "store/record_queue.h"
@@ -25,7 +25,9 @@ class ChainWriter {
   };
   // Continues the chain where `db` ends: after the last record, else at the anchor left by
   // retention, else at genesis. Throws StoreError if that hash is damaged.
-  ChainWriter(Database& db, const CheckpointSigner& signer, Schedule schedule);
+  // `checkpoints` counts the checkpoints signed.
+  ChainWriter(Database& db, const CheckpointSigner& signer, Schedule schedule,
+              common::Counter& checkpoints);
   ~ChainWriter();
   ChainWriter(const ChainWriter&) = delete;
   ChainWriter& operator=(const ChainWriter&) = delete;
@@ -63,7 +65,6 @@ class ChainWriter {
   std::uint64_t next_seq() const { return position_.next_seq; }
   std::uint64_t last_seq() const { return position_.next_seq - 1; }
   bool unsigned_records() const { return last_seq() > position_.last_checkpoint_seq; }
-  std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
 
  private:
   struct Staged {
@@ -80,7 +81,7 @@ class ChainWriter {
   std::vector<Staged> staged_;
   std::unique_ptr<Statement> insert_one_;
   std::unique_ptr<Statement> insert_many_;  // kRowsPerInsert rows in one statement
-  std::atomic<std::uint64_t> checkpoints_{0};
+  common::Counter& checkpoints_;
 };
 
 }  // namespace wardgate::store

@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
   }
   store.flush(std::chrono::minutes(5));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  const auto stats = store.stats();
+  const auto metric = [&store](const char* name) {
+    return static_cast<unsigned long long>(store.metrics().value(name).value_or(0));
+  };
   std::vector<std::uint32_t> sorted = latency_us;
   std::sort(sorted.begin(), sorted.end());
   const auto pct = [&](double p) -> std::uint32_t {
@@ -180,8 +182,8 @@ int main(int argc, char** argv) {
       "\"last_seq\": %llu, \"writer_cpu_s\": %.3f}\n",
       static_cast<unsigned long long>(args.events), seconds,
       static_cast<double>(args.events) / seconds, pct(0.5), pct(0.99),
-      sorted.empty() ? 0 : sorted.back(), static_cast<unsigned long long>(stats.commits),
-      static_cast<unsigned long long>(stats.records_lost),
-      static_cast<unsigned long long>(stats.committed_seq), writer_cpu_s.load());
-  return stats.records_lost == 0 ? 0 : 1;
+      sorted.empty() ? 0 : sorted.back(), metric("wardgate_audit_store_commits_total"),
+      metric("wardgate_audit_store_records_lost_total"),
+      metric("wardgate_audit_store_committed_seq"), writer_cpu_s.load());
+  return metric("wardgate_audit_store_records_lost_total") == 0 ? 0 : 1;
 }

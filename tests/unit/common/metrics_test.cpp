@@ -79,6 +79,25 @@ TEST(Metrics, RegisteringTheSameFamilyAgainSharesIt) {
                r.histogram("wardgate_test_h_seconds", "h", {2}), std::invalid_argument);
 }
 
+TEST(Metrics, ValueLooksUpCountersAndGaugesByLabels) {
+  MetricsRegistry r;
+  r.counter("wardgate_test_events_total", "Events.").inc(3);
+  auto& bytes = r.counter_family("wardgate_test_bytes_total", "Bytes.", {"direction"});
+  bytes.with({"in"}).inc(10);
+  bytes.with({"out"}).inc(20);
+  r.gauge("wardgate_test_up", "Up.").set(1);
+  r.histogram("wardgate_test_seconds", "Seconds.", {1.0}).observe(0.5);
+
+  EXPECT_EQ(r.value("wardgate_test_events_total"), 3.0);
+  EXPECT_EQ(r.value("wardgate_test_bytes_total", {"in"}), 10.0);
+  EXPECT_EQ(r.value("wardgate_test_bytes_total", {"out"}), 20.0);
+  EXPECT_EQ(r.value("wardgate_test_up"), 1.0);
+  EXPECT_FALSE(r.value("wardgate_test_bytes_total", {"sideways"}));
+  EXPECT_FALSE(r.value("wardgate_test_bytes_total")) << "label values are required";
+  EXPECT_FALSE(r.value("wardgate_test_missing_total"));
+  EXPECT_FALSE(r.value("wardgate_test_seconds")) << "histograms have no single value";
+}
+
 TEST(Metrics, NamesFollowThePrometheusRules) {
   MetricsRegistry r;
   EXPECT_THROW(r.counter("wardgate_test_polls", "no _total"), std::invalid_argument);

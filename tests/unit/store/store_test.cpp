@@ -31,6 +31,11 @@ std::vector<StoredRecord> read(AuditStore& store, std::uint64_t after, std::size
   return out;
 }
 
+// A metric of the store's registry; -1 when it is missing.
+double metric(const AuditStore& store, const std::string& name) {
+  return store.metrics().value(name).value_or(-1);
+}
+
 std::set<std::string> findings_of(const VerifyReport& r) {
   std::set<std::string> out;
   for (const auto& f : r.findings) {
@@ -64,10 +69,9 @@ TEST(AuditStore, RecordsFromManyThreadsInOneChainThatVerifies) {
     for (auto& t : threads) t.join();
     ASSERT_TRUE(store.flush());
     EXPECT_EQ(store.last_seq(), 1000u);
-    const auto s = store.stats();
-    EXPECT_EQ(s.recorded, 1000u);
-    EXPECT_EQ(s.records_lost, 0u);
-    EXPECT_GE(s.checkpoints, 1u);
+    EXPECT_EQ(metric(store, "wardgate_audit_store_records_recorded_total"), 1000);
+    EXPECT_EQ(metric(store, "wardgate_audit_store_records_lost_total"), 0);
+    EXPECT_GE(metric(store, "wardgate_audit_store_checkpoints_total"), 1);
     EXPECT_TRUE(store.accepting_clinical_traffic());
 
     const auto records = read(store, 0, 100000);
@@ -378,9 +382,10 @@ TEST(AuditStore, DiskLowCountsLostRecordsRaisesAlertsAndFailsClosed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_FALSE(store.accepting_clinical_traffic());
-  EXPECT_TRUE(store.stats().degraded);
+  EXPECT_TRUE(store.degraded());
+  EXPECT_EQ(metric(store, "wardgate_audit_store_degraded"), 1);
   for (std::uint64_t i = 2; i <= 6; ++i) store.record(sample_event(i));
-  EXPECT_EQ(store.stats().records_lost, 5u);
+  EXPECT_EQ(metric(store, "wardgate_audit_store_records_lost_total"), 5);
 
   free->store(1ull << 40);
   for (int i = 0; i < 200 && !store.accepting_clinical_traffic(); ++i) {
@@ -418,20 +423,21 @@ TEST(AuditStore, StoreErrorsAreRetriedFailOpenAndNothingQueuedIsLost) {
   ASSERT_EQ(sqlite3_open(options.path.c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   store.record(sample_event(2));
-  for (int i = 0; i < 500 && store.stats().store_errors == 0; ++i) {
+  for (int i = 0; i < 500 && metric(store, "wardgate_audit_store_errors_total") == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_GE(store.stats().store_errors, 1u);
-  EXPECT_TRUE(store.stats().degraded);
+  EXPECT_GE(metric(store, "wardgate_audit_store_errors_total"), 1);
+  EXPECT_TRUE(store.degraded());
   EXPECT_TRUE(store.accepting_clinical_traffic()) << "fail-open";
   for (std::uint64_t i = 3; i <= 10; ++i) store.record(sample_event(i));
-  const auto lost = store.stats().records_lost;
+  const auto lost = metric(store, "wardgate_audit_store_records_lost_total");
   EXPECT_GE(lost, 4u) << "the queue holds 4; the rest is counted lost";
 
   ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
   ASSERT_TRUE(store.flush());
-  EXPECT_FALSE(store.stats().degraded);
+  EXPECT_FALSE(store.degraded());
+  EXPECT_EQ(metric(store, "wardgate_audit_store_degraded"), 0);
   std::set<std::uint64_t> kept;
   bool alert = false;
   bool recovered = false;
