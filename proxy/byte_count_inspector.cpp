@@ -13,11 +13,11 @@ class ByteCountInspector final : public Inspector {
   ByteCountInspector(const ByteCountInspector&) = delete;
   ByteCountInspector& operator=(const ByteCountInspector&) = delete;
 
-  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
+  Action on_data(Direction direction, std::span<const std::byte> chunk) override {
     (direction == Direction::kFromDevice ? counts_.bytes_from_device : counts_.bytes_to_device) +=
         chunk.size();
     ++counts_.chunks;
-    return Verdict::kContinue;
+    return Action::forward();
   }
   // Counting needs no bytes: everything may take the zero-copy path.
   std::uint64_t opaque_bytes(Direction /*direction*/) override { return kAllOpaque; }

@@ -77,7 +77,7 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
   }
 
   // -- Inspector ---------------------------------------------------------------------------
-  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
+  Action on_data(Direction direction, std::span<const std::byte> chunk) override {
     const Side side = side_of(direction);
     // Where each stream stands before this chunk: a violation takes the decoder out of sync,
     // after which it can no longer say where PDUs begin.
@@ -87,9 +87,8 @@ class DicomInspector final : public Inspector, public dicom::DecoderCallbacks {
     feeding_ = side;
     bytes_[index(side)] += chunk.size();
     decoder_.feed(side, chunk);
-    return response_ ? Verdict::kRespondAndClose : Verdict::kContinue;
+    return response_ ? Action::close(*response_) : Action::forward();
   }
-  Response response() override { return response_.value_or(Response{}); }
   std::uint64_t opaque_bytes(Direction direction) override {
     return response_ ? 0 : decoder_.skippable(side_of(direction));
   }

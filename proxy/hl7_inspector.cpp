@@ -79,28 +79,21 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
     }
   }
 
-  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
-    Verdict verdict = Verdict::kContinue;
+  Action on_data(Direction direction, std::span<const std::byte> chunk) override {
+    std::span<const std::byte> forward = chunk;
     if (direction == Direction::kFromDevice && gate_) {
-      released_ = gate_->feed(chunk);
-      verdict = Verdict::kForwardReleased;
+      forward = gate_->feed(chunk);
     } else {
       decoder_.feed(side_of(direction), chunk);
     }
     report_unacknowledged(Clock::now(), settings_.ack_timeout);
-    return verdict;
-  }
-
-  std::span<const std::byte> released(Direction /*direction*/) override { return released_; }
-
-  bool injection_pending(Direction direction) const override {
-    return direction == Direction::kToDevice && !to_device_.empty();
-  }
-
-  std::vector<std::byte> take_injection(Direction direction) override {
-    // Only between the server's frames: an ACK of wardgate's inside one would corrupt both.
-    if (direction != Direction::kToDevice || !decoder_.at_frame_boundary(Side::kServer)) return {};
-    return std::exchange(to_device_, {});
+    // wardgate's answers go to the device only between the server's frames (as far as the
+    // inspector has seen them, which the relay guarantees is what the device has been sent): an
+    // ACK of wardgate's inside one would corrupt both.
+    if (!to_device_.empty() && decoder_.at_frame_boundary(Side::kServer)) {
+      return Action::inject(forward, Direction::kToDevice, std::exchange(to_device_, {}));
+    }
+    return Action::forward_released(forward);
   }
 
   void on_close(Direction direction, CloseCause /*cause*/) override {
@@ -340,8 +333,7 @@ class Hl7Inspector final : public Inspector, public hl7::DecoderCallbacks, publi
   const policy::Device* device_;
   std::string device_name_;
   hl7::Decoder decoder_;
-  std::optional<Hl7Gate> gate_;  // enforcement: the device's frames are held until judged
-  std::span<const std::byte> released_;
+  std::optional<Hl7Gate> gate_;       // enforcement: the device's frames are held until judged
   Frame frame_;                       // the device's frame being decoded (gate only)
   std::vector<std::byte> to_device_;  // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;

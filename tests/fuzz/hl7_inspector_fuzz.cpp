@@ -21,8 +21,8 @@
 
 namespace {
 
+using wardgate::proxy::Action;
 using wardgate::proxy::Direction;
-using wardgate::proxy::Verdict;
 
 using wardgate::fuzz::check;
 
@@ -35,18 +35,14 @@ struct Relayed {
 // message of wardgate's own.
 void drive(wardgate::proxy::Inspector& inspector, Direction d, std::span<const std::byte> chunk,
            Relayed& out) {
-  const Verdict v = inspector.on_data(d, chunk);
-  std::span<const std::byte> fwd = chunk;
-  if (v == Verdict::kForwardReleased) fwd = inspector.released(d);
-  check(v == Verdict::kContinue || v == Verdict::kForwardReleased, "unexpected verdict");
+  const Action a = inspector.on_data(d, chunk);
+  check(a.kind != Action::Kind::kClose, "unexpected close");
+  const std::span<const std::byte> fwd = a.kind == Action::Kind::kForward ? chunk : a.released;
   std::string& to = d == Direction::kFromDevice ? out.from_device : out.to_device;
   to.append(reinterpret_cast<const char*>(fwd.data()), fwd.size());
-  for (Direction s : {Direction::kToDevice, Direction::kFromDevice}) {
-    if (!inspector.injection_pending(s)) continue;
-    const auto bytes = inspector.take_injection(s);
-    check(s == Direction::kToDevice, "an answer toward the server");
-    if (bytes.empty()) continue;
-    out.to_device.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (a.kind == Action::Kind::kInject) {
+    check(a.into == Direction::kToDevice, "an answer toward the server");
+    out.to_device.append(reinterpret_cast<const char*>(a.message.data()), a.message.size());
   }
 }
 
