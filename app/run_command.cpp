@@ -98,9 +98,11 @@ int run_command(const std::string& path) {
   // Signals are taken synchronously by this thread; blocked before any worker thread starts.
   sigset_t signals = block_stop_signals();
 
+  AuditPipeline audit;
   Inspection inspection;
   try {
-    inspection = make_inspection(config);
+    audit = make_audit_pipeline(config);
+    inspection = make_inspection(config, *audit.sink);
   } catch (const std::exception& e) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
@@ -108,8 +110,8 @@ int run_command(const std::string& path) {
   // The tunnel first: the proxy's upstream connections to the core go through it.
   std::unique_ptr<tunnel::TunnelManager> tunnel;
   if (config.tunnel) {
-    tunnel = std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id,
-                                                     *inspection.audit);
+    tunnel =
+        std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id, *audit.sink);
     if (const auto error = tunnel->up(); !error.empty()) {
       spdlog::error("cannot bring the tunnel up, nothing else applied: {}", error);
       return kExitFailure;
@@ -117,9 +119,9 @@ int run_command(const std::string& path) {
     tunnel->start_monitor();
   }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
-  AuditExport exports(config, *inspection.store, *inspection.audit);
+  AuditExport exports(config, *audit.store, *audit.sink);
   proxy::ProxyOptions options = proxy_options(config);
-  options.clinical_traffic_allowed = [store = inspection.store.get()] {
+  options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };
   proxy::ProxyServer server(std::move(options), inspection.inspectors);
@@ -163,15 +165,15 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
-  inspection.store->flush();
+  audit.store->flush();
   exports.stop();  // cursors saved: what was not carried yet goes out after the next start
-  const auto audit = inspection.store->stats();
+  const auto recorded = audit.store->stats();
   spdlog::info(
       "stopped: {} sessions, {} refused by connection limits, {} refused while the audit store "
       "failed closed, {} upstream failures; audit: {} events recorded, committed through seq {}, "
       "{} lost",
       stats.sessions_total, stats.refused_by_limits, stats.refused_by_audit,
-      stats.upstream_failures, audit.recorded, audit.committed_seq, audit.records_lost);
+      stats.upstream_failures, recorded.recorded, recorded.committed_seq, recorded.records_lost);
   return kExitOk;
 }
 

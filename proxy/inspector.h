@@ -2,7 +2,7 @@
 // The seam between the relay and protocol understanding. An Inspector sees the bytes the relay
 // forwards, in both directions, before they are forwarded, and the close of each direction.
 // Inspectors never modify bytes and never do I/O: for each chunk they answer one Action, which
-// the relay carries out.
+// the relay carries out. The protocol inspectors live in inspect/; proxy/ knows only this seam.
 //
 // - forward: the chunk goes on as shown.
 // - forward released: an inspector that enforces a policy per message (HL7: a refused message is

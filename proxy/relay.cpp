@@ -245,9 +245,19 @@ awaitable<void> Relay::close_session(Leg& leg, Response response) {
                                   std::pair{Direction::kFromDevice, &response.to_upstream}}) {
     Outbox& box = outbox(direction);
     box.messages.clear();
-    box.closing = true;
     box.response = std::move(*bytes);
-    if (box.wake != nullptr) box.wake->cancel();
+    if (box.wake != nullptr) {
+      box.closing = true;
+      box.wake->cancel();
+    } else if (direction != leg.direction && !box.response) {
+      // That direction has ended already (its receiver got FIN): it can only be reset.
+      tcp::socket& to = direction == Direction::kToDevice ? device_ : upstream_;
+      boost::system::error_code ec;
+      if (to.is_open()) {
+        set_reset_on_close(to.native_handle());
+        to.close(ec);
+      }
+    }
   }
   co_await say_goodbye(leg);
 }

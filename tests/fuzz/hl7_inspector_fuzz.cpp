@@ -1,5 +1,5 @@
 // Fuzz target: the HL7 inspector as the relay drives it, with enforcement on, so the gate that
-// holds a device's frames (proxy/hl7_gate.h) and wardgate's own acknowledgements are exercised.
+// holds a device's frames (inspect/hl7_gate.h) and wardgate's own acknowledgements are exercised.
 //
 // Input: one configuration byte (bits 0-1: maximum message size; bits 2-3: the monitor's rules:
 // none, ORU^R01 only, receiving application HL7ENGINE only, nothing allowed), then the records
@@ -16,7 +16,7 @@
 
 #include "audit/memory_sink.h"
 #include "fuzz_check.h"
-#include "proxy/hl7_inspector.h"
+#include "inspect/hl7_inspector.h"
 #include "tests/fuzz/fuzz_records.h"
 
 namespace {
@@ -89,15 +89,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wardgate::audit::MemorySink sink;
   wardgate::audit::MemorySink plain_sink;
   const wardgate::audit::PatientDataProtector patients(wardgate::audit::PatientDataPolicy::kOmit);
-  wardgate::proxy::Hl7Inspection settings;
+  wardgate::inspect::Hl7Inspection settings;
   settings.sink = &sink;
   settings.devices = &devices;
   settings.patients = &patients;
   settings.enforce = true;
   settings.limits.max_message_size = kSizes[data[0] & 3];
-  wardgate::proxy::Hl7InspectorFactory factory(settings);
+  wardgate::inspect::Hl7InspectorFactory factory(settings);
   settings.sink = &plain_sink;
-  wardgate::proxy::Hl7InspectorFactory plain_factory(settings);
+  wardgate::inspect::Hl7InspectorFactory plain_factory(settings);
   wardgate::proxy::SessionInfo info;
   info.id = 1;
   info.device_addr.s_addr = htonl(monitor.address);

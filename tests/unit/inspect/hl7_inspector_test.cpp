@@ -1,7 +1,7 @@
 // The HL7 inspector as the relay drives it: per-device rules audited, or enforced (the refused
 // message withheld and answered by wardgate with an AR/CR the sender can read), the per-device
 // default character set, and what is forwarded byte for byte.
-#include "proxy/hl7_inspector.h"
+#include "inspect/hl7_inspector.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -12,10 +12,12 @@
 
 #include "audit/memory_sink.h"
 #include "tests/unit/hl7/hl7_test_support.h"
-#include "tests/unit/proxy/audit_test_support.h"
+#include "tests/unit/inspect/audit_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
+
+using proxy::Inspector;
 
 using hl7::testing::bytes_of;
 using hl7::testing::mllp;
@@ -250,4 +252,4 @@ TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -1,6 +1,6 @@
 // The HL7 gate with the real decoder: what a device sends is forwarded frame by frame, whole and
 // unchanged, whatever the chunking; judged-out frames, junk and too-long frames are withheld.
-#include "proxy/hl7_gate.h"
+#include "inspect/hl7_gate.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "tests/unit/hl7/hl7_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
 
 using hl7::testing::bytes_of;
@@ -126,4 +126,4 @@ TEST(Hl7Gate, AStartBlockInsideAFrameDropsThePartialFrame) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

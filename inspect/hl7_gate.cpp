@@ -1,10 +1,10 @@
-#include "proxy/hl7_gate.h"
+#include "inspect/hl7_gate.h"
 
 #include <algorithm>
 
 #include "hl7/spec.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
 
 constexpr auto kStart = std::byte{wardgate::hl7::spec::kStartBlock};
@@ -98,4 +98,4 @@ void Hl7Gate::piece(std::span<const std::byte> bytes) {
   if (held_.capacity() > std::size_t{256} * 1024) held_.shrink_to_fit();
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -1,7 +1,7 @@
 // The DICOM inspector as the relay drives it: audit events for DIMSE-N operations (including the
 // N-EVENT-REPORT a Storage Commitment SCP sends back on the same association), a refused command
 // answered with A-ABORT to both sides, and a refused association answered with A-ASSOCIATE-RJ.
-#include "proxy/dicom_inspector.h"
+#include "inspect/dicom_inspector.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,10 +11,12 @@
 
 #include "audit/memory_sink.h"
 #include "tests/unit/dicom/normalized_streams.h"
-#include "tests/unit/proxy/audit_test_support.h"
+#include "tests/unit/inspect/audit_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
+
+using proxy::Inspector;
 
 using dicom::Side;
 using dicom::testing::Chunk;
@@ -229,4 +231,4 @@ TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

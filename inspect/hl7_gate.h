@@ -17,7 +17,7 @@
 
 #include "hl7/decoder.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 class Hl7Gate {
  public:
@@ -57,4 +57,4 @@ class Hl7Gate {
   bool after_frame_ = false;      // only CR/LF seen since the last frame ended
 };
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect
