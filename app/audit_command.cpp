@@ -1,6 +1,6 @@
-// `wardgate audit verify | export | tail | public-key`: read the durable audit store
-// (audit/store.h) without the running wardgate's help; a read-only sqlite connection sees every
-// committed record while wardgate goes on writing.
+// `wardgate audit verify | dump | tail | public-key`: read the durable audit store
+// (store/audit_store.h) without the running wardgate's help; a read-only sqlite connection sees
+// every committed record while wardgate goes on writing.
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -10,9 +10,9 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "audit/event_decode.h"
-#include "audit/hash_chain.h"
-#include "audit/store_schema.h"
-#include "audit/store_verify.h"
+#include "store/hash_chain.h"
+#include "store/store_schema.h"
+#include "store/store_verify.h"
 
 namespace wardgate::app {
 namespace {
@@ -57,14 +57,14 @@ std::optional<Bound> parse_bound(const std::string& text) {
   return b;
 }
 
-std::optional<audit::PublicKey> read_public_key(const std::string& path_or_text) {
-  if (path_or_text.rfind("ed25519:", 0) == 0) return audit::parse_public_key(path_or_text);
+std::optional<store::PublicKey> read_public_key(const std::string& path_or_text) {
+  if (path_or_text.rfind("ed25519:", 0) == 0) return store::parse_public_key(path_or_text);
   std::ifstream in(path_or_text);
   if (!in) return std::nullopt;
   std::string text(kMaxPublicKeyFile, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
-  return audit::parse_public_key(text);
+  return store::parse_public_key(text);
 }
 
 // RFC 4180 field; a cell that a spreadsheet would run as a formula gets a leading apostrophe.
@@ -85,7 +85,7 @@ int audit_verify_command(const AuditStoreSelection& where, const std::string& fr
                          const std::string& to, const std::string& public_key) {
   const std::string path = store_path(where);
   if (path.empty()) return kExitBadConfig;
-  audit::VerifyOptions options;
+  store::VerifyOptions options;
   const auto lo = parse_bound(from);
   const auto hi = parse_bound(to);
   if (!lo || !hi) {
@@ -105,10 +105,10 @@ int audit_verify_command(const AuditStoreSelection& where, const std::string& fr
       return kExitBadConfig;
     }
   }
-  audit::VerifyReport report;
+  store::VerifyReport report;
   try {
-    report = audit::verify_store(path, options);
-  } catch (const audit::StoreError& e) {
+    report = store::verify_store(path, options);
+  } catch (const store::StoreError& e) {
     std::cerr << "wardgate audit verify: " << e.what() << "\n";
     return kExitBadConfig;
   }
@@ -133,7 +133,7 @@ int audit_verify_command(const AuditStoreSelection& where, const std::string& fr
   for (const auto& f : report.findings) {
     std::cout << "seq " << f.seq;
     if (f.seq_end != f.seq) std::cout << "-" << f.seq_end;
-    std::cout << ": " << audit::to_string(f.kind) << ": " << f.detail << "\n";
+    std::cout << ": " << store::to_string(f.kind) << ": " << f.detail << "\n";
   }
   if (report.findings_not_listed > 0) {
     std::cout << "... and " << report.findings_not_listed << " more findings\n";
@@ -142,11 +142,11 @@ int audit_verify_command(const AuditStoreSelection& where, const std::string& fr
   return report.intact() ? kExitOk : kExitFailure;
 }
 
-int audit_export_command(const AuditStoreSelection& where, const AuditExportFilter& filter) {
+int audit_dump_command(const AuditStoreSelection& where, const AuditDumpFilter& filter) {
   const std::string path = store_path(where);
   if (path.empty()) return kExitBadConfig;
   if (filter.format != "jsonl" && filter.format != "csv") {
-    std::cerr << "wardgate audit export: --format is jsonl or csv\n";
+    std::cerr << "wardgate audit dump: --format is jsonl or csv\n";
     return kExitBadConfig;
   }
   std::optional<std::int64_t> from_us;
@@ -155,14 +155,14 @@ int audit_export_command(const AuditStoreSelection& where, const AuditExportFilt
     if (text.empty()) continue;
     const auto t = audit::parse_time(text);
     if (!t) {
-      std::cerr << "wardgate audit export: " << text
+      std::cerr << "wardgate audit dump: " << text
                 << ": not a UTC time such as 2026-11-22 or 2026-11-22T02:03:04Z\n";
       return kExitBadConfig;
     }
     *out = audit::to_unix_us(*t);
   }
   try {
-    audit::Database db(path, audit::Database::Mode::kReadOnly);
+    store::Database db(path, store::Database::Mode::kReadOnly);
     std::string sql =
         "SELECT seq, time_us, appliance, device, category, action, outcome, severity, canonical, "
         "hash FROM records WHERE 1";
@@ -171,9 +171,9 @@ int audit_export_command(const AuditStoreSelection& where, const AuditExportFilt
     std::int64_t hi = INT64_MAX;
     if (from_us) {
       lo =
-          static_cast<std::int64_t>(audit::first_seq_at_or_after(db, *from_us).value_or(INT64_MAX));
+          static_cast<std::int64_t>(store::first_seq_at_or_after(db, *from_us).value_or(INT64_MAX));
     }
-    if (to_us) hi = static_cast<std::int64_t>(audit::last_seq_at_or_before(db, *to_us).value_or(0));
+    if (to_us) hi = static_cast<std::int64_t>(store::last_seq_at_or_before(db, *to_us).value_or(0));
     sql += " AND seq >= ? AND seq <= ?";
     if (from_us) sql += " AND time_us >= ?";
     if (to_us) sql += " AND time_us <= ?";
@@ -201,10 +201,10 @@ int audit_export_command(const AuditStoreSelection& where, const AuditExportFilt
       const auto seq = s.column_int(0);
       const std::string_view canonical = s.column_text(8);
       const auto hash = s.column_blob(9);
-      audit::ChainHash h{};
+      store::ChainHash h{};
       if (hash.size() == h.size()) std::copy(hash.begin(), hash.end(), h.begin());
       if (filter.format == "jsonl") {
-        std::cout << R"({"seq":)" << seq << R"(,"hash":")" << audit::to_hex(h) << R"(","record":)"
+        std::cout << R"({"seq":)" << seq << R"(,"hash":")" << store::to_hex(h) << R"(","record":)"
                   << canonical << "}\n";
         continue;
       }
@@ -218,10 +218,10 @@ int audit_export_command(const AuditStoreSelection& where, const AuditExportFilt
       }
       std::cout << seq << "," << audit::format_time(audit::from_unix_us(s.column_int(1)));
       for (int i = 2; i < 8; ++i) std::cout << "," << csv_field(s.column_text(i));
-      std::cout << "," << csv_field(fields) << "," << audit::to_hex(h) << "\r\n";
+      std::cout << "," << csv_field(fields) << "," << store::to_hex(h) << "\r\n";
     }
-  } catch (const audit::StoreError& e) {
-    std::cerr << "wardgate audit export: " << e.what() << "\n";
+  } catch (const store::StoreError& e) {
+    std::cerr << "wardgate audit dump: " << e.what() << "\n";
     return kExitBadConfig;
   }
   return std::cout.good() ? kExitOk : kExitFailure;
@@ -233,7 +233,7 @@ int audit_tail_command(const AuditStoreSelection& where, std::size_t count, bool
   if (path.empty()) return kExitBadConfig;
   count = std::min(count, kMaxTail);
   try {
-    audit::Database db(path, audit::Database::Mode::kReadOnly);
+    store::Database db(path, store::Database::Mode::kReadOnly);
     std::int64_t after = 0;
     {
       auto s = db.prepare("SELECT coalesce(max(seq), 0) FROM records");
@@ -256,7 +256,7 @@ int audit_tail_command(const AuditStoreSelection& where, std::size_t count, bool
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     } while (g_stop == 0 && std::cout.good());
-  } catch (const audit::StoreError& e) {
+  } catch (const store::StoreError& e) {
     std::cerr << "wardgate audit tail: " << e.what() << "\n";
     return kExitBadConfig;
   }
@@ -267,14 +267,14 @@ int audit_public_key_command(const AuditStoreSelection& where) {
   const std::string path = store_path(where);
   if (path.empty()) return kExitBadConfig;
   try {
-    audit::Database db(path, audit::Database::Mode::kReadOnly);
-    const auto key = audit::read_meta(db, audit::kMetaPublicKey);
-    if (!key || !audit::parse_public_key(*key)) {
+    store::Database db(path, store::Database::Mode::kReadOnly);
+    const auto key = store::read_meta(db, store::kMetaPublicKey);
+    if (!key || !store::parse_public_key(*key)) {
       std::cerr << "wardgate audit public-key: " << path << ": holds no public key\n";
       return kExitFailure;
     }
     std::cout << *key << "\n";
-  } catch (const audit::StoreError& e) {
+  } catch (const store::StoreError& e) {
     std::cerr << "wardgate audit public-key: " << e.what() << "\n";
     return kExitBadConfig;
   }

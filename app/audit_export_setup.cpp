@@ -4,24 +4,24 @@
 
 namespace wardgate::app {
 
-audit::ExporterOptions exporter_options(const Config& config, const ExportDestinationConfig& d) {
-  audit::ExporterOptions o;
+exporter::ExporterOptions exporter_options(const Config& config, const ExportDestinationConfig& d) {
+  exporter::ExporterOptions o;
   o.name = d.name;
   o.appliance_id = config.appliance_id;
   // The configuration was validated: the names parse.
-  o.transport.kind = *audit::parse_transport(d.transport);
+  o.transport.kind = *exporter::parse_transport(d.transport);
   o.transport.host = d.host;
   o.transport.port = d.port;
-  o.transport.tls.client_cert = d.client_cert;
-  o.transport.tls.client_key = d.client_key;
+  o.transport.tls.certificate = d.client_cert;
+  o.transport.tls.private_key = d.client_key;
   o.transport.tls.ca_bundle = d.ca_bundle;
   o.transport.tls.crl_file = d.crl_file;
   o.transport.server_name = d.server_name;
   o.transport.pinned_sha256 = d.pinned_sha256;
   o.transport.connect_timeout = d.connect_timeout;
   o.transport.write_timeout = d.write_timeout;
-  o.format = *audit::parse_export_format(d.format);
-  o.syslog.facility = *audit::parse_facility(d.facility);
+  o.format = *exporter::parse_export_format(d.format);
+  o.syslog.facility = *exporter::parse_facility(d.facility);
   o.syslog.enterprise_number = d.enterprise_number;
   o.syslog.max_message_bytes = d.max_message_bytes;
   o.syslog.sw_version = WARDGATE_VERSION;
@@ -32,9 +32,9 @@ audit::ExporterOptions exporter_options(const Config& config, const ExportDestin
   return o;
 }
 
-AuditExport::AuditExport(const Config& config, audit::AuditStore& store, audit::AuditSink& events) {
+AuditExport::AuditExport(const Config& config, store::AuditStore& store, audit::AuditSink& events) {
   for (const auto& d : config.audit.exports) {
-    exporters_.push_back(std::make_unique<audit::SyslogExporter>(
+    exporters_.push_back(std::make_unique<exporter::SyslogExporter>(
         io_.get_executor(), exporter_options(config, d), store, store, &events));
     boost::asio::co_spawn(io_, exporters_.back()->run(), boost::asio::detached);
     spdlog::info("audit export {}: {} to {}:{} ({})", d.name, d.transport, d.host, d.port,
@@ -50,8 +50,8 @@ void AuditExport::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::vector<audit::ExporterHealth> AuditExport::health() const {
-  std::vector<audit::ExporterHealth> out;
+std::vector<exporter::ExporterHealth> AuditExport::health() const {
+  std::vector<exporter::ExporterHealth> out;
   for (const auto& e : exporters_) out.push_back(e->health());
   return out;
 }

@@ -7,30 +7,30 @@
 #include <vector>
 
 #include "app/config.h"
-#include "audit/store.h"
-#include "audit/syslog_exporter.h"
+#include "export/syslog_exporter.h"
+#include "store/audit_store.h"
 
 namespace wardgate::app {
 
 // What audit.export[i] asks of its exporter (also used by the tests).
-audit::ExporterOptions exporter_options(const Config& config, const ExportDestinationConfig& d);
+exporter::ExporterOptions exporter_options(const Config& config, const ExportDestinationConfig& d);
 
 class AuditExport {
  public:
   // Starts nothing when no destination is configured. `events`: where the exporters' own events
   // go (the store, through the sink the inspectors use).
-  AuditExport(const Config& config, audit::AuditStore& store, audit::AuditSink& events);
+  AuditExport(const Config& config, store::AuditStore& store, audit::AuditSink& events);
   ~AuditExport();
   AuditExport(const AuditExport&) = delete;
   AuditExport& operator=(const AuditExport&) = delete;
 
   // Ends every exporter (their cursors saved) and the thread; idempotent.
   void stop();
-  std::vector<audit::ExporterHealth> health() const;
+  std::vector<exporter::ExporterHealth> health() const;
 
  private:
   boost::asio::io_context io_;
-  std::vector<std::unique_ptr<audit::SyslogExporter>> exporters_;
+  std::vector<std::unique_ptr<exporter::SyslogExporter>> exporters_;
   std::thread thread_;
 };
 

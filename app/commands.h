@@ -32,7 +32,8 @@ struct AuditStoreSelection {
   std::string config;
 };
 
-struct AuditExportFilter {
+// `wardgate audit dump` (alias `audit export`): which records to write, and how.
+struct AuditDumpFilter {
   std::string format = "jsonl";  // or "csv"
   std::string from;              // UTC times (audit::parse_time); empty: unbounded
   std::string to;
@@ -45,7 +46,7 @@ struct AuditExportFilter {
 // Exit status: 0 intact, 1 not intact, 2 usage, configuration or unreadable store.
 int audit_verify_command(const AuditStoreSelection& where, const std::string& from,
                          const std::string& to, const std::string& public_key);
-int audit_export_command(const AuditStoreSelection& where, const AuditExportFilter& filter);
+int audit_dump_command(const AuditStoreSelection& where, const AuditDumpFilter& filter);
 int audit_tail_command(const AuditStoreSelection& where, std::size_t count, bool follow,
                        unsigned poll_ms);
 int audit_public_key_command(const AuditStoreSelection& where);

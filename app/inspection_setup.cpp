@@ -6,9 +6,9 @@
 
 namespace wardgate::app {
 
-audit::StoreOptions store_options(const Config& config) {
+store::StoreOptions store_options(const Config& config) {
   const AuditStoreConfig& c = config.audit.store;
-  audit::StoreOptions o;
+  store::StoreOptions o;
   o.path = c.path;
   o.signing_key_file = c.signing_key_file;
   o.appliance_id = config.appliance_id;
@@ -16,15 +16,15 @@ audit::StoreOptions store_options(const Config& config) {
   o.checkpoint_every_records = c.checkpoint_every_records;
   o.checkpoint_every = std::chrono::seconds(c.checkpoint_every_s);
   o.retention = std::chrono::hours(24) * c.retention_days;
-  o.on_failure = c.on_failure == "fail-closed" ? audit::FailureMode::kFailClosed
-                                               : audit::FailureMode::kFailOpen;
+  o.on_failure = c.on_failure == "fail-closed" ? store::FailureMode::kFailClosed
+                                               : store::FailureMode::kFailOpen;
   o.min_free_bytes = std::uint64_t{c.min_free_mb} << 20;
   return o;
 }
 
 AuditPipeline make_audit_pipeline(const Config& config) {
   AuditPipeline p;
-  p.store = std::make_unique<audit::AuditStore>(store_options(config));
+  p.store = std::make_unique<store::AuditStore>(store_options(config));
   std::vector<audit::AuditSink*> sinks{p.store.get()};
   if (config.audit.log != "off") {
     p.log = std::make_unique<audit::LoggingSink>(config.audit.log);

@@ -9,15 +9,15 @@
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
-#include "audit/store.h"
 #include "inspect/byte_count_inspector.h"
 #include "inspect/protocol_inspectors.h"
 #include "policy/device_registry.h"
+#include "store/audit_store.h"
 
 namespace wardgate::app {
 
 struct AuditPipeline {
-  std::unique_ptr<audit::AuditStore> store;  // where every event is kept
+  std::unique_ptr<store::AuditStore> store;  // where every event is kept
   std::unique_ptr<audit::LoggingSink> log;   // audit.log mirror; null when "off"
   std::unique_ptr<audit::FanoutSink> sink;   // what every module records to
 };
@@ -35,6 +35,6 @@ struct Inspection {
 Inspection make_inspection(const Config& config, audit::AuditSink& audit);
 
 // The store's options from the configuration (also used by the tests).
-audit::StoreOptions store_options(const Config& config);
+store::StoreOptions store_options(const Config& config);
 
 }  // namespace wardgate::app

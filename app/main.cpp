@@ -38,17 +38,19 @@ int main(int argc, char** argv) {
   verify->add_option("--to", to, "last sequence number or UTC time to report on");
   verify->add_option("--public-key", public_key,
                      "trusted public key (\"ed25519:...\" or a file holding it)");
-  AuditExportFilter filter;
-  auto* exporter = audit->add_subcommand("export", "Write records as JSON lines or CSV");
-  add_store_options(exporter);
-  exporter->add_option("--format", filter.format, "jsonl (default) or csv");
-  exporter->add_option("--from", filter.from, "records at or after this UTC time");
-  exporter->add_option("--to", filter.to, "records at or before this UTC time");
-  exporter->add_option("--device", filter.device, "device name or address");
-  exporter->add_option("--category", filter.category, "event category (dicom, hl7, audit, ...)");
-  exporter->add_option("--action", filter.action, "event action");
-  exporter->add_option("--patient-hash", filter.patient_hash,
-                       "patient_id as recorded (b2:... under keyed-hash)");
+  AuditDumpFilter filter;
+  // "export" is the older name of the dump, kept as an alias (audit.export[] is the shipping).
+  auto* dump = audit->add_subcommand("dump", "Write records as JSON lines or CSV");
+  dump->alias("export");
+  add_store_options(dump);
+  dump->add_option("--format", filter.format, "jsonl (default) or csv");
+  dump->add_option("--from", filter.from, "records at or after this UTC time");
+  dump->add_option("--to", filter.to, "records at or before this UTC time");
+  dump->add_option("--device", filter.device, "device name or address");
+  dump->add_option("--category", filter.category, "event category (dicom, hl7, audit, ...)");
+  dump->add_option("--action", filter.action, "event action");
+  dump->add_option("--patient-hash", filter.patient_hash,
+                   "patient_id as recorded (b2:... under keyed-hash)");
   std::size_t tail_count = 10;
   bool follow = false;
   unsigned poll_ms = 500;
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
   if (*tunnel_import) return tunnel_import_command(import_file, import_key_file, import_interface);
   if (*tunnel_rotate) return tunnel_rotate_key_command(tunnel_config, commit);
   if (*verify) return audit_verify_command(where, from, to, public_key);
-  if (*exporter) return audit_export_command(where, filter);
+  if (*dump) return audit_dump_command(where, filter);
   if (*tail) return audit_tail_command(where, tail_count, follow, poll_ms);
   if (*public_key_cmd) return audit_public_key_command(where);
   return kExitFailure;

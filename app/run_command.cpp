@@ -107,11 +107,13 @@ int run_command(const std::string& path) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
   }
+  // The process's metrics, one registry for every module (the admin's /metrics renders it).
+  common::MetricsRegistry metrics;
   // The tunnel first: the proxy's upstream connections to the core go through it.
   std::unique_ptr<tunnel::TunnelManager> tunnel;
   if (config.tunnel) {
-    tunnel =
-        std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id, *audit.sink);
+    tunnel = std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id,
+                                                     *audit.sink, metrics);
     if (const auto error = tunnel->up(); !error.empty()) {
       spdlog::error("cannot bring the tunnel up, nothing else applied: {}", error);
       return kExitFailure;

@@ -84,7 +84,8 @@ int tunnel_up_command(const std::string& path) {
     spdlog::error("cannot open the audit store: {}", e.what());
     return kExitFailure;
   }
-  tunnel::TunnelManager manager(*config->tunnel, config->appliance_id, *audit.sink);
+  common::MetricsRegistry metrics;
+  tunnel::TunnelManager manager(*config->tunnel, config->appliance_id, *audit.sink, metrics);
   if (const auto error = manager.up(); !error.empty()) {
     spdlog::error("{}", error);
     return kExitFailure;

@@ -1,5 +1,5 @@
 #pragma once
-// The audit event: what every inspector reports and what the durable store (later) keeps. One
+// The audit event: what every inspector reports and what the durable store (store/) keeps. One
 // record carries at least date and time, subject (appliance + device), event type (category +
 // action), success or failure (outcome), which is the minimum of GB/T 22239-2019 (等保 2.0), plus
 // protocol detail as typed fields. docs/audit-events.md describes the schema and every action.

@@ -39,7 +39,7 @@ LoggingSink::LoggingSink(std::shared_ptr<spdlog::sinks::sink> sink)
     : logger_(std::make_shared<spdlog::logger>("audit", std::move(sink))) {
   logger_->set_pattern("%v");
   logger_->set_level(spdlog::level::info);
-  // Each event is flushed as it is written: until the store lands this log is the audit trail.
+  // Each event is flushed as it is written, so that a file being followed (tail -f) shows it.
   logger_->flush_on(spdlog::level::info);
 }
 

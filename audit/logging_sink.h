@@ -1,6 +1,7 @@
 #pragma once
-// The audit trail until the durable store lands: each event as one line of canonical JSON
-// (to_json) on a dedicated spdlog logger named "audit", never on the operational log.
+// The mirror of the audit trail for operators (audit.log): each event as one line of canonical
+// JSON (to_json) on a dedicated spdlog logger named "audit", never on the operational log. The
+// durable store (store/) is the record; tests of audit content read the store, not this mirror.
 #include <atomic>
 #include <cstdint>
 #include <memory>

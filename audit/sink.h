@@ -1,6 +1,7 @@
 #pragma once
-// Where inspectors and policy send audit events. Today: LoggingSink (one JSON line per event);
-// later the durable store (hash chain) behind the same interface.
+// Where inspectors, policy, the tunnel and the store's own users send audit events: the durable
+// store (store/audit_store.h), the JSON-lines mirror (LoggingSink), both through FanoutSink, or
+// MemorySink in tests.
 #include "audit/event.h"
 
 namespace wardgate::audit {

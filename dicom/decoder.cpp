@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "dicom/association_parser.h"
 #include "dicom/association_state.h"
@@ -85,9 +86,10 @@ const char* to_string(Violation v) {
 
 class Decoder::Impl {
  public:
-  Impl(DecoderCallbacks& callbacks, DecoderLimits limits)
+  Impl(DecoderCallbacks& callbacks, DecoderLimits limits, TimeSource now)
       : callbacks_(callbacks),
         limits_(limits),
+        now_(std::move(now)),
         directions_{Direction(limits_), Direction(limits_)},
         operations_(limits_.max_outstanding_operations) {}
 
@@ -121,6 +123,8 @@ class Decoder::Impl {
   }
 
   bool in_sync() const { return in_sync_; }
+
+  std::vector<Operation> open_operations() const { return operations_.open(); }
 
   bool at_pdu_boundary(Side from) const {
     const Direction& d = direction(from);
@@ -331,7 +335,10 @@ class Decoder::Impl {
       case PdvStream::Event::Kind::kCommand: {
         Command command;
         auto failure = decode_command(e.bytes, e.context_id, command);
-        if (!failure) failure = operations_.record(from, command);
+        if (!failure) {
+          const auto now = now_ ? now_() : std::chrono::steady_clock::time_point{};
+          failure = operations_.record(from, command, now);
+        }
         if (failure) {
           violate(from, failure->what, failure->detail);
           return;
@@ -340,6 +347,7 @@ class Decoder::Impl {
         const bool peek = context != nullptr && peekable(context->coding);
         d.pdv.command_done(e.context_id, command.has_data_set, peek, command.command_field);
         callbacks_.on_command(from, command);
+        if (auto completed = operations_.take_completed()) callbacks_.on_operation(*completed);
         return;
       }
       case PdvStream::Event::Kind::kDataSetPeek: {
@@ -352,10 +360,13 @@ class Decoder::Impl {
         }
         input.query = query_identifier(e.command_field);
         input.whole = e.whole;
-        callbacks_.on_data_set_identifiers(from, e.context_id, peek_data_set(input));
+        const DataSetIdentifiers ids = peek_data_set(input);
+        operations_.record_identifiers(from, ids);
+        callbacks_.on_data_set_identifiers(from, e.context_id, ids);
         return;
       }
       case PdvStream::Event::Kind::kDataSetEnd:
+        operations_.record_data_set_end(from, e.total);
         callbacks_.on_data_set_end(from, e.context_id, e.total);
         return;
       case PdvStream::Event::Kind::kViolation:
@@ -368,14 +379,15 @@ class Decoder::Impl {
 
   DecoderCallbacks& callbacks_;
   DecoderLimits limits_;
+  TimeSource now_;
   std::array<Direction, 2> directions_;
   AssociationState association_;
   OperationTracker operations_;
   bool in_sync_ = true;
 };
 
-Decoder::Decoder(DecoderCallbacks& callbacks, DecoderLimits limits)
-    : impl_(std::make_unique<Impl>(callbacks, limits)) {}
+Decoder::Decoder(DecoderCallbacks& callbacks, DecoderLimits limits, TimeSource now)
+    : impl_(std::make_unique<Impl>(callbacks, limits, std::move(now))) {}
 
 Decoder::~Decoder() = default;
 
@@ -388,6 +400,8 @@ std::uint64_t Decoder::skippable(Side from) const { return impl_->skippable(from
 void Decoder::skip(Side from, std::size_t n) { impl_->skip(from, n); }
 
 void Decoder::end_of_stream(Side from) { impl_->end_of_stream(from); }
+
+std::vector<Operation> Decoder::open_operations() const { return impl_->open_operations(); }
 
 bool Decoder::in_sync() const { return impl_->in_sync(); }
 

@@ -1,17 +1,22 @@
 #pragma once
 // Incremental DICOM Upper Layer decoder for one TCP connection, fed both directions in arbitrary
-// chunks. Pure: no I/O, no exceptions, no clock; memory bounded by DecoderLimits. Follows the
+// chunks. Pure: no I/O, no exceptions, no clock of its own (the caller's TimeSource dates
+// operations); memory bounded by DecoderLimits. Follows the
 // Envoy/Suricata split: framing (pdu_framer, pdv_stream), parsing (association_parser,
 // command_decoder and data_set_peek with DCMTK behind element_scanner), state (association_state,
-// operation_tracker, per-context reassembly in pdv_stream), emission (DecoderCallbacks, from
-// decoder.cpp). On a protocol violation it reports once through on_violation() and goes out of
-// sync for the whole connection: it interprets nothing more (the relay goes on; the policy decides
-// whether to cut it). Callbacks may query the decoder but must not feed() or skip() it.
+// operation_tracker: the ledger of open operations, per-context reassembly in pdv_stream),
+// emission (DecoderCallbacks, from decoder.cpp). On a protocol violation it reports once through
+// on_violation() and goes out of sync for the whole connection: it interprets nothing more (the
+// relay goes on; the policy decides whether to cut it). Callbacks may query the decoder but must
+// not feed() or skip() it.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "dicom/model.h"
 
@@ -63,6 +68,9 @@ class DecoderCallbacks {
   // The last fragment of a data set: its total size.
   virtual void on_data_set_end(Side /*from*/, std::uint8_t /*context_id*/,
                                std::uint64_t /*bytes*/) {}
+  // An operation's final response was decoded (right after its on_command()): the request with
+  // what followed it. Operations still open are listed by Decoder::open_operations().
+  virtual void on_operation(const Operation& /*op*/) {}
   // Reported once; afterwards nothing more is reported for the connection.
   virtual void on_violation(Side /*from*/, Violation /*what*/, std::string_view /*detail*/) {}
 };
@@ -71,9 +79,13 @@ class DecoderCallbacks {
 // so the first association does not pay for it on a proxy worker thread. Optional.
 void prepare_decoding();
 
+// The caller's clock, read when a command set is decoded, to date operations. Empty: every
+// time is the steady clock's epoch.
+using TimeSource = std::function<std::chrono::steady_clock::time_point()>;
+
 class Decoder {
  public:
-  Decoder(DecoderCallbacks& callbacks, DecoderLimits limits = {});
+  Decoder(DecoderCallbacks& callbacks, DecoderLimits limits = {}, TimeSource now = {});
   ~Decoder();
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
@@ -91,6 +103,10 @@ class Decoder {
   // The direction `from` ended (FIN or reset). Ending inside a PDU is a violation (a truncated
   // PDU); ending between PDUs is not, whatever the association state.
   void end_of_stream(Side from);
+
+  // Operations without a final response so far, by requester (client first) and Message ID.
+  // Out of sync, the ones open at the violation.
+  std::vector<Operation> open_operations() const;
 
   bool in_sync() const;
   // Whether the bytes of `from` fed so far end on a PDU boundary (so a PDU of our own, e.g. an

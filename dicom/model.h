@@ -1,6 +1,7 @@
 #pragma once
 // What the DICOM decoder reports: the Upper Layer association (PS3.8 section 9) and DIMSE
 // messages (PS3.7 section 9/10), as plain values. No DCMTK type leaks out of dicom/.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,6 +98,24 @@ struct DataSetIdentifiers {
   std::string query_retrieve_level;     // C-FIND / C-MOVE / C-GET identifiers
   std::vector<std::string> query_keys;  // keywords of the attributes present in a query
   std::string note;  // why the peek is incomplete (deflate, prefix too short, unknown syntax)
+};
+
+// A DIMSE operation (PS3.7 9.1, 10.1) from its request to its final response (any status but
+// Pending), as the decoder's ledger keeps it. Times come from the caller's clock (see Decoder).
+struct Operation {
+  std::uint16_t message_id = 0;
+  std::uint16_t command_field = 0;  // of the request
+  Side requester = Side::kClient;
+  std::chrono::steady_clock::time_point started;  // the request's command set was decoded
+  std::chrono::steady_clock::time_point ended;    // the final response's was (open: unset)
+  std::string sop_class_uid;     // the request's Affected SOP Class UID, else its Requested one
+  std::string sop_instance_uid;  // likewise
+  std::string move_destination;  // C-MOVE-RQ
+  std::optional<std::uint16_t> priority;
+  std::uint64_t data_set_bytes = 0;       // of the request and its responses
+  std::uint64_t pending_responses = 0;    // C-FIND matches, C-MOVE/C-GET progress reports
+  DataSetIdentifiers identifiers;         // of the request's data set (responses' are not kept)
+  std::optional<Command> final_response;  // absent while the operation is open
 };
 
 }  // namespace wardgate::dicom

@@ -133,12 +133,59 @@ enum CommandField : std::uint16_t {
   kCCancelRq = 0x0FFF,  // no response: it names the operation it cancels (PS3.7 9.3.2.3)
 };
 inline constexpr std::uint16_t kResponseBit = 0x8000;  // PS3.7 E.1: responses have bit 15 set
+constexpr bool is_response(std::uint16_t command_field) {
+  return (command_field & kResponseBit) != 0;
+}
 
 // PS3.7 E.1 (Command Data Set Type): 0x0101 means "no data set"; any other value: a data set.
 inline constexpr std::uint16_t kNoDataSet = 0x0101;
-// PS3.7 Annex C: Pending statuses keep an operation outstanding.
-inline constexpr std::uint16_t kStatusPending = 0xFF00;
-inline constexpr std::uint16_t kStatusPendingWarning = 0xFF01;
+// ---- PS3.7 Annex C: status classes -----------------------------------------------------------
+inline constexpr std::uint16_t kStatusSuccess = 0x0000;         // C.1.1
+inline constexpr std::uint16_t kStatusPending = 0xFF00;         // C.3: keeps the operation open
+inline constexpr std::uint16_t kStatusPendingWarning = 0xFF01;  // C.3: optional keys unsupported
+inline constexpr std::uint16_t kStatusCancel = 0xFE00;          // C.4
+// C.2 Warning: 0x0001, 0x0107, 0x0116 and the range 0xB000-0xBFFF; everything else is a failure
+// (C.5, including the 0xA000-0xAFFF and 0xC000-0xCFFF ranges).
+inline constexpr std::uint16_t kStatusWarningAttributeListError = 0x0107;
+inline constexpr std::uint16_t kStatusWarningAttributeValueOutOfRange = 0x0116;
+inline constexpr std::uint16_t kStatusWarningRequestedOptionalAttributes = 0x0001;
+inline constexpr std::uint16_t kStatusWarningFirst = 0xB000;
+inline constexpr std::uint16_t kStatusWarningLast = 0xBFFF;
+
+enum class StatusClass : std::uint8_t { kSuccess, kPending, kCancel, kWarning, kFailure };
+
+constexpr StatusClass status_class(std::uint16_t status) {
+  if (status == kStatusSuccess) return StatusClass::kSuccess;
+  if (status == kStatusPending || status == kStatusPendingWarning) return StatusClass::kPending;
+  if (status == kStatusCancel) return StatusClass::kCancel;
+  if (status == kStatusWarningRequestedOptionalAttributes ||
+      status == kStatusWarningAttributeListError ||
+      status == kStatusWarningAttributeValueOutOfRange ||
+      (status >= kStatusWarningFirst && status <= kStatusWarningLast)) {
+    return StatusClass::kWarning;
+  }
+  return StatusClass::kFailure;
+}
+
+// The class names audit records carry.
+constexpr const char* to_string(StatusClass c) {
+  switch (c) {
+    case StatusClass::kSuccess:
+      return "success";
+    case StatusClass::kPending:
+      return "pending";
+    case StatusClass::kCancel:
+      return "cancel";
+    case StatusClass::kWarning:
+      return "warning";
+    case StatusClass::kFailure:
+      return "failure";
+  }
+  return "failure";
+}
+
+// PS3.4 A.4: the Verification SOP Class, used only by C-ECHO.
+inline constexpr std::string_view kVerificationSopClass = "1.2.840.10008.1.1";
 
 // Data element tags as (group << 16 | element).
 constexpr std::uint32_t tag(std::uint16_t group, std::uint16_t element) {

@@ -66,6 +66,10 @@ Decoder::~Decoder() = default;
 
 void Decoder::feed(Side from, std::span<const std::byte> bytes) { impl_->framer(from).feed(bytes); }
 
+void Decoder::feed(Side from, std::span<const std::byte> bytes, FrameBoundaries& boundaries) {
+  impl_->framer(from).feed(bytes, &boundaries);
+}
+
 void Decoder::end_of_stream(Side from) { impl_->framer(from).end_of_stream(); }
 
 std::size_t Decoder::buffered_bytes() const { return impl_->buffered(); }

@@ -43,6 +43,8 @@ class Decoder {
   Decoder& operator=(const Decoder&) = delete;
 
   void feed(Side from, std::span<const std::byte> bytes);
+  // The same, and `boundaries` hears where the frames of `from` are in `bytes` (mllp_framer.h).
+  void feed(Side from, std::span<const std::byte> bytes, FrameBoundaries& boundaries);
   // The direction ended (FIN or reset): pending junk is reported, a partial frame is truncated.
   void end_of_stream(Side from);
   // Bytes held in frame buffers right now; at most 2 x max_message_size, whatever the input.

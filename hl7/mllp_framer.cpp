@@ -68,19 +68,25 @@ void MllpFramer::deliver(std::string_view content) {
   }
 }
 
-void MllpFramer::frame_byte(std::uint8_t byte) {
+void MllpFramer::too_long(std::size_t offset) {
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  state_ = State::kDiscarding;
+  callbacks_.on_error(FramingError::kFrameTooLong,
+                      "frame longer than " + std::to_string(max_frame_) + " bytes discarded");
+  if (boundaries_ != nullptr) boundaries_->on_frame_too_long(offset);
+}
+
+void MllpFramer::frame_byte(std::uint8_t byte, std::size_t offset) {
   if (buffer_.size() >= max_frame_) {
-    buffer_.clear();
-    buffer_.shrink_to_fit();
-    state_ = State::kDiscarding;
-    callbacks_.on_error(FramingError::kFrameTooLong,
-                        "frame longer than " + std::to_string(max_frame_) + " bytes discarded");
+    too_long(offset);
     return;
   }
   buffer_ += static_cast<char>(byte);
 }
 
-void MllpFramer::feed(std::span<const std::byte> bytes) {
+void MllpFramer::feed(std::span<const std::byte> bytes, FrameBoundaries* boundaries) {
+  boundaries_ = boundaries;
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
   const std::size_t n = bytes.size();
   std::size_t i = 0;
@@ -88,7 +94,9 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
     switch (state_) {
       case State::kIdle: {
         if (after_frame_) {
+          const std::size_t from = i;
           while (i < n && is_line_end(p[i])) ++i;  // tolerated trailer
+          if (boundaries_ != nullptr && i > from) boundaries_->on_line_ends(from, i);
           if (i == n) break;
           after_frame_ = false;
         }
@@ -105,6 +113,7 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
         ++i;
         flush_junk();
         state_ = State::kInFrame;
+        if (boundaries_ != nullptr) boundaries_->on_frame_start(i - 1);
         break;
       }
       case State::kInFrame: {
@@ -116,17 +125,13 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
           i = j + 2;
           state_ = State::kIdle;
           after_frame_ = true;
+          if (boundaries_ != nullptr) boundaries_->on_frame_end(i);
           break;
         }
         const std::size_t room = max_frame_ - buffer_.size();
         if (j - i > room) {
-          buffer_.clear();
-          buffer_.shrink_to_fit();
-          state_ = State::kDiscarding;
-          callbacks_.on_error(
-              FramingError::kFrameTooLong,
-              "frame longer than " + std::to_string(max_frame_) + " bytes discarded");
           i += room + 1;
+          too_long(i);
           break;
         }
         buffer_.append(reinterpret_cast<const char*>(p + i), j - i);
@@ -137,6 +142,7 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
           buffer_.clear();
           callbacks_.on_error(FramingError::kStartInFrame,
                               "start block inside a frame: partial frame dropped");
+          if (boundaries_ != nullptr) boundaries_->on_frame_start(i - 1);
           break;
         }
         ++i;  // end block
@@ -152,11 +158,12 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
           deliver(buffer_);
           buffer_.clear();
           if (buffer_.capacity() > std::size_t{64} * 1024) buffer_.shrink_to_fit();
+          if (boundaries_ != nullptr) boundaries_->on_frame_end(i);
           break;
         }
         callbacks_.on_error(FramingError::kBadEndBlock, "0x1C not followed by 0x0D in a frame");
         state_ = State::kInFrame;
-        frame_byte(spec::kEndBlock);  // kept as content; `b` is looked at again in kInFrame
+        frame_byte(spec::kEndBlock, i);  // kept as content; `b` is looked at again in kInFrame
         break;
       }
       case State::kDiscarding: {
@@ -174,12 +181,14 @@ void MllpFramer::feed(std::span<const std::byte> bytes) {
           ++i;
           state_ = State::kIdle;
           after_frame_ = true;
+          if (boundaries_ != nullptr) boundaries_->on_frame_end(i);
         } else {
           state_ = State::kDiscarding;
         }
         break;
     }
   }
+  boundaries_ = nullptr;
 }
 
 void MllpFramer::end_of_stream() {

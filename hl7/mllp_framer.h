@@ -9,6 +9,8 @@
 // than the cap is reported once and its bytes are discarded up to its end block (the stream
 // ending meanwhile is not reported again as truncated): the framer never buffers more than
 // max_frame bytes. A start block inside a frame abandons the partial frame (the sender restarted).
+// Where frames begin and end in the bytes fed can be reported too (FrameBoundaries): the HL7
+// frame gate (hl7/frame_gate.h) forwards whole frames on exactly these boundaries.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -37,12 +39,30 @@ class FramerCallbacks {
   virtual void on_error(FramingError kind, std::string_view detail) = 0;
 };
 
+// Where the frames are in the bytes of one feed() call, for a caller that forwards whole frames
+// and nothing else. Offsets count from the start of those bytes; each call comes right after
+// the FramerCallbacks calls for the same bytes. Bytes that fall in no frame and are not line ends
+// after a frame are junk.
+class FrameBoundaries {
+ public:
+  virtual ~FrameBoundaries() = default;
+  // A frame starts with the start block at `offset` (one inside a frame abandons that frame).
+  virtual void on_frame_start(std::size_t offset) = 0;
+  // The frame grew beyond max_frame before `offset`: it is discarded up to its end.
+  virtual void on_frame_too_long(std::size_t offset) = 0;
+  // The frame (delivered, or discarded as too long) ends before `offset`: end block and CR.
+  virtual void on_frame_end(std::size_t offset) = 0;
+  // CR or LF bytes [from, to) right after a frame, which some senders append.
+  virtual void on_line_ends(std::size_t from, std::size_t to) = 0;
+};
+
 class MllpFramer {
  public:
   MllpFramer(FramerCallbacks& callbacks, std::size_t max_frame)
       : callbacks_(callbacks), max_frame_(max_frame) {}
 
-  void feed(std::span<const std::byte> bytes);
+  // `boundaries`, if given, also hears where the frames are in `bytes`.
+  void feed(std::span<const std::byte> bytes, FrameBoundaries* boundaries = nullptr);
   void end_of_stream();
   std::size_t buffered_bytes() const { return buffer_.size(); }
   // Between frames: every frame fed so far has been delivered or discarded.
@@ -51,12 +71,14 @@ class MllpFramer {
  private:
   enum class State : std::uint8_t { kIdle, kInFrame, kAfterEndBlock, kDiscarding, kDiscardingEnd };
 
-  void frame_byte(std::uint8_t byte);
+  void frame_byte(std::uint8_t byte, std::size_t offset);
+  void too_long(std::size_t offset);
   void deliver(std::string_view content);
   void add_junk(const std::uint8_t* p, std::size_t n);
   void flush_junk();
 
   FramerCallbacks& callbacks_;
+  FrameBoundaries* boundaries_ = nullptr;  // during feed() only
   std::size_t max_frame_;
   State state_ = State::kIdle;
   bool after_frame_ = false;  // only CR/LF seen since the last frame ended

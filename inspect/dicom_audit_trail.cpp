@@ -1,5 +1,6 @@
 #include "inspect/dicom_audit_trail.h"
 
+#include "dicom/spec.h"
 #include "policy/dicom_rules.h"
 
 namespace wardgate::inspect {
@@ -7,26 +8,18 @@ namespace {
 
 using Side = dicom::Side;
 
-Side other(Side s) { return s == Side::kClient ? Side::kServer : Side::kClient; }
 const char* who(Side s) { return InspectorBase::who(s); }
 
-// PS3.7 annex C: status classes.
-const char* status_class(std::uint16_t status) {
-  if (status == 0x0000) return "success";
-  if (status == 0xFF00 || status == 0xFF01) return "pending";
-  if (status == 0xFE00) return "cancel";
-  if (status == 0x0001 || status == 0x0107 || status == 0x0116 ||
-      (status >= 0xB000 && status <= 0xBFFF)) {
-    return "warning";
-  }
-  return "failure";
-}
-
 audit::Outcome outcome_of(std::uint16_t status) {
-  const std::string_view c = status_class(status);
-  if (c == "success") return audit::Outcome::kSuccess;
-  if (c == "warning" || c == "cancel") return audit::Outcome::kWarning;
-  return audit::Outcome::kFailure;
+  switch (dicom::spec::status_class(status)) {
+    case dicom::spec::StatusClass::kSuccess:
+      return audit::Outcome::kSuccess;
+    case dicom::spec::StatusClass::kWarning:
+    case dicom::spec::StatusClass::kCancel:
+      return audit::Outcome::kWarning;
+    default:
+      return audit::Outcome::kFailure;
+  }
 }
 
 }  // namespace
@@ -134,45 +127,11 @@ void DicomAuditTrail::violation(Side from, dicom::Violation what, std::string_vi
   session_.emit(std::move(e));
 }
 
-DicomAuditTrail::Operation* DicomAuditTrail::command(Side from, const dicom::Command& c) {
-  if (policy::is_response(c.command_field)) {
-    on_response(from, c);
-    return nullptr;
-  }
-  if (!c.message_id) return nullptr;
-  Operation op;
-  op.message_id = *c.message_id;
-  op.command_field = c.command_field;
-  op.requester = from;
-  op.started = Clock::now();
-  op.sop_class_uid =
-      c.affected_sop_class_uid.empty() ? c.requested_sop_class_uid : c.affected_sop_class_uid;
-  op.sop_instance_uid = c.affected_sop_instance_uid.empty() ? c.requested_sop_instance_uid
-                                                            : c.affected_sop_instance_uid;
-  op.move_destination = c.move_destination;
-  op.priority = c.priority;
-  if (c.has_data_set) data_message_[index(from)] = {from, *c.message_id};
-  if (c.command_field == policy::kCCancelRq) return nullptr;  // refers to another operation
-  Operation& stored = operations_[{from, *c.message_id}];
-  stored = std::move(op);
-  return &stored;
-}
-
-void DicomAuditTrail::on_response(Side from, const dicom::Command& c) {
-  if (!c.message_id_responded_to) return;
-  // A response answers a request of the other side.
-  const std::pair key{other(from), *c.message_id_responded_to};
-  if (c.has_data_set) data_message_[index(from)] = key;
-  auto it = operations_.find(key);
-  if (it == operations_.end()) return;
-  Operation& op = it->second;
-  const std::uint16_t status = c.status.value_or(0xFFFF);
-  if (std::string_view(status_class(status)) == "pending") {
-    ++op.pending_responses;
-    return;
-  }
-  emit_operation(op, &c);
-  if (op.command_field == policy::kCStoreRq) {
+void DicomAuditTrail::operation(const dicom::Operation& op) {
+  refused_.erase({op.requester, op.message_id});
+  emit_operation(op);
+  const std::uint16_t status = op.final_response->status.value_or(0xFFFF);
+  if (op.command_field == dicom::spec::kCStoreRq) {
     if (outcome_of(status) == audit::Outcome::kFailure) {
       ++failures_;
     } else {
@@ -181,33 +140,14 @@ void DicomAuditTrail::on_response(Side from, const dicom::Command& c) {
   } else if (outcome_of(status) == audit::Outcome::kFailure) {
     ++failures_;
   }
-  operations_.erase(it);
 }
 
-void DicomAuditTrail::data_set_identifiers(Side from, const dicom::DataSetIdentifiers& ids) {
-  Operation* op = data_owner(from);
-  if (op == nullptr) return;
-  // Responses' identifiers (C-FIND matches) are counted, not kept.
-  if (from == op->requester) op->identifiers = ids;
-}
-
-void DicomAuditTrail::data_set_end(Side from, std::uint64_t bytes) {
-  if (Operation* op = data_owner(from)) op->bytes += bytes;
-  data_bytes_ += bytes;
-}
-
-// The operation whose data set `from` is sending now.
-DicomAuditTrail::Operation* DicomAuditTrail::data_owner(Side from) {
-  const auto& key = data_message_[index(from)];
-  if (!key) return nullptr;
-  auto it = operations_.find(*key);
-  return it == operations_.end() ? nullptr : &it->second;
-}
-
-void DicomAuditTrail::emit_operation(const Operation& op, const dicom::Command* response) {
+void DicomAuditTrail::emit_operation(const dicom::Operation& op) {
+  const dicom::Command* response = op.final_response ? &*op.final_response : nullptr;
+  const bool refused = response == nullptr && refused_.count({op.requester, op.message_id}) > 0;
   const std::uint16_t status = response != nullptr ? response->status.value_or(0xFFFF) : 0xFFFF;
   const audit::Outcome outcome = response != nullptr ? outcome_of(status)
-                                 : op.refused        ? audit::Outcome::kDenied
+                                 : refused           ? audit::Outcome::kDenied
                                                      : audit::Outcome::kFailure;
   audit::Event e = session_.event("operation", outcome);
   e.fields.set("command", std::string(policy::operation_name(op.command_field).value_or("?")));
@@ -215,13 +155,13 @@ void DicomAuditTrail::emit_operation(const Operation& op, const dicom::Command* 
   e.fields.set("message_id", op.message_id);
   if (response != nullptr) {
     e.fields.set("status", status);
-    e.fields.set("status_class", status_class(status));
+    e.fields.set("status_class", dicom::spec::to_string(dicom::spec::status_class(status)));
   } else {
-    e.fields.set("status_class", op.refused ? "refused" : "no-response");
+    e.fields.set("status_class", refused ? "refused" : "no-response");
   }
-  const auto elapsed = std::chrono::duration<double>(Clock::now() - op.started).count();
-  e.fields.set("elapsed_s", elapsed);
-  e.fields.set("data_set_bytes", op.bytes);
+  const auto ended = response != nullptr ? op.ended : Clock::now();
+  e.fields.set("elapsed_s", std::chrono::duration<double>(ended - op.started).count());
+  e.fields.set("data_set_bytes", op.data_set_bytes);
   if (!op.sop_class_uid.empty()) e.fields.set("sop_class_uid", op.sop_class_uid);
   if (!op.sop_instance_uid.empty()) e.fields.set("sop_instance_uid", op.sop_instance_uid);
   const dicom::DataSetIdentifiers& ids = op.identifiers;
@@ -239,7 +179,7 @@ void DicomAuditTrail::emit_operation(const Operation& op, const dicom::Command* 
   if (!ids.query_keys.empty()) e.fields.set("query_keys", ids.query_keys);
   if (!ids.note.empty()) e.fields.set("identifiers_note", ids.note);
   if (!op.move_destination.empty()) e.fields.set("move_destination", op.move_destination);
-  if (op.command_field == policy::kCFindRq) e.fields.set("matches", op.pending_responses);
+  if (op.command_field == dicom::spec::kCFindRq) e.fields.set("matches", op.pending_responses);
   if (response != nullptr) {
     const dicom::Command& r = *response;
     if (r.completed_suboperations) {
@@ -252,9 +192,8 @@ void DicomAuditTrail::emit_operation(const Operation& op, const dicom::Command* 
   session_.emit(std::move(e));
 }
 
-void DicomAuditTrail::finish(CloseCause cause) {
-  for (auto& [id, op] : operations_) emit_operation(op, nullptr);
-  operations_.clear();
+void DicomAuditTrail::finish(CloseCause cause, const std::vector<dicom::Operation>& open) {
+  for (const auto& op : open) emit_operation(op);
   const double seconds = std::chrono::duration<double>(Clock::now() - opened_).count();
   audit::Event e = session_.event("association-summary", failures_ > 0 || ended_ != "released"
                                                              ? audit::Outcome::kWarning

@@ -1,8 +1,10 @@
 #include "inspect/dicom_inspector.h"
 
+#include <chrono>
 #include <optional>
 
 #include "dicom/pdu_builder.h"
+#include "dicom/spec.h"
 #include "inspect/dicom_audit_trail.h"
 #include "policy/dicom_rules.h"
 
@@ -32,7 +34,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   DicomInspector(const DicomInspection& settings, const SessionInfo& info)
       : InspectorBase(settings, info, "dicom"),
         enforce_(settings.enforce),
-        decoder_(*this, settings.limits),
+        decoder_(*this, settings.limits, [] { return std::chrono::steady_clock::now(); }),
         trail_(*this, *settings.patients) {}
 
   // -- proxy::Inspector --------------------------------------------------------------------
@@ -59,7 +61,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
     // A stream that ends inside a PDU is a violation of its own (a truncated request).
     if (cause == CloseCause::kEof) decoder_.end_of_stream(side_of<Side>(direction));
     if (++closed_ < 2) return;
-    trail_.finish(cause);
+    trail_.finish(cause, decoder_.open_operations());
   }
 
   // -- dicom::DecoderCallbacks -------------------------------------------------------------
@@ -88,23 +90,26 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   void on_abort(Side from, const dicom::Abort& abort) override { trail_.aborted(from, abort); }
 
   void on_command(Side from, const dicom::Command& c) override {
-    DicomAuditTrail::Operation* op = trail_.command(from, c);
-    if (op == nullptr || device() == nullptr || from != Side::kClient) return;
+    // A C-CANCEL names another operation.
+    if (dicom::spec::is_response(c.command_field) || !c.message_id ||
+        c.command_field == dicom::spec::kCCancelRq) {
+      return;
+    }
+    trail_.request(from, *c.message_id);
+    if (device() == nullptr || from != Side::kClient) return;
+    const std::string& sop_class =
+        c.affected_sop_class_uid.empty() ? c.requested_sop_class_uid : c.affected_sop_class_uid;
     const policy::Decision d = policy::check_command(
-        device()->dicom, device()->name, c.command_field, op->sop_class_uid, c.move_destination);
+        device()->dicom, device()->name, c.command_field, sop_class, c.move_destination);
     if (d.allowed) return;
     alert("command-refused", d, enforce_);
     if (!enforce_) return;
-    op->refused = true;
+    trail_.refused(from, *c.message_id);
     abort_both("command-refused");
   }
-
-  void on_data_set_identifiers(Side from, std::uint8_t /*context_id*/,
-                               const dicom::DataSetIdentifiers& ids) override {
-    trail_.data_set_identifiers(from, ids);
-  }
-  void on_data_set_end(Side from, std::uint8_t /*context_id*/, std::uint64_t bytes) override {
-    trail_.data_set_end(from, bytes);
+  void on_operation(const dicom::Operation& op) override { trail_.operation(op); }
+  void on_data_set_end(Side /*from*/, std::uint8_t /*context_id*/, std::uint64_t bytes) override {
+    trail_.data_set_end(bytes);
   }
 
   void on_violation(Side from, dicom::Violation what, std::string_view detail) override {

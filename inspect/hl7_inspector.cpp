@@ -6,8 +6,8 @@
 #include "hl7/ack_builder.h"
 #include "hl7/ack_correlator.h"
 #include "hl7/charset.h"
+#include "hl7/frame_gate.h"
 #include "hl7/mllp_framer.h"
-#include "inspect/hl7_gate.h"
 #include "policy/hl7_rules.h"
 
 namespace wardgate::inspect {
@@ -63,14 +63,14 @@ hl7::Refusal refusal_for(policy::Rule rule) {
 
 class Hl7Inspector final : public InspectorBase,
                            public hl7::DecoderCallbacks,
-                           public Hl7Gate::Judge {
+                           public hl7::FrameGate::Judge {
  public:
   Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info)
       : InspectorBase(settings, info, "hl7"),
         settings_(settings),
         decoder_(*this, limits_for(settings, device())) {
     if (settings_.enforce && has_rules(device())) {
-      gate_.emplace(decoder_, *this, limits_for(settings, device()).max_message_size);
+      gate_.emplace(decoder_, *this);
     }
   }
 
@@ -152,8 +152,8 @@ class Hl7Inspector final : public InspectorBase,
     emit(std::move(e));
   }
 
-  // Hl7Gate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and every
-  // message in it is allowed; otherwise each message in it gets wardgate's refusal.
+  // hl7::FrameGate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and
+  // every message in it is allowed; otherwise each message in it gets wardgate's refusal.
   bool settle_frame() override {
     Frame frame = std::exchange(frame_, {});
     const auto now = Clock::now();
@@ -307,9 +307,9 @@ class Hl7Inspector final : public InspectorBase,
 
   const Hl7Inspection& settings_;
   hl7::Decoder decoder_;
-  std::optional<Hl7Gate> gate_;       // enforcement: the device's frames are held until judged
-  Frame frame_;                       // the device's frame being decoded (gate only)
-  std::vector<std::byte> to_device_;  // wardgate's acknowledgements waiting for a boundary
+  std::optional<hl7::FrameGate> gate_;  // enforcement: the device's frames are held until judged
+  Frame frame_;                         // the device's frame being decoded (gate only)
+  std::vector<std::byte> to_device_;    // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;
   hl7::AckCorrelator correlators_[2];  // by the side that sent the message
   int closed_ = 0;

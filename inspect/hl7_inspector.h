@@ -7,7 +7,7 @@
 // Per-device rules (devices[].hl7) are checked for every message the device sends. A refused
 // message is a security alert; with enforcement on (hl7.enforce) it is also not forwarded:
 // wardgate answers the device itself with an AR (or CR) acknowledgement and the connection goes
-// on (inspect/hl7_gate.h holds each frame until it is judged).
+// on (hl7/frame_gate.h holds each frame until it is judged).
 #include <chrono>
 #include <memory>
 #include <string>

@@ -26,9 +26,9 @@ NlAddr parse_prefix(const std::string& text, std::string& error) {
   nl_addr* a = nullptr;
   if (nl_addr_parse(text.c_str(), AF_UNSPEC, &a) < 0) {
     error = "\"" + text + "\" is not an address prefix";
-    return NlAddr(nullptr, &nl_addr_put);
+    return {nullptr, &nl_addr_put};
   }
-  return NlAddr(a, &nl_addr_put);
+  return {a, &nl_addr_put};
 }
 
 Route make_route(int ifindex, nl_addr* dst) {

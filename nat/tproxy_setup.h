@@ -12,8 +12,7 @@ namespace wardgate::nat {
 
 class TproxySetup {
  public:
-  TproxySetup(TproxyRules rules, PolicyRoute route)
-      : rules_(std::move(rules)), route_(std::move(route)) {}
+  TproxySetup(TproxyRules rules, PolicyRoute route) : rules_(std::move(rules)), route_(route) {}
   ~TproxySetup() { remove(); }
   TproxySetup(const TproxySetup&) = delete;
   TproxySetup& operator=(const TproxySetup&) = delete;

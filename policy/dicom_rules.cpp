@@ -6,6 +6,8 @@
 namespace wardgate::policy {
 namespace {
 
+using namespace dicom::spec;  // PS3.7 command fields
+
 struct CommandEntry {
   std::uint16_t request;
   std::string_view operation;

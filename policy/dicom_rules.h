@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dicom/spec.h"  // header only: command fields and SOP classes
 #include "policy/decision.h"
 
 namespace wardgate::policy {
@@ -28,35 +29,16 @@ struct DicomRules {
   bool operator==(const DicomRules&) const = default;
 };
 
-// DIMSE command fields, PS3.7 section 9.3 and 10.3 (Table E.1-1, Command Field (0000,0100)).
-// A response is its request with kResponseBit set.
-inline constexpr std::uint16_t kCStoreRq = 0x0001;
-inline constexpr std::uint16_t kCGetRq = 0x0010;
-inline constexpr std::uint16_t kCFindRq = 0x0020;
-inline constexpr std::uint16_t kCMoveRq = 0x0021;
-inline constexpr std::uint16_t kCEchoRq = 0x0030;
-inline constexpr std::uint16_t kNEventReportRq = 0x0100;
-inline constexpr std::uint16_t kNGetRq = 0x0110;
-inline constexpr std::uint16_t kNSetRq = 0x0120;
-inline constexpr std::uint16_t kNActionRq = 0x0130;
-inline constexpr std::uint16_t kNCreateRq = 0x0140;
-inline constexpr std::uint16_t kNDeleteRq = 0x0150;
-inline constexpr std::uint16_t kCCancelRq = 0x0FFF;
-inline constexpr std::uint16_t kResponseBit = 0x8000;
-
-// PS3.4 A.4: the Verification SOP Class, used only by C-ECHO.
-inline constexpr std::string_view kVerificationSopClass = "1.2.840.10008.1.1";
-
 // The operation names allowed_operations may list: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET,
 // N-CREATE, N-SET, N-ACTION, N-EVENT-REPORT, N-GET, N-DELETE (C-CANCEL is always allowed).
 std::span<const std::string_view> operation_names();
 
+// Operations are named by their request's command field (dicom::spec::CommandField).
 // "C-STORE" for C-STORE-RQ and C-STORE-RSP, "C-CANCEL" for C-CANCEL-RQ; nullopt if the command
 // field is not a DIMSE command.
 std::optional<std::string_view> operation_name(std::uint16_t command_field);
 // "C-STORE-RQ", "C-STORE-RSP", "C-CANCEL-RQ"; unknown fields as "0x1234".
 std::string command_name(std::uint16_t command_field);
-inline bool is_response(std::uint16_t command_field) { return (command_field & kResponseBit) != 0; }
 
 // AE titles: leading and trailing spaces are not significant (PS3.5 6.2, VR AE; PS3.8 9.3.2);
 // nothing else is folded, so "ct01" and "CT01" are different titles (exact comparison).

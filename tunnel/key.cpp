@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -52,9 +53,9 @@ Key public_key_of(const Key& private_key) {
 
 std::string to_base64(const Key& key) {
   ensure_sodium();
-  char out[sodium_base64_ENCODED_LEN(kKeyLength, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(out, sizeof out, key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
-  return out;
+  std::array<char, sodium_base64_ENCODED_LEN(kKeyLength, sodium_base64_VARIANT_ORIGINAL)> out{};
+  sodium_bin2base64(out.data(), out.size(), key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
+  return out.data();
 }
 
 std::optional<Key> key_from_base64(const std::string& text) {

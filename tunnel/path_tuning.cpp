@@ -12,7 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -88,11 +91,11 @@ std::vector<std::pair<int, std::string>> fd_links_of(int pid, std::string& error
   while (const dirent* entry = ::readdir(dir)) {
     auto fd = parse_number<int>(entry->d_name, 10);
     if (!fd) continue;  // "." and ".."
-    char link[128];
+    std::array<char, 128> link{};
     const std::string path = dir_path + "/" + entry->d_name;
-    ssize_t n = ::readlink(path.c_str(), link, sizeof link);
-    if (n > 0 && static_cast<std::size_t>(n) < sizeof link)
-      out.emplace_back(*fd, std::string(link, n));
+    ssize_t n = ::readlink(path.c_str(), link.data(), link.size());
+    if (n > 0 && static_cast<std::size_t>(n) < link.size())
+      out.emplace_back(*fd, std::string(link.data(), n));
   }
   ::closedir(dir);
   return out;
@@ -156,7 +159,8 @@ void tune_udp_buffers(const TuningConfig& config, const TuningTarget& target,
         daemon + " fd " + std::to_string(fd) + " (port " + std::to_string(target.listen_port) + ")";
     Fd copy(pidfd_getfd(pidfd.get(), fd));
     if (!copy.ok()) {
-      report.skipped.push_back(step + "pidfd_getfd(" + which + "): " + errno_text(errno));
+      report.skipped.push_back(
+          fmt::format("{}pidfd_getfd({}): {}", step, which, errno_text(errno)));
       continue;
     }
     const auto link =
@@ -173,8 +177,8 @@ void tune_udp_buffers(const TuningConfig& config, const TuningTarget& target,
     // FORCE ignores net.core.rmem_max/wmem_max (global sysctls); needs CAP_NET_ADMIN.
     if (::setsockopt(copy.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0 ||
         ::setsockopt(copy.get(), SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
-      report.skipped.push_back(step + "SO_RCVBUFFORCE/SO_SNDBUFFORCE on " + which + ": " +
-                               errno_text(errno));
+      report.skipped.push_back(
+          fmt::format("{}SO_RCVBUFFORCE/SO_SNDBUFFORCE on {}: {}", step, which, errno_text(errno)));
       continue;
     }
     const auto row = std::find_if(rows.begin(), rows.end(), [&st](const UdpSocketRow& r) {
@@ -262,7 +266,7 @@ void ensure_ethtool_flag(const std::string& interface, const char* name, std::ui
 
 void tune_offloads(const TuningConfig& config, const TuningTarget& target, TuningReport& report) {
   if (!config.offloads) {
-    report.skipped.push_back("offloads: disabled in configuration");
+    report.skipped.emplace_back("offloads: disabled in configuration");
     return;
   }
   // Software GSO/GRO cost nothing to keep on: TCP then builds 64 KiB segments that are split
@@ -391,7 +395,7 @@ std::optional<std::uint32_t> underlay_path_mtu(const Endpoint& endpoint) {
 TuningReport tune_path(const TuningConfig& config, const TuningTarget& target) {
   TuningReport report;
   if (!config.enabled) {
-    report.skipped.push_back("path tuning: disabled in configuration");
+    report.skipped.emplace_back("path tuning: disabled in configuration");
     return report;
   }
   tune_udp_buffers(config, target, report);

@@ -46,8 +46,37 @@ std::string load_or_create_private_key(const std::string& path, Key& key, bool& 
   return read_key_file(path, key);
 }
 
-TunnelManager::TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink)
-    : config_(std::move(config)), appliance_id_(std::move(appliance_id)), sink_(sink) {}
+TunnelManager::TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink,
+                             common::MetricsRegistry& metrics, const common::Clock& clock)
+    : config_(std::move(config)),
+      appliance_id_(std::move(appliance_id)),
+      sink_(sink),
+      clock_(clock),
+      backend_info_(metrics.gauge_family("wardgate_tunnel_backend_info",
+                                         "The WireGuard backend in use (value 1) and why it was "
+                                         "chosen.",
+                                         {"interface", "backend", "reason"})),
+      backend_up_(metrics
+                      .gauge_family("wardgate_tunnel_backend_up",
+                                    "1 while the tunnel's backend runs and answers, else 0.",
+                                    {"interface"})
+                      .with({config_.interface})),
+      backend_failures_(metrics
+                            .counter_family("wardgate_tunnel_backend_failures_total",
+                                            "Backend failures seen by the monitor "
+                                            "(backend-failed events).",
+                                            {"interface"})
+                            .with({config_.interface})),
+      backend_recoveries_(metrics
+                              .counter_family("wardgate_tunnel_backend_recoveries_total",
+                                              "Failed backends restarted with the same "
+                                              "configuration (backend-recovered events).",
+                                              {"interface"})
+                              .with({config_.interface})),
+      polls_(metrics
+                 .counter_family("wardgate_tunnel_polls_total",
+                                 "Polls of the interface by the tunnel monitor.", {"interface"})
+                 .with({config_.interface})) {}
 
 TunnelManager::~TunnelManager() { down(); }
 
@@ -140,17 +169,13 @@ std::string TunnelManager::up() {
   auto selection = select_backend(config_);
   if (!selection.backend) return selection.error;
   backend_ = std::move(selection.backend);
-  {
-    std::lock_guard lock(mutex_);
-    stats_.backend = backend_->name();
-    stats_.backend_reason = selection.reason;
-  }
+  backend_info_.with({config_.interface, backend_->name(), selection.reason}).set(1);
   spdlog::info("tunnel {}: backend {} ({})", config_.interface, backend_->name(), selection.reason);
   std::vector<ExpectedPeer> expected;
   for (const auto& p : config_.peers) expected.push_back({p.name, p.public_key});
-  monitor_ =
-      std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
-                                      config_.monitor.stale_after, config_.monitor.silence_after);
+  monitor_ = std::make_unique<TunnelMonitor>(appliance_id_, config_.interface, expected,
+                                             config_.monitor.stale_after,
+                                             config_.monitor.silence_after, clock_);
   monitor_->set_rotation_check([path = config_.private_key_file](const Key& public_key) {
     // The rotation writes the new key to <file>.next, switches the interface, then renames it
     // over <file>: whichever of the two holds the interface's new key, it was a rotation.
@@ -178,8 +203,7 @@ std::string TunnelManager::up() {
                  config_.interface, to_base64(*state.public_key), state.listen_port, config_.mtu,
                  peers.empty() ? "none" : peers);
   }
-  std::lock_guard lock(mutex_);
-  stats_.backend_alive = true;
+  backend_up_.set(1);
   return {};
 }
 
@@ -191,21 +215,20 @@ void TunnelManager::start_monitor() {
 void TunnelManager::monitor_loop() {
   bool failed = false;
   auto backoff = std::chrono::seconds(1);
-  auto next_attempt = std::chrono::steady_clock::now();
+  auto next_attempt = clock_.steady_now();
   std::unique_lock lock(mutex_);
   while (!stop_) {
     lock.unlock();
-    const auto now = std::chrono::system_clock::now();
     bool alive = backend_->alive();
     DeviceState state;
     std::string error = alive ? backend_->get(state) : std::string("not running");
     if (!error.empty() && !failed) {
       failed = true;
-      record(monitor_->backend_event("backend-failed", backend_->name(), error, now));
-      std::lock_guard g(mutex_);
-      ++stats_.backend_failures;
+      record(monitor_->backend_event("backend-failed", backend_->name(), error));
+      backend_failures_.inc();
+      backend_up_.set(0);
     }
-    if (failed && std::chrono::steady_clock::now() >= next_attempt) {
+    if (failed && clock_.steady_now() >= next_attempt) {
       // Same configuration, same key file: the concentrator sees the same peer come back.
       std::string why = backend_->create();
       if (why.empty()) why = configure();
@@ -214,25 +237,23 @@ void TunnelManager::monitor_loop() {
         failed = false;
         error.clear();
         backoff = std::chrono::seconds(1);
-        record(monitor_->backend_event("backend-recovered", backend_->name(), "",
-                                       std::chrono::system_clock::now()));
-        std::lock_guard g(mutex_);
-        ++stats_.backend_recoveries;
+        record(monitor_->backend_event("backend-recovered", backend_->name(), ""));
+        backend_recoveries_.inc();
+        backend_up_.set(1);
       } else {
         spdlog::warn("tunnel {}: backend restart failed, next try in {} s: {}", config_.interface,
                      backoff.count(), why);
-        next_attempt = std::chrono::steady_clock::now() + backoff;
+        next_attempt = clock_.steady_now() + backoff;
         backoff = std::min(backoff * 2, config_.uapi.restart_backoff_max);
       }
     }
     if (error.empty()) {
-      for (auto& e : monitor_->observe(state, now)) record(std::move(e));
+      for (auto& e : monitor_->observe(state)) record(std::move(e));
     }
     lock.lock();
     peers_.clear();
     for (const auto& [key, peer] : monitor_->peers()) peers_.push_back(peer);
-    ++stats_.polls;
-    stats_.backend_alive = !failed;
+    polls_.inc();
     // Every second while the backend is down or a peer has not handshaked yet, so the first
     // "up" is recorded when it happens rather than up to an interval later.
     bool all_up = true;
@@ -261,17 +282,13 @@ void TunnelManager::down() {
       spdlog::warn("tunnel {}: {}", config_.interface, error);
   }
   backend_->destroy();
+  backend_up_.set(0);
   spdlog::info("tunnel {}: down", config_.interface);
 }
 
 std::vector<PeerHealth> TunnelManager::peers() const {
   std::lock_guard lock(mutex_);
   return peers_;
-}
-
-TunnelStats TunnelManager::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
 }
 
 }  // namespace wardgate::tunnel

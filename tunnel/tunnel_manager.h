@@ -3,7 +3,8 @@
 // first start), the backend (tunnel/backend_select.h), the device configuration, the link around
 // it (MTU, addresses, routes to the core networks, MSS clamping, through nat/), path tuning; then
 // a monitor thread that polls the interface, records what changed as audit events
-// (tunnel/tunnel_monitor.h) and restarts a failed backend with the same configuration.
+// (tunnel/tunnel_monitor.h) and restarts a failed backend with the same configuration. Its
+// counters and states are metrics wardgate_tunnel_* (labelled by interface) in the registry.
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -12,26 +13,22 @@
 #include <thread>
 
 #include "audit/sink.h"
+#include "common/clock.h"
+#include "common/metrics.h"
 #include "tunnel/backend.h"
 #include "tunnel/tunnel_config.h"
 #include "tunnel/tunnel_monitor.h"
 
 namespace wardgate::tunnel {
 
-// Counters for status and the later /metrics page.
-struct TunnelStats {
-  std::string backend;
-  std::string backend_reason;
-  bool backend_alive = false;
-  std::uint64_t backend_failures = 0;
-  std::uint64_t backend_recoveries = 0;
-  std::uint64_t polls = 0;
-};
-
 class TunnelManager {
  public:
-  // `sink` receives the tunnel's audit events; it must outlive the manager.
-  TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink);
+  // `sink` receives the tunnel's audit events; `metrics` holds its wardgate_tunnel_* metrics;
+  // `clock` tells the monitor and the restart backoff the time. All three must outlive the
+  // manager.
+  TunnelManager(TunnelConfig config, std::string appliance_id, audit::AuditSink& sink,
+                common::MetricsRegistry& metrics,
+                const common::Clock& clock = common::SystemClock::instance());
   ~TunnelManager();
   TunnelManager(const TunnelManager&) = delete;
   TunnelManager& operator=(const TunnelManager&) = delete;
@@ -43,8 +40,7 @@ class TunnelManager {
   // Stops the monitor and takes the tunnel down (routes, clamping, interface or daemon).
   void down();
 
-  TunnelStats stats() const;
-  // Per peer, as of the last poll (for status and the later /metrics page).
+  // Per peer, as of the last poll (for status).
   std::vector<PeerHealth> peers() const;
   const TunnelConfig& config() const { return config_; }
 
@@ -58,13 +54,18 @@ class TunnelManager {
   TunnelConfig config_;
   std::string appliance_id_;
   audit::AuditSink& sink_;
+  const common::Clock& clock_;
+  common::Family<common::Gauge>& backend_info_;  // {interface, backend, reason} = 1
+  common::Gauge& backend_up_;
+  common::Counter& backend_failures_;
+  common::Counter& backend_recoveries_;
+  common::Counter& polls_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<TunnelMonitor> monitor_;
 
-  mutable std::mutex mutex_;  // guards stats_, peers_ and stop_
+  mutable std::mutex mutex_;  // guards peers_ and stop_
   std::condition_variable wake_;
   bool stop_ = false;
-  TunnelStats stats_;
   std::vector<PeerHealth> peers_;
   std::thread thread_;
   bool is_up_ = false;

@@ -11,12 +11,13 @@ using audit::Severity;
 
 TunnelMonitor::TunnelMonitor(std::string appliance_id, std::string interface,
                              std::vector<ExpectedPeer> peers, std::chrono::seconds stale_after,
-                             std::chrono::seconds silence_after)
+                             std::chrono::seconds silence_after, const common::Clock& clock)
     : appliance_id_(std::move(appliance_id)),
       interface_(std::move(interface)),
       expected_(std::move(peers)),
       stale_after_(stale_after),
-      silence_after_(silence_after) {}
+      silence_after_(silence_after),
+      clock_(clock) {}
 
 std::string TunnelMonitor::name_of(const Key& key) const {
   for (const auto& p : expected_)
@@ -41,19 +42,21 @@ audit::Event TunnelMonitor::event(const std::string& action, Outcome outcome, Se
 }
 
 audit::Event TunnelMonitor::backend_event(const std::string& action, const std::string& backend,
-                                          const std::string& detail,
-                                          std::chrono::system_clock::time_point now) const {
+                                          const std::string& detail) const {
   const bool failed = action == "backend-failed";
   auto e = event(action, failed ? Outcome::kFailure : Outcome::kSuccess,
-                 failed ? Severity::kAlert : Severity::kNotice, "", now);
+                 failed ? Severity::kAlert : Severity::kNotice, "", clock_.system_now());
   e.fields.set("backend", backend);
   if (!detail.empty()) e.fields.set("detail", detail);
   return e;
 }
 
-std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
-                                                 std::chrono::system_clock::time_point now) {
+std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state) {
   std::vector<audit::Event> out;
+  // Wall time for the kernel's handshake times (Unix time) and the events; steady time for
+  // everything measured since an earlier poll, so setting the date does not fake an interval.
+  const auto now = clock_.system_now();
+  const auto steady_now = clock_.steady_now();
   const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
 
   // The interface's own key.
@@ -77,8 +80,8 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     if (health_.count(p.public_key) != 0) continue;
     PeerHealth h;
     h.public_key = p.public_key;
-    h.first_seen = now;
-    h.rx_changed = now;
+    h.first_seen = steady_now;
+    h.rx_changed = steady_now;
     h.rx_bytes = p.rx_bytes;
     h.tx_bytes = p.tx_bytes;
     h.tx_at_rx_change = p.tx_bytes;
@@ -143,15 +146,15 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
     const auto age_s =
         p.last_handshake_s != 0
             ? now_s.count() - p.last_handshake_s
-            : std::chrono::duration_cast<std::chrono::seconds>(now - h.first_seen).count();
+            : std::chrono::duration_cast<std::chrono::seconds>(steady_now - h.first_seen).count();
     const bool fresh = p.last_handshake_s != 0 && age_s <= stale_after_.count();
     const bool rx_grew = p.rx_bytes > h.rx_bytes;
     if (rx_grew) {
-      h.rx_changed = now;
+      h.rx_changed = steady_now;
       h.tx_at_rx_change = p.tx_bytes;
     }
     const auto silent_s =
-        std::chrono::duration_cast<std::chrono::seconds>(now - h.rx_changed).count();
+        std::chrono::duration_cast<std::chrono::seconds>(steady_now - h.rx_changed).count();
     const std::uint64_t unanswered = p.tx_bytes - std::min(p.tx_bytes, h.tx_at_rx_change);
     const std::uint64_t allowance =
         kSilentTxAllowanceBase + kSilentTxAllowancePerSecond * static_cast<std::uint64_t>(silent_s);
@@ -163,10 +166,10 @@ std::vector<audit::Event> TunnelMonitor::observe(const DeviceState& state,
       h.stale_suspected = false;
     } else if (!h.stale && !h.stale_suspected && age_s > stale_after_.count() && tx_grew) {
       h.stale_suspected = true;
-      h.stale_suspected_at = now;
+      h.stale_suspected_at = steady_now;
     }
-    const bool stale_confirmed =
-        !fresh && !h.stale && h.stale_suspected && now - h.stale_suspected_at >= kStaleConfirmation;
+    const bool stale_confirmed = !fresh && !h.stale && h.stale_suspected &&
+                                 steady_now - h.stale_suspected_at >= kStaleConfirmation;
     if (fresh && (!h.up || (h.interrupted && rx_grew))) {
       auto e = event("up", Outcome::kSuccess, Severity::kNotice, h.name, now);
       if (p.endpoint) e.fields.set("endpoint", p.endpoint->to_string());

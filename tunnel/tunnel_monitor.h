@@ -16,7 +16,8 @@
 //   key-rotated        the interface's own public key changed to the one wardgate switched to
 //   key-changed        the interface's own public key changed to one wardgate did not set
 //   backend-failed / backend-recovered   reported by the manager (see tunnel_manager.h)
-// Pure: no I/O, time passed in; the manager polls and feeds it.
+// Pure: no I/O; time from the injected clock (steady time for intervals, wall time for the
+// kernel's handshake times and event stamps). The manager polls and feeds it.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "audit/event.h"
+#include "common/clock.h"
 #include "tunnel/wg_types.h"
 
 namespace wardgate::tunnel {
@@ -41,7 +43,7 @@ struct PeerHealth {
   bool up = false;  // had a handshake and is not stale
   bool stale = false;
   bool stale_suspected = false;  // stale's condition was seen, not yet confirmed (observe())
-  std::chrono::system_clock::time_point stale_suspected_at{};
+  std::chrono::steady_clock::time_point stale_suspected_at{};
   bool interrupted = false;
   std::optional<Endpoint> endpoint;
   std::int64_t last_handshake_s = 0;  // Unix time, 0: never
@@ -51,9 +53,9 @@ struct PeerHealth {
   std::uint64_t endpoint_changes = 0;
   // When the peer appeared on the interface: a peer that never completed a handshake is stale
   // only stale_after from here (it may have been added long after the monitor started).
-  std::chrono::system_clock::time_point first_seen{};
+  std::chrono::steady_clock::time_point first_seen{};
   // Since rx last grew: when, and how far tx was then.
-  std::chrono::system_clock::time_point rx_changed{};
+  std::chrono::steady_clock::time_point rx_changed{};
   std::uint64_t tx_at_rx_change = 0;
 };
 
@@ -66,8 +68,10 @@ constexpr std::chrono::seconds kStaleConfirmation{5};
 
 class TunnelMonitor {
  public:
+  // `clock` must outlive the monitor.
   TunnelMonitor(std::string appliance_id, std::string interface, std::vector<ExpectedPeer> peers,
-                std::chrono::seconds stale_after, std::chrono::seconds silence_after);
+                std::chrono::seconds stale_after, std::chrono::seconds silence_after,
+                const common::Clock& clock);
 
   // The interface's own public key wardgate set; a change to it is "key-rotated", any other
   // change "key-changed".
@@ -79,14 +83,12 @@ class TunnelMonitor {
     rotation_check_ = std::move(check);
   }
 
-  // Compares `state` (read at `now`) with the previous snapshot; returns the events.
-  std::vector<audit::Event> observe(const DeviceState& state,
-                                    std::chrono::system_clock::time_point now);
+  // Compares `state` (just read) with the previous snapshot; returns the events.
+  std::vector<audit::Event> observe(const DeviceState& state);
 
   // Events the manager reports through the same schema.
   audit::Event backend_event(const std::string& action, const std::string& backend,
-                             const std::string& detail,
-                             std::chrono::system_clock::time_point now) const;
+                             const std::string& detail) const;
 
   const std::map<Key, PeerHealth>& peers() const { return health_; }
 
@@ -100,6 +102,7 @@ class TunnelMonitor {
   std::vector<ExpectedPeer> expected_;
   std::chrono::seconds stale_after_;
   std::chrono::seconds silence_after_;
+  const common::Clock& clock_;
   std::optional<Key> own_key_;
   std::function<bool(const Key&)> rotation_check_;
   std::optional<Key> seen_own_key_;

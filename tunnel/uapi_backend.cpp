@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -78,14 +79,14 @@ std::string UapiBackend::exchange(const std::string& request, std::string& reply
     sent += static_cast<std::size_t>(n);
   }
   reply.clear();
-  char buffer[16384];
+  std::array<char, 16384> buffer{};
   while (!uapi_reply_complete(reply)) {
     if (!wait_fd(fd, POLLIN, deadline)) return path + ": timed out waiting for the reply";
-    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_text("read from " + path);
     if (n == 0) return path + ": the daemon closed the connection before the end of its reply";
-    reply.append(buffer, static_cast<std::size_t>(n));
+    reply.append(buffer.data(), static_cast<std::size_t>(n));
     if (reply.size() > kUapiMaxReplyBytes) return path + ": reply larger than the cap";
   }
   return {};

@@ -12,7 +12,7 @@ namespace wardgate::tunnel {
 
 // Caps on what a daemon may answer: a reply larger than this, a longer line or more peers or
 // allowed IPs are refused as malformed rather than buffered without bound.
-constexpr std::size_t kUapiMaxReplyBytes = 16 * 1024 * 1024;
+constexpr std::size_t kUapiMaxReplyBytes = std::size_t{16} * 1024 * 1024;
 constexpr std::size_t kUapiMaxLineBytes = 512;
 constexpr std::size_t kUapiMaxPeers = 65536;
 constexpr std::size_t kUapiMaxAllowedIps = 1 << 20;

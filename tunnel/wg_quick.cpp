@@ -3,6 +3,9 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <fmt/format.h>
+
+#include <array>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,7 +16,7 @@
 namespace wardgate::tunnel {
 namespace {
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r");
   if (first == std::string::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
@@ -62,14 +65,14 @@ std::string resolve_endpoint(const std::string& text) {
   addrinfo* res = nullptr;
   if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0)
     throw std::runtime_error("endpoint " + text + ": " + gai_strerror(rc));
-  char buf[NI_MAXHOST];
-  const int rc =
-      ::getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
+  std::array<char, NI_MAXHOST> buf{};
+  const int rc = ::getnameinfo(res->ai_addr, res->ai_addrlen, buf.data(), buf.size(), nullptr, 0,
+                               NI_NUMERICHOST);
   const bool v6 = res->ai_family == AF_INET6;
   ::freeaddrinfo(res);
   if (rc != 0) throw std::runtime_error("endpoint " + text + ": " + gai_strerror(rc));
-  const std::string resolved =
-      (v6 ? "[" + std::string(buf) + "]" : std::string(buf)) + text.substr(colon);
+  std::string resolved = v6 ? "[" + std::string(buf.data()) + "]" : std::string(buf.data());
+  resolved += text.substr(colon);
   if (!Endpoint::parse(resolved)) throw std::runtime_error("endpoint " + text + ": bad port");
   return resolved;
 }
@@ -108,7 +111,7 @@ WgQuickFile parse_wg_quick(const std::string& text) {
         section = kPeer;
         f.peers.emplace_back().comment = pending_comment;
       } else {
-        throw std::runtime_error(where + ": unknown section " + line);
+        throw std::runtime_error(fmt::format("{}: unknown section {}", where, line));
       }
       pending_comment.clear();
       continue;
@@ -117,7 +120,8 @@ WgQuickFile parse_wg_quick(const std::string& text) {
     if (eq == std::string::npos) throw std::runtime_error(where + ": expected Key = Value");
     const std::string k = lower(trim(line.substr(0, eq)));
     const std::string v = trim(line.substr(eq + 1));
-    if (section == kNone) throw std::runtime_error(where + ": " + k + " outside a section");
+    if (section == kNone)
+      throw std::runtime_error(fmt::format("{}: {} outside a section", where, k));
     if (section == kInterface) {
       if (k == "privatekey") {
         f.private_key = key(v, where);
@@ -130,7 +134,7 @@ WgQuickFile parse_wg_quick(const std::string& text) {
       } else if (k == "address") {
         for (const auto& a : split_list(v)) {
           const auto p = IpPrefix::parse(a);
-          if (!p) throw std::runtime_error(where + ": bad address " + a);
+          if (!p) throw std::runtime_error(fmt::format("{}: bad address {}", where, a));
           f.addresses.push_back(*p);
         }
       } else {
@@ -149,7 +153,7 @@ WgQuickFile parse_wg_quick(const std::string& text) {
       } else if (k == "allowedips") {
         for (const auto& a : split_list(v)) {
           const auto prefix = IpPrefix::parse(a);
-          if (!prefix) throw std::runtime_error(where + ": bad allowed IP " + a);
+          if (!prefix) throw std::runtime_error(fmt::format("{}: bad allowed IP {}", where, a));
           p.allowed_ips.push_back(*prefix);
         }
       } else {

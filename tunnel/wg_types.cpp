@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <charconv>
 
 namespace wardgate::tunnel {
@@ -23,10 +24,10 @@ std::optional<IpAddress> IpAddress::parse(const std::string& text) {
 }
 
 std::string IpAddress::to_string() const {
-  char out[INET6_ADDRSTRLEN] = {};
+  std::array<char, INET6_ADDRSTRLEN> out{};
   if (family != AF_INET && family != AF_INET6) return "(none)";
-  ::inet_ntop(family, bytes.data(), out, sizeof out);
-  return out;
+  ::inet_ntop(family, bytes.data(), out.data(), out.size());
+  return out.data();
 }
 
 std::optional<IpPrefix> IpPrefix::parse(const std::string& text) {

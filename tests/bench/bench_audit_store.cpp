@@ -1,5 +1,5 @@
-// Driver of the durable audit store (audit/store.h) for the benchmark (bench_audit_store.py) and
-// the integration tests (tests/integration/test_audit_store.py). One producer thread records
+// Driver of the durable audit store (store/audit_store.h) for the benchmark (bench_audit_store.py)
+// and the integration tests (tests/integration/test_audit_store.py). One producer thread records
 // DICOM-like operation events of about 450 bytes canonical.
 //
 //   bench_audit_store --store PATH --key PATH --events N [--rate EVENTS_PER_S]
@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
-#include "audit/store.h"
+#include "store/audit_store.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using wardgate::audit::AuditStore;
 using wardgate::audit::Event;
+using wardgate::store::AuditStore;
 
 struct Args {
   std::string store;
@@ -104,7 +104,7 @@ Event make_event(std::uint64_t n) {
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  wardgate::audit::StoreOptions options;
+  wardgate::store::StoreOptions options;
   options.path = args.store;
   options.signing_key_file = args.key;
   options.appliance_id = "wardgate-ct-vlan";

@@ -6,7 +6,8 @@
 //     rest in pieces of (control >> 3) + 1 bytes; 2 end_of_stream(side) (no length, no bytes); 3
 //     byte by byte.
 // Oracle: a second decoder gets the same bytes, each record in one feed() call, never skipping;
-// both must report exactly the same callbacks. Any divergence, a crash, a sanitizer report or a
+// both must report exactly the same callbacks (completed operations included) and keep the same
+// operations open. Any divergence, a crash, a sanitizer report or a
 // buffer beyond the caps is a finding. Seeds: tests/tools/record-dicom-streams fuzz-seeds.
 #include <array>
 #include <cstddef>
@@ -51,6 +52,7 @@ class Log final : public wardgate::dicom::DecoderCallbacks {
   void on_data_set_end(Side s, std::uint8_t ctx, std::uint64_t bytes) override {
     text += side("END", s) + std::to_string(ctx) + "/" + std::to_string(bytes) + "\n";
   }
+  void on_operation(const wardgate::dicom::Operation& op) override { add("OP", op); }
   void on_violation(Side s, wardgate::dicom::Violation v, std::string_view detail) override {
     text += side("VIOLATION", s) + wardgate::dicom::to_string(v) + " " + std::string(detail) + "\n";
   }
@@ -58,6 +60,12 @@ class Log final : public wardgate::dicom::DecoderCallbacks {
  private:
   static std::string side(const char* what, Side s) {
     return std::string(what) + (s == Side::kClient ? "c " : "s ");
+  }
+  void add(const char* what, const wardgate::dicom::Operation& op) {
+    text += side(what, op.requester) + std::to_string(op.message_id) + "/" +
+            std::to_string(op.command_field) + "/" + std::to_string(op.data_set_bytes) + "/" +
+            std::to_string(op.pending_responses) + "/" + op.identifiers.sop_instance_uid + "/" +
+            std::to_string(op.final_response ? op.final_response->status.value_or(0) : 0) + "\n";
   }
   void add(const char* what, const wardgate::dicom::Associate& a) {
     text += std::string(what) + a.called_ae + "|" + a.calling_ae + "|" +
@@ -143,5 +151,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(false, "chunking or skipping changed what was reported");
   }
   check(scripted.in_sync() == plain.in_sync(), "in_sync differs");
+  // Operations still open: the same, within the cap, none with a final response.
+  const auto open = scripted.open_operations();
+  std::string open_text;
+  for (const auto& op : open) {
+    check(!op.final_response, "an open operation with a final response");
+    open_text += std::to_string(op.message_id) + "/" + std::to_string(op.data_set_bytes) + " ";
+  }
+  std::string plain_open_text;
+  for (const auto& op : plain.open_operations()) {
+    plain_open_text +=
+        std::to_string(op.message_id) + "/" + std::to_string(op.data_set_bytes) + " ";
+  }
+  check(open.size() <= limits.max_outstanding_operations, "more open operations than the cap");
+  check(open_text == plain_open_text, "chunking or skipping changed the open operations");
   return 0;
 }

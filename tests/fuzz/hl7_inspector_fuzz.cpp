@@ -1,5 +1,5 @@
 // Fuzz target: the HL7 inspector as the relay drives it, with enforcement on, so the gate that
-// holds a device's frames (inspect/hl7_gate.h) and wardgate's own acknowledgements are exercised.
+// holds a device's frames (hl7/frame_gate.h) and wardgate's own acknowledgements are exercised.
 //
 // Input: one configuration byte (bits 0-1: maximum message size; bits 2-3: the monitor's rules:
 // none, ORU^R01 only, receiving application HL7ENGINE only, nothing allowed), then the records

@@ -24,11 +24,14 @@
 #include <thread>
 #include <vector>
 
-#include "audit/syslog_exporter.h"
+#include "export/syslog_exporter.h"
+#include "store/store_error.h"
 
 namespace {
 
 using namespace wardgate::audit;
+namespace store = wardgate::store;
+using namespace wardgate::exporter;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
@@ -55,15 +58,27 @@ wardgate::audit::Event make_event(std::uint64_t n) {
   return e;
 }
 
-class SyntheticSource : public RecordSource {
+class SyntheticSource : public store::RecordSource {
  public:
-  SyntheticSource(std::uint64_t count, double rate) : count_(count), rate_(rate) {}
+  SyntheticSource(std::uint64_t count, double rate) : count_(count), rate_(rate) {
+    // Records "committed" by the clock: announced like the store's group commits.
+    if (rate_ > 0) {
+      ticker_ = std::jthread([this](const std::stop_token& stop) {
+        while (!stop.stop_requested()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          notifier_.notify(last_seq());
+        }
+      });
+    }
+  }
 
-  std::vector<StoredRecord> read_after(std::uint64_t after, std::size_t max) override {
-    std::vector<StoredRecord> out;
+  std::vector<store::StoredRecord> read_after(std::uint64_t after, std::size_t max,
+                                              std::error_code& ec) override {
+    ec.clear();
+    std::vector<store::StoredRecord> out;
     const std::uint64_t last = last_seq();
     for (std::uint64_t n = after + 1; n <= last && out.size() < max; ++n) {
-      StoredRecord r;
+      store::StoredRecord r;
       r.seq = n;
       r.event = make_event(n);
       r.canonical = to_json(r.event);
@@ -78,14 +93,20 @@ class SyntheticSource : public RecordSource {
     return std::min<std::uint64_t>(count_, static_cast<std::uint64_t>(elapsed * rate_));
   }
 
+  store::CommitSubscription on_commit(std::function<void(std::uint64_t)> wake) override {
+    return notifier_.subscribe(std::move(wake));
+  }
+
  private:
   std::uint64_t count_;
   double rate_;
   Clock::time_point start_ = Clock::now();
+  store::CommitNotifier notifier_;
+  std::jthread ticker_;  // last: stopped before the notifier goes
 };
 
 // One small file per key, replaced atomically (write, fsync, rename).
-class FileCursorStore : public CursorStore {
+class FileCursorStore : public store::CursorStore {
  public:
   explicit FileCursorStore(std::filesystem::path dir) : dir_(std::move(dir)) {
     std::filesystem::create_directories(dir_);
@@ -96,16 +117,17 @@ class FileCursorStore : public CursorStore {
     f >> v;
     return v;
   }
-  void save_cursor(std::string_view destination, std::uint64_t seq) override {
+  std::error_code save_cursor(std::string_view destination, std::uint64_t seq) override {
     const auto p = path(destination);
     const auto tmp = p.string() + ".tmp";
     FILE* f = std::fopen(tmp.c_str(), "w");
-    if (f == nullptr) return;
+    if (f == nullptr) return store::Errc::kWriteFailed;
     std::fprintf(f, "%llu\n", static_cast<unsigned long long>(seq));
     std::fflush(f);
     fsync(fileno(f));
     std::fclose(f);
     std::filesystem::rename(tmp, p);
+    return {};
   }
 
  private:
@@ -212,9 +234,9 @@ int run(int argc, char** argv) {
     } else if (a == "--port") {
       o.transport.port = static_cast<std::uint16_t>(std::stoul(v));
     } else if (a == "--cert") {
-      o.transport.tls.client_cert = v;
+      o.transport.tls.certificate = v;
     } else if (a == "--key") {
-      o.transport.tls.client_key = v;
+      o.transport.tls.private_key = v;
     } else if (a == "--ca") {
       o.transport.tls.ca_bundle = v;
     } else if (a == "--crl") {

@@ -559,7 +559,7 @@ TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
                               "signing_key_file": "/data/k", "on_failure": "fail-closed",
                               "min_free_mb": 64}}})",
       "t");
-  const audit::StoreOptions o = store_options(c);
+  const store::StoreOptions o = store_options(c);
   EXPECT_EQ(o.path, "/data/a.db");
   EXPECT_EQ(o.signing_key_file, "/data/k");
   EXPECT_EQ(o.appliance_id, "gw-7");
@@ -567,9 +567,9 @@ TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
   EXPECT_EQ(o.checkpoint_every_records, 500u);
   EXPECT_EQ(o.checkpoint_every, std::chrono::seconds(30));
   EXPECT_EQ(o.retention, std::chrono::hours(200 * 24));
-  EXPECT_EQ(o.on_failure, audit::FailureMode::kFailClosed);
+  EXPECT_EQ(o.on_failure, store::FailureMode::kFailClosed);
   EXPECT_EQ(o.min_free_bytes, 64ull << 20);
-  EXPECT_EQ(store_options(parse_config(kMinimal, "t")).on_failure, audit::FailureMode::kFailOpen);
+  EXPECT_EQ(store_options(parse_config(kMinimal, "t")).on_failure, store::FailureMode::kFailOpen);
 }
 
 }  // namespace

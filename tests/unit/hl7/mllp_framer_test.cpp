@@ -134,6 +134,64 @@ TEST(Hl7Framer, SizeCapHoldsAndResynchronises) {
   EXPECT_EQ(count(log2, "MSG "), 1) << log2;
 }
 
+// Where frames are, as the frame gate (hl7/frame_gate.h) sees them: stream offsets of every
+// boundary, identical whatever the chunking (a run of line ends split by chunking is joined).
+class Boundaries final : public FrameBoundaries {
+ public:
+  std::string log;
+  std::size_t base = 0;  // stream offset of the bytes being fed
+  void on_frame_start(std::size_t offset) override { add("start", offset); }
+  void on_frame_too_long(std::size_t offset) override { add("too-long", offset); }
+  void on_frame_end(std::size_t offset) override { add("end", offset); }
+  void on_line_ends(std::size_t from, std::size_t to) override {
+    const std::string tail = "-" + std::to_string(base + from);
+    if (log.size() >= tail.size() &&
+        log.compare(log.size() - tail.size(), tail.size(), tail) == 0) {
+      log.resize(log.size() - tail.size());  // continues the run the last chunk ended with
+    } else {
+      add("line-ends", from);
+    }
+    log += "-" + std::to_string(base + to);
+  }
+
+ private:
+  void add(const char* what, std::size_t offset) {
+    log += std::string(log.empty() ? "" : " ") + what + "@" + std::to_string(base + offset);
+  }
+};
+
+std::string boundaries(const std::string& stream, std::size_t piece, std::size_t max) {
+  LogCallbacks cb;
+  Decoder d(cb, {max, ""});
+  Boundaries b;
+  const auto bytes = bytes_of(stream);
+  for (std::size_t i = 0; i < bytes.size(); i += piece) {
+    b.base = i;
+    d.feed(Side::kClient, std::span(bytes).subspan(i, std::min(piece, bytes.size() - i)), b);
+  }
+  return b.log;
+}
+
+TEST(Hl7Framer, ReportsFrameBoundariesWhateverTheChunking) {
+  const std::string frame = mllp(kSmall);
+  const std::string big = mllp(std::string(kSmall) + std::string(100, 'x'));
+  const std::string stream = "ab" + frame + "\r\n" + "\x0bMSH|" + frame + big + "\r" + frame;
+  const std::size_t f = frame.size();
+  const std::size_t restart = 2 + f + 2 + 5;  // the start block that abandons "\x0bMSH|"
+  const std::size_t big_at = restart + f;
+  const std::string expected =
+      "start@2 end@" + std::to_string(2 + f) + " line-ends@" + std::to_string(2 + f) + "-" +
+      std::to_string(4 + f) + " start@" + std::to_string(4 + f) + " start@" +
+      std::to_string(restart) + " end@" + std::to_string(big_at) + " start@" +
+      std::to_string(big_at) + " too-long@" + std::to_string(big_at + 1 + 64 + 1) + " end@" +
+      std::to_string(big_at + big.size()) + " line-ends@" + std::to_string(big_at + big.size()) +
+      "-" + std::to_string(big_at + big.size() + 1) + " start@" +
+      std::to_string(big_at + big.size() + 1) + " end@" + std::to_string(stream.size());
+  for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{17}, stream.size()}) {
+    EXPECT_EQ(boundaries(stream, piece, 64), expected) << "pieces of " << piece;
+  }
+}
+
 TEST(Hl7Framer, DefaultCapIsOneMebibyte) {
   EXPECT_EQ(DecoderLimits{}.max_message_size, 1024U * 1024U);
   LogCallbacks cb;

@@ -5,6 +5,8 @@
 namespace wardgate::policy {
 namespace {
 
+using namespace dicom::spec;  // PS3.7 command fields
+
 constexpr const char* kCtImage = "1.2.840.10008.5.1.4.1.1.2";
 constexpr const char* kMrImage = "1.2.840.10008.5.1.4.1.1.4";
 constexpr const char* kStudyRootFind = "1.2.840.10008.5.1.4.1.2.2.1";

@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "common/clock.h"
 #include "tunnel/key.h"
 
 namespace wardgate::tunnel {
@@ -25,15 +26,27 @@ constexpr std::int64_t kNever = INT64_MIN;   // no handshake yet
 constexpr seconds kStaleAfter{180};
 constexpr seconds kSilenceAfter{30};
 
+// Simulated time starting at kT0 (wall) and 0 (steady); at(t) moves both to t seconds later.
+struct SimulatedTime {
+  common::ManualClock clock{Clock::from_time_t(kT0)};
+  void at(std::int64_t t) {
+    const auto elapsed = clock.steady_now().time_since_epoch();
+    ASSERT_GE(seconds(t), elapsed) << "time runs forward in these tests";
+    clock.advance(seconds(t) - elapsed);
+  }
+};
+
 // A monitor watching wg0 with the configured peer "concentrator" (and "backup" when asked),
 // fed snapshots at kT0 + t seconds.
 struct Watch {
   explicit Watch(std::vector<ExpectedPeer> peers = {{"concentrator", kConcentrator}})
-      : monitor("ward-7", "wg0", std::move(peers), kStaleAfter, kSilenceAfter) {}
+      : monitor("ward-7", "wg0", std::move(peers), kStaleAfter, kSilenceAfter, time.clock) {}
 
   std::vector<audit::Event> at(std::int64_t t, const DeviceState& s) {
-    return monitor.observe(s, Clock::from_time_t(kT0 + t));
+    time.at(t);
+    return monitor.observe(s);
   }
+  SimulatedTime time;
   TunnelMonitor monitor;
 };
 
@@ -232,18 +245,29 @@ TEST(TunnelMonitor, KeepalivesAndHandshakeRetriesAloneAreNotAnInterruption) {
   // Nothing received for 10 minutes while we send only what WireGuard sends by itself: a
   // persistent keepalive (32 bytes) every 25 s and a handshake initiation (148 bytes) every 5 s.
   // stale_after is made long here so only the interruption logic is under test.
-  TunnelMonitor m("ward-7", "wg0", {{"concentrator", kConcentrator}}, seconds(3600), kSilenceAfter);
-  m.observe(device({peer(kConcentrator, 0, 1000, 1000)}), Clock::from_time_t(kT0));
+  SimulatedTime time;
+  TunnelMonitor m("ward-7", "wg0", {{"concentrator", kConcentrator}}, seconds(3600), kSilenceAfter,
+                  time.clock);
+  m.observe(device({peer(kConcentrator, 0, 1000, 1000)}));
   std::uint64_t tx = 1000;
   for (std::int64_t t = 5; t <= 600; t += 5) {
     tx += 148;
     if (t % 25 == 0) tx += 32;
-    EXPECT_EQ(
-        actions(m.observe(device({peer(kConcentrator, 0, 1000, tx)}), Clock::from_time_t(kT0 + t))),
-        Actions{})
+    time.at(t);
+    EXPECT_EQ(actions(m.observe(device({peer(kConcentrator, 0, 1000, tx)}))), Actions{})
         << "t=" << t << " tx=" << tx;
   }
   EXPECT_FALSE(m.peers().at(kConcentrator).interrupted);
+}
+
+TEST(TunnelMonitor, SettingTheWallClockIsNotSilence) {
+  // The date is set an hour forward (NTP after a cold start without RTC) between two polls 5 s
+  // apart: the peer has been silent for 5 s, not an hour.
+  Watch w;
+  ASSERT_EQ(actions(w.at(0, device({peer(kConcentrator, 0, 1000, 1000)}))), Actions{"up"});
+  w.time.clock.set_system(Clock::from_time_t(kT0 + 3600));
+  EXPECT_EQ(actions(w.at(5, device({peer(kConcentrator, 0, 1000, 60000)}))), Actions{});
+  EXPECT_FALSE(w.monitor.peers().at(kConcentrator).interrupted);
 }
 
 TEST(TunnelMonitor, UpRecoveredAfterInterrupted) {
@@ -376,15 +400,15 @@ TEST(TunnelMonitor, KeyChangedWithoutAnExpectedKey) {
 
 TEST(TunnelMonitor, BackendEvents) {
   Watch w;
-  const auto failed = w.monitor.backend_event("backend-failed", "uapi", "wireguard-go exited 2",
-                                              Clock::from_time_t(kT0));
+  w.time.at(7);
+  const auto failed = w.monitor.backend_event("backend-failed", "uapi", "wireguard-go exited 2");
   EXPECT_EQ(failed.action, "backend-failed");
   EXPECT_EQ(failed.outcome, audit::Outcome::kFailure);
   EXPECT_EQ(failed.severity, audit::Severity::kAlert);
   EXPECT_EQ(text(failed, "backend"), "uapi");
   EXPECT_EQ(text(failed, "detail"), "wireguard-go exited 2");
-  const auto recovered =
-      w.monitor.backend_event("backend-recovered", "uapi", "", Clock::from_time_t(kT0));
+  EXPECT_EQ(failed.time, Clock::from_time_t(kT0 + 7));
+  const auto recovered = w.monitor.backend_event("backend-recovered", "uapi", "");
   EXPECT_EQ(recovered.outcome, audit::Outcome::kSuccess);
   EXPECT_EQ(recovered.severity, audit::Severity::kNotice);
   EXPECT_EQ(recovered.fields.find("detail"), nullptr);

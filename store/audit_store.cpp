@@ -1,0 +1,350 @@
+#include "store/audit_store.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "audit/event_decode.h"
+#include "store/retention.h"
+#include "store/store_error.h"
+#include "store/store_schema.h"
+
+namespace wardgate::store {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint64_t kMiB = 1u << 20;
+// Events moved from the queue at a time: small enough that the group-commit deadline is checked
+// often, large enough that the queue lock is taken rarely.
+constexpr std::size_t kTakeChunk = 1024;
+
+}  // namespace
+
+const char* to_string(FailureMode mode) {
+  return mode == FailureMode::kFailOpen ? "fail-open" : "fail-closed";
+}
+
+AuditStore::AuditStore(StoreOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : common::SystemClock::instance()),
+      signer_(options_.signing_key_file),
+      queue_(options_.queue_capacity),
+      disk_(options_.path, options_.min_free_bytes, options_.free_bytes) {
+  if (options_.max_batch == 0) options_.max_batch = 1;
+  writer_db_ = std::make_unique<Database>(options_.path, Database::Mode::kReadWrite);
+  const std::string key = format_public_key(signer_.public_key());
+  if (const auto stored = read_meta(*writer_db_, kMetaPublicKey)) {
+    if (*stored != key) {
+      throw StoreError(options_.path + ": its checkpoints are signed with " + *stored +
+                       ", but the signing key " + options_.signing_key_file + " is " + key +
+                       "; restore the original key file (or start a new store)");
+    }
+  } else {
+    write_meta(*writer_db_, kMetaPublicKey, key);
+  }
+  reader_ = std::make_unique<StoreReader>(options_.path, options_.appliance_id);
+  chain_ = std::make_unique<ChainWriter>(
+      *writer_db_, signer_,
+      ChainWriter::Schedule{options_.checkpoint_every_records, options_.checkpoint_every});
+  committed_seq_ = chain_->last_seq();
+  last_health_ = Clock::time_point{};
+  last_prune_ = Clock::time_point{};
+  wal_copier_ = std::make_unique<WalCopier>(*writer_db_);
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "audit-writer");
+    writer_loop();
+  });
+}
+
+AuditStore::~AuditStore() {
+  queue_.stop();
+  if (writer_.joinable()) writer_.join();
+  chain_.reset();
+  wal_copier_.reset();
+}
+
+void AuditStore::record(audit::Event event) {
+  if (disk_.refusing()) {
+    queue_.refuse();
+    records_lost_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // The encoding is made here, on the recording thread, so the single writer only hashes and
+  // inserts.
+  if (!queue_.push(PendingRecord::of(event))) {
+    records_lost_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  recorded_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool AuditStore::flush(std::chrono::milliseconds timeout) { return queue_.flush(timeout); }
+
+audit::Event AuditStore::store_event(std::string action, audit::Outcome outcome,
+                                     audit::Severity severity) const {
+  audit::Event e;
+  e.time = std::chrono::system_clock::now();
+  e.appliance_id = options_.appliance_id;
+  e.device = options_.appliance_id;
+  e.category = "audit";
+  e.action = std::move(action);
+  e.outcome = outcome;
+  e.severity = severity;
+  return e;
+}
+
+void AuditStore::update_degraded() {
+  const bool degraded = store_failing_ || disk_.refusing();
+  degraded_.store(degraded, std::memory_order_release);
+}
+
+void AuditStore::check_health() {
+  std::uint64_t free = 0;
+  switch (disk_.check(free)) {
+    case DiskHealth::Change::kBecameLow: {
+      spdlog::error(
+          "audit store {}: {} MiB free, below audit.store.min_free_mb ({} MiB): new audit "
+          "records are counted as lost ({})",
+          options_.path, free / kMiB, options_.min_free_bytes / kMiB,
+          to_string(options_.on_failure));
+      audit::Event e =
+          store_event("security-alert", audit::Outcome::kFailure, audit::Severity::kAlert);
+      e.fields.set("alert", "store-disk-low");
+      e.fields.set("free_mb", free / kMiB);
+      e.fields.set("min_free_mb", options_.min_free_bytes / kMiB);
+      e.fields.set("on_failure", to_string(options_.on_failure));
+      notices_.push_back(std::move(e));
+      break;
+    }
+    case DiskHealth::Change::kRecovered: {
+      spdlog::warn("audit store {}: {} MiB free again; keeping audit records again", options_.path,
+                   free / kMiB);
+      audit::Event e =
+          store_event("store-recovered", audit::Outcome::kSuccess, audit::Severity::kNotice);
+      e.fields.set("reason", "disk-space");
+      e.fields.set("free_mb", free / kMiB);
+      notices_.push_back(std::move(e));
+      break;
+    }
+    case DiskHealth::Change::kNone:
+      break;
+  }
+  update_degraded();
+}
+
+void AuditStore::store_failed(const std::string& detail) {
+  const bool first = !store_failing_;
+  store_failing_ = true;
+  // Degraded is published before the error is counted (release, read with acquire in stats()):
+  // whoever sees the error count also sees the store degraded, never an error count ahead of it.
+  update_degraded();
+  store_errors_.fetch_add(1, std::memory_order_release);
+  if (first) {
+    spdlog::error("audit store failure ({}): {}; retrying every {} ms",
+                  to_string(options_.on_failure), detail, options_.retry_interval.count());
+    audit::Event e =
+        store_event("security-alert", audit::Outcome::kFailure, audit::Severity::kAlert);
+    e.fields.set("alert", "store-error");
+    e.fields.set("on_failure", to_string(options_.on_failure));
+    notices_.push_back(std::move(e));
+  }
+}
+
+void AuditStore::checkpoint_transaction() {
+  const std::lock_guard lock(write_mutex_);
+  try {
+    writer_db_->exec("BEGIN IMMEDIATE");
+    chain_->sign_checkpoint();
+    writer_db_->exec("COMMIT");
+  } catch (const StoreError& e) {
+    sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    chain_->forget_checkpoint();
+    store_failed(e.what());
+  }
+}
+
+bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
+  const std::lock_guard lock(write_mutex_);
+  const ChainWriter::Position saved = chain_->position();
+  const std::uint64_t lost = records_lost_.load(std::memory_order_relaxed);
+  try {
+    writer_db_->exec("BEGIN IMMEDIATE");
+    std::vector<audit::Event> own;  // the store's own events, first in the transaction
+    if (lost > lost_reported_) {
+      audit::Event e =
+          store_event("security-alert", audit::Outcome::kFailure, audit::Severity::kAlert);
+      e.fields.set("alert", "records-lost");
+      e.fields.set("records_lost", lost - lost_reported_);
+      e.fields.set("records_lost_total", lost);
+      own.push_back(std::move(e));
+    }
+    own.insert(own.end(), notices_.begin(), notices_.end());
+    if (store_failing_) {
+      audit::Event e =
+          store_event("store-recovered", audit::Outcome::kSuccess, audit::Severity::kNotice);
+      e.fields.set("reason", "store-error");
+      e.fields.set("store_errors", store_errors_.load(std::memory_order_relaxed));
+      own.push_back(std::move(e));
+    }
+    std::vector<PendingRecord> own_records;
+    own_records.reserve(own.size());
+    for (const auto& e : own) own_records.push_back(PendingRecord::of(e));
+    for (const auto& p : own_records) chain_->append(p);
+    chain_->flush();
+    for (const auto& p : batch) chain_->append(p);
+    // Group commit: keep gathering what arrives while this transaction is open, up to the
+    // latency bound and the batch cap.
+    const auto deadline = Clock::now() + options_.group_commit;
+    std::vector<PendingRecord> more;
+    while (batch.size() < options_.max_batch && Clock::now() < deadline) {
+      if (!queue_.take(more, std::min(kTakeChunk, options_.max_batch - batch.size()))) break;
+      for (const auto& p : more) chain_->append(p);
+      chain_->flush();
+      batch.insert(batch.end(), std::make_move_iterator(more.begin()),
+                   std::make_move_iterator(more.end()));
+      more.clear();
+    }
+    chain_->flush();
+    if (chain_->checkpoint_due()) chain_->sign_checkpoint();
+    chain_->save_zone();
+    writer_db_->exec("COMMIT");
+  } catch (const StoreError& e) {
+    sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    chain_->rewind(saved);
+    store_failed(e.what());
+    return false;
+  }
+  notices_.clear();
+  lost_reported_ = lost;
+  if (store_failing_) {
+    store_failing_ = false;
+    spdlog::warn("audit store {}: writing again after {} errors", options_.path,
+                 store_errors_.load(std::memory_order_relaxed));
+    update_degraded();
+  }
+  const std::uint64_t committed = chain_->last_seq();
+  committed_seq_.store(committed, std::memory_order_release);
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.on_commit) options_.on_commit(committed);
+  commits_notifier_.notify(committed);
+  queue_.settle(batch.size());
+  batch.clear();
+  return true;
+}
+
+void AuditStore::run_retention(bool all) {
+  if (options_.retention.count() <= 0) return;
+  const std::int64_t cutoff =
+      audit::to_unix_us(clock_.system_now()) -
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
+  PruneResult r;
+  std::uint64_t deleted = 0;
+  do {
+    r = prune(*writer_db_, cutoff, chain_->next_seq());
+    deleted += r.deleted;
+    if (r.deleted > 0 || r.through > 0) {
+      spdlog::info("audit store {}: retention removed {} records (through seq {}{})", options_.path,
+                   r.deleted, r.through, r.more ? "; more to remove" : "");
+    }
+  } while (all && r.more);
+  prune_pending_ = r.more;
+  pruned_.fetch_add(deleted, std::memory_order_relaxed);
+}
+
+void AuditStore::writer_loop() {
+  std::vector<PendingRecord> batch;
+  bool retrying = false;
+  for (;;) {
+    // A batch being retried stays as it was; new events wait in the (bounded) queue.
+    const auto wait = retrying ? options_.retry_interval : options_.health_interval;
+    const bool stop =
+        queue_.wait_and_take(batch, std::min(kTakeChunk, options_.max_batch), wait, !retrying);
+    const auto now = Clock::now();
+    if (now - last_health_ >= options_.health_interval) {
+      last_health_ = now;
+      check_health();
+    }
+    const auto steady = clock_.steady_now();
+    const auto prune_every =
+        prune_pending_
+            ? std::chrono::seconds(1)
+            : std::chrono::duration_cast<std::chrono::seconds>(options_.retention_interval);
+    if (options_.retention.count() > 0 && steady - last_prune_ >= prune_every) {
+      last_prune_ = steady;
+      try {
+        const std::lock_guard lock(write_mutex_);
+        run_retention(false);
+      } catch (const StoreError& e) {
+        sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        store_failed(e.what());
+      }
+    }
+    if (!batch.empty() || !notices_.empty()) {
+      retrying = !write_batch(batch);
+    } else if (chain_->checkpoint_due()) {
+      checkpoint_transaction();
+    }
+    if (stop && (queue_.empty() || retrying) && (batch.empty() || retrying)) break;
+  }
+  // Whatever could not be written by now is lost; say so in the counter.
+  const std::size_t unwritten = batch.size() + queue_.drop_all();
+  if (unwritten > 0) {
+    records_lost_.fetch_add(unwritten, std::memory_order_relaxed);
+    spdlog::error("audit store {}: {} records could not be written before shutdown", options_.path,
+                  unwritten);
+  }
+  if (!retrying && chain_->unsigned_records()) checkpoint_transaction();
+}
+
+std::uint64_t AuditStore::prune_now() {
+  const std::lock_guard lock(write_mutex_);
+  const std::uint64_t before = pruned_.load(std::memory_order_relaxed);
+  run_retention(true);
+  return pruned_.load(std::memory_order_relaxed) - before;
+}
+
+std::vector<StoredRecord> AuditStore::read_after(std::uint64_t after, std::size_t max,
+                                                 std::error_code& ec) {
+  return reader_->read_after(after, max, committed_seq_.load(std::memory_order_acquire), ec);
+}
+
+std::uint64_t AuditStore::last_seq() { return committed_seq_.load(std::memory_order_acquire); }
+
+CommitSubscription AuditStore::on_commit(std::function<void(std::uint64_t)> wake) {
+  return commits_notifier_.subscribe(std::move(wake));
+}
+
+std::uint64_t AuditStore::load_cursor(std::string_view destination) {
+  return reader_->load_cursor(destination);
+}
+
+std::error_code AuditStore::save_cursor(std::string_view destination, std::uint64_t seq) {
+  const std::lock_guard lock(write_mutex_);
+  try {
+    auto s = writer_db_->prepare("INSERT OR REPLACE INTO cursors(destination, seq) VALUES(?, ?)");
+    s.bind(1, destination).bind(2, static_cast<std::int64_t>(seq));
+    s.step();
+  } catch (const StoreError& e) {
+    spdlog::warn("audit store {}: saving the cursor of {}: {}", options_.path, destination,
+                 e.what());
+    return Errc::kWriteFailed;
+  }
+  return {};
+}
+
+StoreStats AuditStore::stats() const {
+  StoreStats s;
+  s.recorded = recorded_.load(std::memory_order_relaxed);
+  s.committed_seq = committed_seq_.load(std::memory_order_acquire);
+  s.records_lost = records_lost_.load(std::memory_order_relaxed);
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.checkpoints = chain_->checkpoints();
+  s.store_errors = store_errors_.load(std::memory_order_acquire);
+  s.pruned = pruned_.load(std::memory_order_relaxed);
+  s.degraded = degraded_.load(std::memory_order_acquire);
+  return s;
+}
+
+}  // namespace wardgate::store

@@ -1,0 +1,159 @@
+#pragma once
+// The durable, tamper-evident audit store (issue 5): sqlite3 in WAL mode with synchronous=FULL,
+// one writer thread behind a bounded queue, group commit, a BLAKE2b hash chain over the canonical
+// encoding of every record and Ed25519-signed checkpoints. docs/audit-events.md describes what a
+// stored record holds; store_verify.h checks a store.
+//
+// record() never waits on the disk: it moves the event into the queue, or, if the queue is full
+// or the store is refusing events (disk below min_free, store error), counts it as lost. Lost
+// records, a low disk and store errors are themselves recorded as security alerts as soon as the
+// store can write again; under FailureMode::kFailClosed accepting_clinical_traffic() is false
+// while the store cannot keep what it is given.
+//
+// This class runs the writer thread and wires the parts, each in a file of its own: the queue
+// (record_queue.h), the chain and checkpoints (chain_writer.h), disk health (disk_health.h),
+// retention (retention.h), the WAL copy (wal_copier.h), the read side (store_reader.h) and the
+// commit notices exporters wait on (commit_notifier.h).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/sink.h"
+#include "common/clock.h"
+#include "store/chain_writer.h"
+#include "store/checkpoint_signer.h"
+#include "store/commit_notifier.h"
+#include "store/disk_health.h"
+#include "store/record_queue.h"
+#include "store/record_source.h"
+#include "store/store_reader.h"
+#include "store/wal_copier.h"
+
+namespace wardgate::store {
+
+enum class FailureMode : std::uint8_t { kFailOpen, kFailClosed };
+const char* to_string(FailureMode mode);  // "fail-open", "fail-closed"
+
+struct StoreOptions {
+  std::string path = "/var/lib/wardgate/audit.db";
+  std::string signing_key_file = "/var/lib/wardgate/audit-signing-key";
+  std::string appliance_id;  // names the appliance in the store's own events
+  // The longest the writer keeps one transaction open gathering queued events before it commits;
+  // an idle writer commits at once, so this bounds event-to-commit latency under load.
+  std::chrono::milliseconds group_commit{50};
+  std::uint64_t checkpoint_every_records = 10000;  // 0: never by count
+  std::chrono::seconds checkpoint_every{60};       // 0: never by time
+  std::chrono::hours retention{184 * 24};          // 0: keep forever
+  std::chrono::seconds retention_interval{3600};   // how often pruning runs
+  FailureMode on_failure = FailureMode::kFailOpen;
+  std::uint64_t min_free_bytes = 256ull << 20;
+  std::size_t queue_capacity = 1u << 18;  // events waiting for the writer
+  std::size_t max_batch = 1u << 16;       // events per transaction at most
+  std::chrono::milliseconds health_interval{1000};
+  std::chrono::milliseconds retry_interval{1000};  // after a store error
+  // Free bytes of the file system holding `path`; default statvfs(2). Tests replace it.
+  std::function<std::uint64_t(const std::string& path)> free_bytes;
+  // Called on the writer thread after each commit with the highest committed seq (drivers).
+  std::function<void(std::uint64_t)> on_commit;
+  // What retention measures age and its interval with; null: the system clock. Must outlive
+  // the store.
+  const common::Clock* clock = nullptr;
+};
+
+struct StoreStats {
+  std::uint64_t recorded = 0;       // events accepted into the queue
+  std::uint64_t committed_seq = 0;  // highest committed sequence number
+  std::uint64_t records_lost = 0;   // events dropped: queue full, disk low, store failure
+  std::uint64_t commits = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t store_errors = 0;
+  std::uint64_t pruned = 0;  // records deleted by retention since start
+  bool degraded = false;     // not keeping events (disk low or store error)
+};
+
+class AuditStore : public audit::AuditSink, public RecordSource, public CursorStore {
+ public:
+  // Opens or creates the store and the signing key and starts the writer. Throws StoreError or
+  // audit::SecretError naming the file and the reason (start-up only).
+  explicit AuditStore(StoreOptions options);
+  // Commits what is queued, writes a final checkpoint and stops the writer.
+  ~AuditStore() override;
+  AuditStore(const AuditStore&) = delete;
+  AuditStore& operator=(const AuditStore&) = delete;
+
+  void record(audit::Event event) override;
+
+  std::vector<StoredRecord> read_after(std::uint64_t after, std::size_t max,
+                                       std::error_code& ec) override;
+  std::uint64_t last_seq() override;
+  CommitSubscription on_commit(std::function<void(std::uint64_t)> wake) override;
+  std::uint64_t load_cursor(std::string_view destination) override;
+  std::error_code save_cursor(std::string_view destination, std::uint64_t seq) override;
+
+  // Waits until every event recorded before the call is committed or counted lost, or until
+  // `timeout`; true if done.
+  bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Runs retention now (also done by the writer every retention_interval); returns the number of
+  // records deleted.
+  std::uint64_t prune_now();
+
+  // False only under kFailClosed while the store is not keeping events: the proxy then refuses
+  // new DICOM associations and HL7 connections.
+  bool accepting_clinical_traffic() const {
+    return options_.on_failure == FailureMode::kFailOpen ||
+           !degraded_.load(std::memory_order_acquire);
+  }
+  StoreStats stats() const;
+  const PublicKey& public_key() const { return signer_.public_key(); }
+
+ private:
+  void writer_loop();
+  // Writes `batch` (and what the queue gathers meanwhile) in one transaction; on a store error
+  // the events are left in `batch` for a retry.
+  bool write_batch(std::vector<PendingRecord>& batch);
+  void checkpoint_transaction();
+  void check_health();
+  void run_retention(bool all);
+  void store_failed(const std::string& detail);
+  void update_degraded();
+  audit::Event store_event(std::string action, audit::Outcome outcome,
+                           audit::Severity severity) const;
+
+  StoreOptions options_;
+  const common::Clock& clock_;
+  CheckpointSigner signer_;
+  // The writer thread's connection, and prune_now()'s and save_cursor()'s under write_mutex_.
+  std::unique_ptr<Database> writer_db_;
+  std::unique_ptr<ChainWriter> chain_;     // writer thread (or under write_mutex_)
+  std::unique_ptr<WalCopier> wal_copier_;  // destroyed before writer_db_
+  std::unique_ptr<StoreReader> reader_;
+  std::mutex write_mutex_;
+  RecordQueue queue_;
+  DiskHealth disk_;
+  CommitNotifier commits_notifier_;
+
+  // Writer thread only.
+  std::chrono::steady_clock::time_point last_health_;
+  std::chrono::steady_clock::time_point last_prune_;
+  std::vector<audit::Event> notices_;  // the store's own events, written first in the next batch
+  std::uint64_t lost_reported_ = 0;    // records_lost_ already reported in an alert
+  bool store_failing_ = false;         // the last transaction failed
+  bool prune_pending_ = false;         // retention stopped early; continue soon
+
+  std::atomic<bool> degraded_{false};
+  std::atomic<std::uint64_t> recorded_{0};
+  std::atomic<std::uint64_t> committed_seq_{0};
+  std::atomic<std::uint64_t> records_lost_{0};
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> store_errors_{0};
+  std::atomic<std::uint64_t> pruned_{0};
+  std::thread writer_;
+};
+
+}  // namespace wardgate::store
