@@ -81,8 +81,8 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   c.appliance_id = read_appliance_id(root.member("appliance"));
   c.audit = read_audit(root.member("audit"));
   c.devices = policy::read_device_section(root.member("devices"));
-  c.dicom = proxy::read_dicom_section(root.member("dicom"));
-  c.hl7 = proxy::read_hl7_section(root.member("hl7"));
+  c.dicom = inspect::read_dicom_section(root.member("dicom"));
+  c.hl7 = inspect::read_hl7_section(root.member("hl7"));
   c.tunnel = tunnel::read_tunnel_section(root.member("tunnel"));
   root.reject_unknown_keys();
   compose(c);

@@ -12,10 +12,10 @@
 #include "audit/audit_section.h"
 #include "common/json_reader.h"
 #include "export/syslog_exporter.h"
+#include "inspect/dicom_section.h"
+#include "inspect/hl7_section.h"
 #include "nat/interception_section.h"
 #include "policy/device_registry.h"
-#include "proxy/dicom_section.h"
-#include "proxy/hl7_section.h"
 #include "proxy/proxy_section.h"
 #include "store/audit_store.h"
 #include "tunnel/tunnel_config.h"
@@ -37,8 +37,8 @@ struct Config {
   proxy::ProxySection proxy;  // listen_port and services filled in from interception
   AuditConfig audit;
   std::vector<policy::Device> devices;
-  proxy::DicomSection dicom;
-  proxy::Hl7Section hl7;
+  inspect::DicomSection dicom;
+  inspect::Hl7Section hl7;
   std::optional<tunnel::TunnelConfig> tunnel;  // absent: no WireGuard tunnel of wardgate's own
 };
 

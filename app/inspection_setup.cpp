@@ -1,22 +1,27 @@
 #include "app/inspection_setup.h"
 
 #include "dicom/decoder.h"
-#include "proxy/dicom_inspector.h"
-#include "proxy/hl7_inspector.h"
+#include "inspect/dicom_inspector.h"
+#include "inspect/hl7_inspector.h"
 
 namespace wardgate::app {
 
-Inspection make_inspection(const Config& config, common::MetricsRegistry& metrics) {
-  Inspection in;
+AuditPipeline make_audit_pipeline(const Config& config, common::MetricsRegistry& metrics) {
+  AuditPipeline p;
   store::StoreOptions store_options = config.audit.store;
   store_options.metrics = &metrics;
-  in.store = std::make_unique<store::AuditStore>(std::move(store_options));
-  std::vector<audit::AuditSink*> sinks{in.store.get()};
+  p.store = std::make_unique<store::AuditStore>(std::move(store_options));
+  std::vector<audit::AuditSink*> sinks{p.store.get()};
   if (config.audit.options.log != "off") {
-    in.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);
-    sinks.push_back(in.log.get());
+    p.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);
+    sinks.push_back(p.log.get());
   }
-  in.audit = std::make_unique<audit::FanoutSink>(std::move(sinks));
+  p.sink = std::make_unique<audit::FanoutSink>(std::move(sinks));
+  return p;
+}
+
+Inspection make_inspection(const Config& config, audit::AuditSink& audit) {
+  Inspection in;
   audit::Secret secret{};
   if (config.audit.options.patient_data == audit::PatientDataPolicy::kKeyedHash) {
     secret = audit::load_or_create_secret(config.audit.options.secret_file);
@@ -25,28 +30,28 @@ Inspection make_inspection(const Config& config, common::MetricsRegistry& metric
       std::make_unique<audit::PatientDataProtector>(config.audit.options.patient_data, secret);
   in.devices = std::make_unique<policy::DeviceRegistry>(config.devices);
 
-  in.counters = std::make_shared<proxy::ByteCountInspectorFactory>();
-  in.inspectors = std::make_shared<proxy::ProtocolInspectors>(in.counters);
+  in.counters = std::make_shared<inspect::ByteCountInspectorFactory>();
+  in.inspectors = std::make_shared<inspect::ProtocolInspectors>(in.counters);
 
-  proxy::DicomInspection dicom;
-  dicom.sink = in.audit.get();
+  inspect::DicomInspection dicom;
+  dicom.sink = &audit;
   dicom.devices = in.devices.get();
   dicom.patients = in.patients.get();
   dicom.appliance_id = config.appliance_id;
   dicom.enforce = config.dicom.enforce;
   dicom.limits = config.dicom.limits;
-  in.inspectors->add("dicom", std::make_shared<proxy::DicomInspectorFactory>(dicom));
+  in.inspectors->add("dicom", std::make_shared<inspect::DicomInspectorFactory>(dicom));
   dicom::prepare_decoding();
 
-  proxy::Hl7Inspection hl7;
-  hl7.sink = in.audit.get();
+  inspect::Hl7Inspection hl7;
+  hl7.sink = &audit;
   hl7.devices = in.devices.get();
   hl7.patients = in.patients.get();
   hl7.appliance_id = config.appliance_id;
   hl7.enforce = config.hl7.enforce;
   hl7.limits = config.hl7.limits;
   hl7.ack_timeout = config.hl7.ack_timeout;
-  in.inspectors->add("hl7", std::make_shared<proxy::Hl7InspectorFactory>(hl7));
+  in.inspectors->add("hl7", std::make_shared<inspect::Hl7InspectorFactory>(hl7));
   return in;
 }
 

@@ -84,9 +84,11 @@ int run_command(const std::string& path) {
 
   // The process's metrics, one registry for every module (the admin's /metrics renders it).
   common::MetricsRegistry metrics;
+  AuditPipeline audit;
   Inspection inspection;
   try {
-    inspection = make_inspection(config, metrics);
+    audit = make_audit_pipeline(config, metrics);
+    inspection = make_inspection(config, *audit.sink);
   } catch (const std::exception& e) {
     spdlog::error("cannot start inspection, nothing applied: {}", e.what());
     return kExitFailure;
@@ -95,7 +97,7 @@ int run_command(const std::string& path) {
   std::unique_ptr<tunnel::TunnelManager> tunnel;
   if (config.tunnel) {
     tunnel = std::make_unique<tunnel::TunnelManager>(*config.tunnel, config.appliance_id,
-                                                     *inspection.audit, metrics);
+                                                     *audit.sink, metrics);
     if (const auto error = tunnel->up(); !error.empty()) {
       spdlog::error("cannot bring the tunnel up, nothing else applied: {}", error);
       return kExitFailure;
@@ -103,9 +105,9 @@ int run_command(const std::string& path) {
     tunnel->start_monitor();
   }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
-  AuditExport exports(config, *inspection.store, *inspection.audit);
+  AuditExport exports(config, *audit.store, *audit.sink);
   proxy::ProxyOptions options = config.proxy.options;
-  options.clinical_traffic_allowed = [store = inspection.store.get()] {
+  options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };
   proxy::ProxyServer server(std::move(options), inspection.inspectors);
@@ -146,9 +148,9 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
-  inspection.store->flush();
+  audit.store->flush();
   exports.stop();  // cursors saved: what was not carried yet goes out after the next start
-  const auto audit = [&metrics](const char* name) {
+  const auto recorded = [&metrics](const char* name) {
     return static_cast<std::uint64_t>(metrics.value(name).value_or(0));
   };
   spdlog::info(
@@ -156,9 +158,9 @@ int run_command(const std::string& path) {
       "failed closed, {} upstream failures; audit: {} events recorded, committed through seq {}, "
       "{} lost",
       stats.sessions_total, stats.refused_by_limits, stats.refused_by_audit,
-      stats.upstream_failures, audit("wardgate_audit_store_records_recorded_total"),
-      audit("wardgate_audit_store_committed_seq"),
-      audit("wardgate_audit_store_records_lost_total"));
+      stats.upstream_failures, recorded("wardgate_audit_store_records_recorded_total"),
+      recorded("wardgate_audit_store_committed_seq"),
+      recorded("wardgate_audit_store_records_lost_total"));
   return kExitOk;
 }
 

@@ -78,14 +78,14 @@ int tunnel_up_command(const std::string& path) {
   // Signals are taken synchronously by this thread; blocked before any worker thread starts.
   sigset_t signals = block_stop_signals();
   common::MetricsRegistry metrics;
-  Inspection inspection;
+  AuditPipeline audit;
   try {
-    inspection = make_inspection(*config, metrics);
+    audit = make_audit_pipeline(*config, metrics);
   } catch (const std::exception& e) {
     spdlog::error("cannot open the audit store: {}", e.what());
     return kExitFailure;
   }
-  tunnel::TunnelManager manager(*config->tunnel, config->appliance_id, *inspection.audit, metrics);
+  tunnel::TunnelManager manager(*config->tunnel, config->appliance_id, *audit.sink, metrics);
   if (const auto error = manager.up(); !error.empty()) {
     spdlog::error("{}", error);
     return kExitFailure;
@@ -96,7 +96,7 @@ int tunnel_up_command(const std::string& path) {
   sigwait(&signals, &signal);
   spdlog::info("{} received: taking the tunnel down", strsignal(signal));
   manager.down();
-  inspection.store->flush();
+  audit.store->flush();
   return kExitOk;
 }
 

@@ -1,20 +1,26 @@
 #pragma once
 // The seam between the relay and protocol understanding. An Inspector sees the bytes the relay
-// forwards, in both directions, before they are forwarded, and the close of each direction. It may
-// answer kClose to cut the session (the chunk it was shown is then not forwarded). Inspectors never
-// modify bytes and never do I/O: the DICOM and HL7 decoders plug in here.
+// forwards, in both directions, before they are forwarded, and the close of each direction.
+// Inspectors never modify bytes and never do I/O: for each chunk they answer one Action, which
+// the relay carries out. The protocol inspectors live in inspect/; proxy/ knows only this seam.
 //
-// An inspector that enforces a policy per message (HL7: a refused message is not forwarded)
-// holds a message's bytes until it has seen all of it: it answers kForwardReleased and gives the
-// bytes to forward now through released(), whole messages as they came, or nothing. It may also
-// put a message of its own into a direction at a message boundary (wardgate's AR acknowledgement
-// to the sender of a refused message) through injection_pending()/take_injection().
+// - forward: the chunk goes on as shown.
+// - forward released: an inspector that enforces a policy per message (HL7: a refused message is
+//   not forwarded) holds a message's bytes until it has seen all of it, and gives the bytes to
+//   forward now in place of the chunk: whole messages as they came, or nothing.
+// - inject: as forward released, then a message of wardgate's own goes into a direction's
+//   stream (wardgate's AR acknowledgement to the sender of a refused message). It is written
+//   after every byte of that direction the inspector has been shown and before any it has not,
+//   so an inspector that injects only where its view of that stream is at a message boundary
+//   never splits a message of the peers.
+// - close: the session ends; the chunk is not forwarded. Each side gets wardgate's response
+//   (e.g. A-ASSOCIATE-RJ, A-ABORT) and then FIN, or a reset.
 //
 // An inspector that knows it does not need the next N bytes of a direction (pixel data inside a
 // P-DATA fragment, or everything for a counting inspector) says so through opaque_bytes(); the
 // relay then moves those bytes socket to socket in the kernel (splice) without copying them into
 // wardgate, and only reports their count through on_opaque(). That is what keeps inspection from
-// costing throughput.
+// costing throughput. An inspector does not inject into a direction inside such a run.
 #include <netinet/in.h>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wardgate::proxy {
@@ -31,17 +38,10 @@ enum class Direction : std::uint8_t {
   kToDevice,    // core -> device
 };
 
-enum class Verdict : std::uint8_t {
-  kContinue,
-  kClose,            // cut the session: both sides see a reset
-  kRespondAndClose,  // send response() to each side (e.g. A-ASSOCIATE-RJ, A-ABORT), then close
-  kForwardReleased,  // forward released() instead of the chunk (the inspector holds the rest)
-};
-
-// What wardgate itself says to each side when an inspector answers kRespondAndClose, before it
-// closes that side with FIN. The chunk that caused it is not forwarded. No value (nullopt): that
-// side is reset instead; an inspector chooses that when the side's stream is not at a message
-// boundary, where a message of wardgate's own would be misread.
+// What wardgate itself says to each side when an inspector closes the session, before it closes
+// that side with FIN. No value (nullopt): that side is reset instead; an inspector chooses that
+// when the side's stream is not at a message boundary, where a message of wardgate's own would be
+// misread. No value on either side: both are reset at once.
 struct Response {
   std::optional<std::vector<std::byte>> to_device;
   std::optional<std::vector<std::byte>> to_upstream;
@@ -53,7 +53,7 @@ enum class CloseCause : std::uint8_t {
   kReset,        // the sender reset, propagated as a reset
   kWriteFailed,  // the receiving side went away; the sender is reset
   kIdleTimeout,
-  kInspector,  // an inspector answered kClose
+  kInspector,  // an inspector closed the session
   kShutdown,   // wardgate stopped (drain deadline)
 };
 
@@ -82,26 +82,54 @@ std::string endpoint_text(in_addr address, std::uint16_t port);
 // "10.1.1.20:50123 -> 10.2.2.10:104 (dicom)", for log lines.
 std::string describe(const SessionInfo& info);
 
+// An inspector's answer to one chunk of `direction`.
+struct Action {
+  enum class Kind : std::uint8_t {
+    kForward,          // forward the chunk
+    kForwardReleased,  // forward `released` in place of the chunk
+    kInject,           // forward `released` in place of the chunk, then `message` into `into`
+    kClose,            // forward nothing; `response` to each side, then end the session
+  };
+
+  static Action forward() { return {}; }
+  // `bytes`: earlier held bytes, part of the chunk, the chunk itself, or none; they must stay
+  // valid until the inspector's next on_data() of the same direction.
+  static Action forward_released(std::span<const std::byte> bytes) {
+    Action a;
+    a.kind = Kind::kForwardReleased;
+    a.released = bytes;
+    return a;
+  }
+  static Action inject(std::span<const std::byte> bytes, Direction into,
+                       std::vector<std::byte> message) {
+    Action a;
+    a.kind = Kind::kInject;
+    a.released = bytes;
+    a.into = into;
+    a.message = std::move(message);
+    return a;
+  }
+  static Action close(Response response) {
+    Action a;
+    a.kind = Kind::kClose;
+    a.response = std::move(response);
+    return a;
+  }
+
+  Kind kind = Kind::kForward;
+  std::span<const std::byte> released;
+  Direction into = Direction::kToDevice;
+  std::vector<std::byte> message;
+  Response response;
+};
+
 class Inspector {
  public:
   // opaque_bytes() value meaning "never show me bytes of this direction again".
   static constexpr std::uint64_t kAllOpaque = UINT64_MAX;
 
   virtual ~Inspector() = default;
-  virtual Verdict on_data(Direction direction, std::span<const std::byte> chunk) = 0;
-  // Asked once when on_data() answered kRespondAndClose.
-  virtual Response response() { return {}; }
-  // Asked when on_data() answered kForwardReleased: the bytes of `direction` to forward now, in
-  // place of the chunk (earlier held bytes, part of the chunk, or none). Valid until the next
-  // call on this inspector.
-  virtual std::span<const std::byte> released(Direction /*direction*/) { return {}; }
-  // A message of wardgate's own waits to be put into `direction`'s stream. The relay asks after
-  // every write of that direction and after every chunk of the other one, at a moment when the
-  // inspector has seen exactly the bytes of `direction` written so far.
-  virtual bool injection_pending(Direction /*direction*/) const { return false; }
-  // The bytes to write now; empty when `direction` is not at a message boundary yet (the
-  // message then stays pending).
-  virtual std::vector<std::byte> take_injection(Direction /*direction*/) { return {}; }
+  virtual Action on_data(Direction direction, std::span<const std::byte> chunk) = 0;
   // How many of the next bytes of `direction` need not be shown; asked at the start and again
   // after each on_data() and each exhausted opaque run.
   virtual std::uint64_t opaque_bytes(Direction /*direction*/) { return 0; }

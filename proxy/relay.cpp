@@ -113,10 +113,36 @@ bool Relay::end_after_write_failure(Leg& leg) {
   return true;
 }
 
+namespace {
+
+// Clears a pointer to a coroutine's local timer when the coroutine ends.
+struct TimerHandle {
+  TimerHandle(asio::steady_timer*& slot, asio::steady_timer& timer) : slot_(slot) {
+    slot_ = &timer;
+  }
+  ~TimerHandle() { slot_ = nullptr; }
+  TimerHandle(const TimerHandle&) = delete;
+  TimerHandle& operator=(const TimerHandle&) = delete;
+
+ private:
+  asio::steady_timer*& slot_;
+};
+
+}  // namespace
+
 awaitable<void> Relay::pump(Leg leg) {
+  asio::steady_timer wake(co_await asio::this_coro::executor,
+                          std::chrono::steady_clock::time_point::max());
+  const TimerHandle handle(outbox(leg.direction).wake, wake);
   leg.opaque = ask_opaque(leg.direction);
   for (;;) {
-    auto [wait_ec] = co_await leg.from.async_wait(tcp::socket::wait_read, kNoThrow);
+    if (!co_await deliver(leg)) co_return;
+    auto woken = co_await (leg.from.async_wait(tcp::socket::wait_read, kNoThrow) ||
+                           wake.async_wait(kNoThrow));
+    const Outbox& box = outbox(leg.direction);
+    if (!box.messages.empty() || box.closing) continue;  // woken, or the close reset `from`
+    const boost::system::error_code wait_ec =
+        woken.index() == 0 ? std::get<0>(std::get<0>(woken)) : asio::error::operation_aborted;
     if (wait_ec || aborted_) {
       end_direction(leg.direction, aborted_ ? abort_cause_ : CloseCause::kShutdown);
       co_return;
@@ -146,50 +172,24 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
     touch();
 
     const std::span<const std::byte> chunk(buf.data(), n);
-    // Hold the turn on the receiver from the inspector's look at the chunk until the chunk is
-    // written: what the inspector has seen of a direction is then exactly what was written, so
-    // a message of wardgate's own can be put in at a boundary it knows (see inject()).
-    if (writing(leg.to) && !co_await wait_turn(leg.to)) {
-      end_direction(leg.direction, abort_cause_);
-      co_return true;
-    }
-    writing(leg.to) = true;
-    const Verdict verdict = opaque || inspector_ == nullptr
-                                ? Verdict::kContinue
-                                : inspector_->on_data(leg.direction, chunk);
-    if (verdict == Verdict::kClose) {
-      writing(leg.to) = false;
-      abort(CloseCause::kInspector, true);
-      end_direction(leg.direction, CloseCause::kInspector);
-      co_return true;
-    }
-    if (verdict == Verdict::kRespondAndClose) {
-      writing(leg.to) = false;
-      co_await respond_and_close(inspector_->response());
-      end_direction(leg.direction, CloseCause::kInspector);
+    Action action = opaque || inspector_ == nullptr ? Action::forward()
+                                                    : inspector_->on_data(leg.direction, chunk);
+    if (action.kind == Action::Kind::kClose) {
+      co_await close_session(leg, std::move(action.response));
       co_return true;
     }
     const std::span<const std::byte> out =
-        verdict == Verdict::kForwardReleased ? inspector_->released(leg.direction) : chunk;
-    boost::system::error_code write_ec;
+        action.kind == Action::Kind::kForward ? chunk : action.released;
+    // Queued before the chunk is written: a message into this direction follows the chunk, one
+    // into the other direction follows whatever that pump is writing now (deliver()).
+    if (action.kind == Action::Kind::kInject) post(action.into, std::move(action.message));
     std::size_t written = 0;
     if (!out.empty()) {
+      boost::system::error_code write_ec;
       std::tie(write_ec, written) =
           co_await asio::async_write(leg.to, asio::buffer(out.data(), out.size()), kNoThrow);
-    }
-    if (!write_ec && !opaque) write_ec = co_await inject(leg.direction, leg.to);
-    writing(leg.to) = false;
-    if (write_ec) co_return end_after_write_failure(leg);
-    touch();
-    // A message of wardgate's own for the sender, e.g. the refusal of a message it did not
-    // forward. A failed write there is the other direction's to find.
-    if (!opaque && inspector_ != nullptr &&
-        inspector_->injection_pending(opposite(leg.direction))) {
-      if (!writing(leg.from) || co_await wait_turn(leg.from)) {
-        writing(leg.from) = true;
-        co_await inject(opposite(leg.direction), leg.from);
-        writing(leg.from) = false;
-      }
+      if (write_ec) co_return end_after_write_failure(leg);
+      touch();
     }
     if (opaque) {
       relayed_opaque(leg, n);
@@ -198,27 +198,89 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
       ++leg.chunks;
       if (inspector_ != nullptr) leg.opaque = inspector_->opaque_bytes(leg.direction);
     }
+    if (!co_await deliver(leg)) co_return true;
     // A short read means the socket is drained; opaque bytes from here on take the splice path.
     if (n < want || (leg.opaque > 0 && options_.zero_copy)) co_return false;
   }
 }
 
-awaitable<bool> Relay::wait_turn(const tcp::socket& to) {
-  asio::steady_timer pause(co_await asio::this_coro::executor);
-  while (writing(to) && !aborted_) {  // bounded: the other write ends, or the relay is aborted
-    pause.expires_after(std::chrono::milliseconds(1));
-    co_await pause.async_wait(kNoThrow);
-  }
-  co_return !aborted_;
+void Relay::post(Direction direction, std::vector<std::byte> message) {
+  if (message.empty()) return;
+  Outbox& box = outbox(direction);
+  box.messages.push_back(std::move(message));
+  if (box.wake != nullptr) box.wake->cancel();
 }
 
-awaitable<boost::system::error_code> Relay::inject(Direction direction, tcp::socket& to) {
-  if (inspector_ == nullptr || !inspector_->injection_pending(direction))
-    co_return boost::system::error_code{};
-  const std::vector<std::byte> bytes = inspector_->take_injection(direction);
-  if (bytes.empty() || !to.is_open()) co_return boost::system::error_code{};
-  auto [ec, n] = co_await asio::async_write(to, asio::buffer(bytes.data(), bytes.size()), kNoThrow);
-  co_return ec;
+awaitable<bool> Relay::deliver(Leg& leg) {
+  Outbox& box = outbox(leg.direction);
+  if (aborted_) box.messages.clear();
+  while (!box.messages.empty()) {
+    const std::vector<std::byte> message = std::move(box.messages.front());
+    box.messages.pop_front();
+    auto [ec, n] =
+        co_await asio::async_write(leg.to, asio::buffer(message.data(), message.size()), kNoThrow);
+    if (ec) co_return !end_after_write_failure(leg);
+    touch();
+  }
+  if (box.closing) {
+    co_await say_goodbye(leg);
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> Relay::close_session(Leg& leg, Response response) {
+  if (!response.to_device && !response.to_upstream) {
+    abort(CloseCause::kInspector, true);
+    end_direction(leg.direction, CloseCause::kInspector);
+    co_return;
+  }
+  // Nothing more is forwarded; each pump writes its side's response once its write in progress
+  // is done, bounded by the deadline the watchdog keeps.
+  aborted_ = true;
+  abort_cause_ = CloseCause::kInspector;
+  closing_deadline_ = std::chrono::steady_clock::now() + kRespondTimeout;
+  if (watchdog_timer_ != nullptr) watchdog_timer_->cancel();
+  for (auto [direction, bytes] : {std::pair{Direction::kToDevice, &response.to_device},
+                                  std::pair{Direction::kFromDevice, &response.to_upstream}}) {
+    Outbox& box = outbox(direction);
+    box.messages.clear();
+    box.response = std::move(*bytes);
+    if (box.wake != nullptr) {
+      box.closing = true;
+      box.wake->cancel();
+    } else if (direction != leg.direction && !box.response) {
+      // That direction has ended already (its receiver got FIN): it can only be reset.
+      tcp::socket& to = direction == Direction::kToDevice ? device_ : upstream_;
+      boost::system::error_code ec;
+      if (to.is_open()) {
+        set_reset_on_close(to.native_handle());
+        to.close(ec);
+      }
+    }
+  }
+  co_await say_goodbye(leg);
+}
+
+awaitable<void> Relay::say_goodbye(Leg& leg) {
+  Outbox& box = outbox(leg.direction);
+  box.closing = false;
+  bool said = box.response.has_value();
+  if (said && !box.response->empty() && leg.to.is_open()) {
+    auto [ec, n] = co_await asio::async_write(
+        leg.to, asio::buffer(box.response->data(), box.response->size()), kNoThrow);
+    said = !ec;
+  }
+  boost::system::error_code ec;
+  if (leg.to.is_open()) {
+    if (said) {
+      leg.to.shutdown(tcp::socket::shutdown_send, ec);
+    } else {
+      set_reset_on_close(leg.to.native_handle());
+      leg.to.close(ec);
+    }
+  }
+  end_direction(leg.direction, CloseCause::kInspector);
 }
 
 awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {
@@ -245,63 +307,49 @@ awaitable<bool> Relay::splice_burst(Leg& leg, PipePool::Lease& pipe) {
         pending -= static_cast<std::size_t>(m);
         continue;
       }
-      if (m < 0 && would_block(errno) && !aborted_) {
-        writing(leg.to) = true;
+      // A closing session still lets this piece out whole: the response follows it.
+      const bool go_on = !aborted_ || outbox(leg.direction).closing;
+      if (m < 0 && would_block(errno) && go_on) {
         auto [ec] = co_await leg.to.async_wait(tcp::socket::wait_write, kNoThrow);
-        writing(leg.to) = false;
-        if (!ec && !aborted_) continue;
+        if (!ec && (!aborted_ || outbox(leg.direction).closing)) continue;
       }
       pipe.mark_dirty();
       co_return end_after_write_failure(leg);
     }
     touch();
     relayed_opaque(leg, static_cast<std::size_t>(n));
-    if (static_cast<std::size_t>(n) < want) co_return false;
+    // The pump delivers what waits in the outbox before reading on.
+    const Outbox& box = outbox(leg.direction);
+    if (static_cast<std::size_t>(n) < want || !box.messages.empty() || box.closing) {
+      co_return false;
+    }
   }
   co_return false;
 }
 
-awaitable<void> Relay::respond_and_close(Response response) {
-  // The other direction's pump must not forward anything more meanwhile: mark the relay aborted
-  // first (its pending waits end on the close below).
-  aborted_ = true;
-  abort_cause_ = CloseCause::kInspector;
-  asio::steady_timer deadline(co_await asio::this_coro::executor, kRespondTimeout);
-  const auto send = [this](tcp::socket& s,
-                           const std::optional<std::vector<std::byte>>& bytes) -> awaitable<void> {
-    asio::steady_timer pause(co_await asio::this_coro::executor);
-    while (writing(s)) {  // the other direction finishes its write first (bounded: deadline)
-      pause.expires_after(std::chrono::milliseconds(1));
-      co_await pause.async_wait(kNoThrow);
-    }
-    if (bytes && !bytes->empty() && s.is_open()) {
-      co_await asio::async_write(s, asio::buffer(bytes->data(), bytes->size()), kNoThrow);
-    }
-  };
-  const auto outcome =
-      co_await ((send(device_, response.to_device) && send(upstream_, response.to_upstream)) ||
-                deadline.async_wait(kNoThrow));
-  boost::system::error_code ec;
-  for (auto [s, said] :
-       {std::pair{&device_, &response.to_device}, std::pair{&upstream_, &response.to_upstream}}) {
-    if (!s->is_open()) continue;
-    // Reset a side that got no response, or did not read it in time; FIN to the others.
-    if (!said->has_value() || outcome.index() == 1) {
-      set_reset_on_close(s->native_handle());
-    } else {
-      s->shutdown(tcp::socket::shutdown_send, ec);
-    }
-    s->close(ec);
-  }
-}
-
 awaitable<void> Relay::watchdog() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  const TimerHandle handle(watchdog_timer_, timer);
   for (;;) {
-    timer.expires_at(last_activity_ + options_.idle_timeout);
-    auto [ec] = co_await timer.async_wait(kNoThrow);
-    if (ec || aborted_) co_return;
-    if (std::chrono::steady_clock::now() - last_activity_ >= options_.idle_timeout) {
+    timer.expires_at(closing_deadline_.value_or(last_activity_ + options_.idle_timeout));
+    co_await timer.async_wait(kNoThrow);
+    const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;  // the relay ended
+    const auto now = std::chrono::steady_clock::now();
+    if (closing_deadline_) {
+      if (now < *closing_deadline_) continue;
+      // A peer did not read wardgate's response in time: reset both sides.
+      for (Outbox& box : outboxes_) box.closing = false;
+      boost::system::error_code ec;
+      for (tcp::socket* s : {&device_, &upstream_}) {
+        if (!s->is_open()) continue;
+        set_reset_on_close(s->native_handle());
+        s->close(ec);
+      }
+      co_return;
+    }
+    if (aborted_) co_return;
+    if (now - last_activity_ >= options_.idle_timeout) {
       abort(CloseCause::kIdleTimeout, false);
       co_return;
     }

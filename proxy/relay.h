@@ -1,12 +1,22 @@
 #pragma once
 // Relays one proxied connection in both directions, never changing a byte. One coroutine per
-// direction on the session's thread; a direction reads, shows the bytes to the inspector, writes
-// them whole to the other leg and only then reads again, so a slow receiver stalls its sender
-// through TCP flow control instead of making wardgate buffer (backpressure). FIN is propagated as
-// a half-close, RST as RST. Bytes the inspector does not need move socket to socket with splice
-// (zero copy); the others through a chunk buffer held only while data is in flight.
+// direction (a pump) on the session's thread; a pump reads, shows the bytes to the inspector,
+// writes them whole to the other leg and only then reads again, so a slow receiver stalls its
+// sender through TCP flow control instead of making wardgate buffer (backpressure). FIN is
+// propagated as a half-close, RST as RST. Bytes the inspector does not need move socket to socket
+// with splice (zero copy); the others through a chunk buffer held only while data is in flight.
+//
+// Each receiving socket has one writer: the pump of the direction that ends there. What else is
+// to be written there (a message the inspector injects while handling the other direction, the
+// response when it closes the session) waits in that direction's outbox, and the pump writes it
+// between two chunks, waking from its read wait for it. So wardgate's own bytes never interleave
+// with relayed ones, and they land right after the bytes the inspector had seen when it asked.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
 
 #include "proxy/asio.h"
 #include "proxy/buffer_pool.h"
@@ -37,6 +47,9 @@ class Relay {
   Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, PipePool& pipes,
         Inspector* inspector, RelayOptions options);
 
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
   // Completes when both directions have ended.
   awaitable<void> run();
 
@@ -55,20 +68,31 @@ class Relay {
     std::uint64_t opaque = 0;  // bytes still to relay without showing them
   };
 
+  // What waits to be written to one direction's receiver besides the relayed bytes.
+  struct Outbox {
+    std::deque<std::vector<std::byte>> messages;  // injected by the inspector, in order
+    bool closing = false;  // the session is closing: write `response`, then end the direction
+    std::optional<std::vector<std::byte>> response;  // no value: reset the receiver instead
+    asio::steady_timer* wake = nullptr;  // cancelled to end the pump's read wait, while it waits
+  };
+
   awaitable<void> pump(Leg leg);
   // A burst reads until the source is drained; true when the direction has ended.
   awaitable<bool> copy_burst(Leg& leg);
   awaitable<bool> splice_burst(Leg& leg, PipePool::Lease& pipe);
   awaitable<void> watchdog();
-  // Waits until no write to `to` is in progress; false if the relay was aborted meanwhile.
-  awaitable<bool> wait_turn(const tcp::socket& to);
-  // Writes the inspector's own message for `direction`, if one is ready, to that direction's
-  // receiver `to`; the caller holds the turn on `to`.
-  awaitable<boost::system::error_code> inject(Direction direction, tcp::socket& to);
-  // Sends the inspector's response to both sides, then closes both (FIN); bounded by
-  // kRespondTimeout.
-  awaitable<void> respond_and_close(Response response);
+  // Writes what waits in the leg's outbox; false when the direction has ended (the write failed,
+  // or the session closed and the response was written).
+  awaitable<bool> deliver(Leg& leg);
+  // Carries out an inspector's close of the session, asked on `leg`'s chunk; ends the direction.
+  awaitable<void> close_session(Leg& leg, Response response);
+  // The closing response on `leg.to`, then FIN (or a reset when there is none).
+  awaitable<void> say_goodbye(Leg& leg);
+  void post(Direction direction, std::vector<std::byte> message);
 
+  Outbox& outbox(Direction direction) {
+    return outboxes_[direction == Direction::kFromDevice ? 0 : 1];
+  }
   std::uint64_t ask_opaque(Direction direction) const;
   void relayed_opaque(Leg& leg, std::size_t n);
   // Ends the direction after a read returned EOF or an error; always returns true.
@@ -79,10 +103,6 @@ class Relay {
   void abort(CloseCause cause, bool reset);
   void end_direction(Direction direction, CloseCause cause);
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
-  // A write to `to` is in progress, or a pump holds its turn on it (see copy_burst).
-  bool& writing(const tcp::socket& to) {
-    return &to == &device_ ? writing_to_device_ : writing_to_upstream_;
-  }
 
   tcp::socket& device_;
   tcp::socket& upstream_;
@@ -92,11 +112,11 @@ class Relay {
   RelayOptions options_;
   RelayCounters counters_;
   std::chrono::steady_clock::time_point last_activity_;
-  // A write to this socket is in progress: wardgate's own response must wait for it, or the two
-  // would interleave on the wire.
-  bool writing_to_device_ = false;
-  bool writing_to_upstream_ = false;
-  bool aborted_ = false;
+  Outbox outboxes_[2];  // by direction: [0] to upstream, [1] to the device
+  // Set while the inspector's close is answered; past it, both sides are reset.
+  std::optional<std::chrono::steady_clock::time_point> closing_deadline_;
+  asio::steady_timer* watchdog_timer_ = nullptr;  // while the watchdog waits
+  bool aborted_ = false;                          // nothing more is forwarded
   CloseCause abort_cause_ = CloseCause::kShutdown;
 };
 

@@ -16,13 +16,13 @@
 
 #include "audit/memory_sink.h"
 #include "fuzz_check.h"
-#include "proxy/hl7_inspector.h"
+#include "inspect/hl7_inspector.h"
 #include "tests/fuzz/fuzz_records.h"
 
 namespace {
 
+using wardgate::proxy::Action;
 using wardgate::proxy::Direction;
-using wardgate::proxy::Verdict;
 
 using wardgate::fuzz::check;
 
@@ -35,18 +35,14 @@ struct Relayed {
 // message of wardgate's own.
 void drive(wardgate::proxy::Inspector& inspector, Direction d, std::span<const std::byte> chunk,
            Relayed& out) {
-  const Verdict v = inspector.on_data(d, chunk);
-  std::span<const std::byte> fwd = chunk;
-  if (v == Verdict::kForwardReleased) fwd = inspector.released(d);
-  check(v == Verdict::kContinue || v == Verdict::kForwardReleased, "unexpected verdict");
+  const Action a = inspector.on_data(d, chunk);
+  check(a.kind != Action::Kind::kClose, "unexpected close");
+  const std::span<const std::byte> fwd = a.kind == Action::Kind::kForward ? chunk : a.released;
   std::string& to = d == Direction::kFromDevice ? out.from_device : out.to_device;
   to.append(reinterpret_cast<const char*>(fwd.data()), fwd.size());
-  for (Direction s : {Direction::kToDevice, Direction::kFromDevice}) {
-    if (!inspector.injection_pending(s)) continue;
-    const auto bytes = inspector.take_injection(s);
-    check(s == Direction::kToDevice, "an answer toward the server");
-    if (bytes.empty()) continue;
-    out.to_device.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (a.kind == Action::Kind::kInject) {
+    check(a.into == Direction::kToDevice, "an answer toward the server");
+    out.to_device.append(reinterpret_cast<const char*>(a.message.data()), a.message.size());
   }
 }
 
@@ -93,15 +89,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wardgate::audit::MemorySink sink;
   wardgate::audit::MemorySink plain_sink;
   const wardgate::audit::PatientDataProtector patients(wardgate::audit::PatientDataPolicy::kOmit);
-  wardgate::proxy::Hl7Inspection settings;
+  wardgate::inspect::Hl7Inspection settings;
   settings.sink = &sink;
   settings.devices = &devices;
   settings.patients = &patients;
   settings.enforce = true;
   settings.limits.max_message_size = kSizes[data[0] & 3];
-  wardgate::proxy::Hl7InspectorFactory factory(settings);
+  wardgate::inspect::Hl7InspectorFactory factory(settings);
   settings.sink = &plain_sink;
-  wardgate::proxy::Hl7InspectorFactory plain_factory(settings);
+  wardgate::inspect::Hl7InspectorFactory plain_factory(settings);
   wardgate::proxy::SessionInfo info;
   info.id = 1;
   info.device_addr.s_addr = htonl(monitor.address);

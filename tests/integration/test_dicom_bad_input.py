@@ -265,7 +265,7 @@ class DicomBadInputTests(LabTestCase):
         return v
 
     def check_device_got_abort(self, result):
-        """Documented (proxy/dicom_inspector.cpp abort_both; docs/configuration.md "A refusal
+        """Documented (inspect/dicom_inspector.cpp abort_both; docs/configuration.md "A refusal
         aborts the association (A-ABORT to both sides)"): an A-ABORT on each stream that is at
         a PDU boundary, a reset otherwise. Nothing but whole PDUs had been sent to the device,
         so it must get one: type 0x07, length 4, source 2 (service provider), then the end of

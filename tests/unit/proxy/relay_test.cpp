@@ -12,7 +12,10 @@
 
 #include <future>
 #include <numeric>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "proxy/socket_options.h"
 
@@ -109,7 +112,7 @@ class RecordingInspector : public Inspector {
       if (pos == kHeader + kBody) pos = 0;
     }
   }
-  Verdict on_data(Direction d, std::span<const std::byte> chunk) override {
+  Action on_data(Direction d, std::span<const std::byte> chunk) override {
     std::string& s = d == Direction::kFromDevice ? from_device : to_device;
     s.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
     if (mode == Mode::kHeaders) {
@@ -121,13 +124,13 @@ class RecordingInspector : public Inspector {
         pos = (pos + 1) % (kHeader + kBody);
       }
     }
-    if (!close_on.empty() && s.find(close_on) != std::string::npos) return Verdict::kClose;
+    if (!close_on.empty() && s.find(close_on) != std::string::npos) return Action::close({});
     if (!respond_on.empty() && s.find(respond_on) != std::string::npos) {
-      return Verdict::kRespondAndClose;
+      return Action::close(response());
     }
-    return Verdict::kContinue;
+    return Action::forward();
   }
-  Response response() override {
+  Response response() const {
     const auto bytes = [](const std::optional<std::string>& s) {
       std::optional<std::vector<std::byte>> out;
       if (!s) return out;
@@ -221,17 +224,23 @@ class RelayInspectorCut : public RelayHarness, public ::testing::Test {
   void TearDown() override { stop_relay(); }
 };
 
+std::vector<std::byte> bytes_of(const std::string& s) {
+  std::vector<std::byte> out;
+  for (char c : s) out.push_back(static_cast<std::byte>(c));
+  return out;
+}
+
 // Enforces a policy per record as the HL7 inspector does per MLLP frame: records end with ';'.
 // The device's bytes are held until their record ends, then forwarded whole, except the record
 // "NO;", which is dropped and answered with "REFUSED;" injected into the device's stream at the
 // next upstream record boundary.
 class GatingInspector : public Inspector {
  public:
-  Verdict on_data(Direction d, std::span<const std::byte> chunk) override {
+  Action on_data(Direction d, std::span<const std::byte> chunk) override {
     const std::string text(reinterpret_cast<const char*>(chunk.data()), chunk.size());
     if (d == Direction::kToDevice) {
-      for (char c : text) to_device_at_boundary = c == ';';
-      return Verdict::kContinue;
+      for (char c : text) to_device_at_boundary_ = c == ';';
+      return answer(chunk);
     }
     out_.clear();
     for (char c : text) {
@@ -244,26 +253,39 @@ class GatingInspector : public Inspector {
       }
       held_.clear();
     }
-    return Verdict::kForwardReleased;
-  }
-  std::span<const std::byte> released(Direction /*d*/) override {
-    return {reinterpret_cast<const std::byte*>(out_.data()), out_.size()};
-  }
-  bool injection_pending(Direction d) const override {
-    return d == Direction::kToDevice && !reply_.empty();
-  }
-  std::vector<std::byte> take_injection(Direction d) override {
-    if (d != Direction::kToDevice || !to_device_at_boundary) return {};
-    std::vector<std::byte> out;
-    for (char c : reply_) out.push_back(static_cast<std::byte>(c));
-    reply_.clear();
-    return out;
+    return answer({reinterpret_cast<const std::byte*>(out_.data()), out_.size()});
   }
   void on_close(Direction /*d*/, CloseCause /*c*/) override {}
-  bool to_device_at_boundary = true;
 
  private:
+  // Forwards `bytes`, with the reply if the device's stream is at a record boundary.
+  Action answer(std::span<const std::byte> bytes) {
+    if (reply_.empty() || !to_device_at_boundary_) return Action::forward_released(bytes);
+    return Action::inject(bytes, Direction::kToDevice, bytes_of(std::exchange(reply_, {})));
+  }
+
   std::string held_, out_, reply_;
+  bool to_device_at_boundary_ = true;
+};
+
+// Injects a marker into the device's stream for every chunk the device sends, and notes how many
+// bytes of the device's stream it had been shown at that moment: the marker must arrive exactly
+// there, never inside a relayed chunk nor after a later one.
+class MarkingInspector : public Inspector {
+ public:
+  Action on_data(Direction d, std::span<const std::byte> chunk) override {
+    if (d == Direction::kToDevice) {
+      shown_to_device += chunk.size();
+      return Action::forward();
+    }
+    marked_at.push_back(shown_to_device);
+    return Action::inject(chunk, Direction::kToDevice, bytes_of(marker(marked_at.size() - 1)));
+  }
+  void on_close(Direction /*d*/, CloseCause /*c*/) override {}
+  static std::string marker(std::size_t i) { return "#MARK" + std::to_string(i) + "#"; }
+
+  std::uint64_t shown_to_device = 0;
+  std::vector<std::uint64_t> marked_at;
 };
 
 class RelayGating : public RelayHarness, public ::testing::Test {
@@ -317,6 +339,59 @@ TEST_F(RelayGating, TheAnswerWaitsForABoundaryInTheOtherStream) {
   std::this_thread::sleep_for(100ms);  // the answer must not land inside "part...;"
   write_all(upstream_.peer, "-end;");
   EXPECT_EQ(read_n(device_.peer, 13), "-end;REFUSED;");
+}
+
+// The device reads slowly, so the relay's writes toward it are mostly in progress (partly
+// written) when the device's chunks make the inspector inject. A marker written as soon as it is
+// asked for would land inside the chunk being written.
+TEST_F(RelayInspectorCut, AnInjectionNeverInterleavesWithARelayedChunk) {
+  MarkingInspector marking;
+  other_inspector_ = &marking;
+  start_relay({Mode::kSeesAll, true}, {}, 64 * 1024);
+  const int small = 4096;
+  ::setsockopt(device_.inner, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  std::string text(std::size_t{4} * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
+  std::thread server([&] { write_all(upstream_.peer, text); });
+  std::thread device([&] {
+    for (int i = 0; i < 20; ++i) {
+      std::this_thread::sleep_for(20ms);
+      write_all(device_.peer, "x");
+    }
+  });
+  std::string got;
+  char buf[4096];
+  const std::size_t markers = 20;
+  std::size_t expected_size = text.size();
+  for (std::size_t i = 0; i < markers; ++i) expected_size += MarkingInspector::marker(i).size();
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (got.size() < expected_size && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{device_.peer, POLLIN, 0};
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
+    const ssize_t n = ::recv(device_.peer, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+    std::this_thread::sleep_for(1ms);  // a slow reader
+  }
+  server.join();
+  device.join();
+  ::shutdown(device_.peer, SHUT_WR);
+  ::shutdown(upstream_.peer, SHUT_WR);
+  ASSERT_TRUE(finished());
+  ASSERT_EQ(marking.marked_at.size(), markers);
+  // The relayed stream with each marker exactly where the inspector's view of it stood.
+  std::string expected;
+  std::uint64_t from = 0;
+  for (std::size_t i = 0; i < markers; ++i) {
+    expected += text.substr(from, marking.marked_at[i] - from) + MarkingInspector::marker(i);
+    from = marking.marked_at[i];
+  }
+  expected += text.substr(from);
+  EXPECT_TRUE(got == expected) << "a marker landed elsewhere than after the bytes shown before it";
+  // Most markers were asked for while a chunk toward the device was in flight.
+  std::size_t inside = 0;
+  for (std::uint64_t at : marking.marked_at) inside += at > 0 && at < text.size();
+  EXPECT_GT(inside, markers / 2);
 }
 
 TEST_P(RelayFixture, RelaysBothDirectionsUnchangedAndShowsEveryByteToTheInspector) {

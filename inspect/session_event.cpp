@@ -1,10 +1,10 @@
-#include "proxy/session_event.h"
+#include "inspect/session_event.h"
 
 #include <chrono>
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
-audit::Event session_event(const SessionInfo& session, const std::string& appliance_id,
+audit::Event session_event(const proxy::SessionInfo& session, const std::string& appliance_id,
                            const std::string& device, const char* category, const char* action,
                            audit::Outcome outcome) {
   audit::Event e;
@@ -17,9 +17,9 @@ audit::Event session_event(const SessionInfo& session, const std::string& applia
   e.severity =
       outcome == audit::Outcome::kSuccess ? audit::Severity::kInfo : audit::Severity::kNotice;
   e.fields.set("session", session.id);
-  e.fields.set("client", endpoint_text(session.device_addr, session.device_port));
-  e.fields.set("server", endpoint_text(session.server_addr, session.server_port));
+  e.fields.set("client", proxy::endpoint_text(session.device_addr, session.device_port));
+  e.fields.set("server", proxy::endpoint_text(session.server_addr, session.server_port));
   return e;
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -1,8 +1,8 @@
-#include "proxy/hl7_section.h"
+#include "inspect/hl7_section.h"
 
 #include "common/json_reader.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 Hl7Section read_hl7_section(const nlohmann::json* section) {
   Hl7Section c;
@@ -17,4 +17,4 @@ Hl7Section read_hl7_section(const nlohmann::json* section) {
   return c;
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -6,11 +6,11 @@
 #include "audit/event.h"
 #include "proxy/inspector.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 // Severity follows the outcome: info for success, notice otherwise (callers raise it for alerts).
-audit::Event session_event(const SessionInfo& session, const std::string& appliance_id,
+audit::Event session_event(const proxy::SessionInfo& session, const std::string& appliance_id,
                            const std::string& device, const char* category, const char* action,
                            audit::Outcome outcome);
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

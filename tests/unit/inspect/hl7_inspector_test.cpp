@@ -1,20 +1,23 @@
 // The HL7 inspector as the relay drives it: per-device rules audited, or enforced (the refused
 // message withheld and answered by wardgate with an AR/CR the sender can read), the per-device
 // default character set, and what is forwarded byte for byte.
-#include "proxy/hl7_inspector.h"
+#include "inspect/hl7_inspector.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audit/memory_sink.h"
 #include "tests/unit/hl7/hl7_test_support.h"
-#include "tests/unit/proxy/audit_test_support.h"
+#include "tests/unit/inspect/audit_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
+
+using proxy::Inspector;
 
 using hl7::testing::bytes_of;
 using hl7::testing::mllp;
@@ -65,22 +68,27 @@ class Hl7InspectorTest : public ::testing::Test {
     return r;
   }
 
-  // What the relay would forward for this chunk of the device's.
-  std::string device_sends(const std::string& bytes) {
+  // What the relay would forward for this chunk; a message the inspector injects toward the
+  // device is kept for injected(), as the relay would write it there.
+  std::string relay(Direction d, const std::string& bytes) {
     const auto b = bytes_of(bytes);
-    const Verdict v = inspector_->on_data(Direction::kFromDevice, b);
-    if (v == Verdict::kContinue) return bytes;
-    EXPECT_EQ(v, Verdict::kForwardReleased);
-    return text_of(inspector_->released(Direction::kFromDevice));
+    const Action a = inspector_->on_data(d, b);
+    EXPECT_NE(a.kind, Action::Kind::kClose);
+    if (a.kind == Action::Kind::kForward) return bytes;
+    if (a.kind == Action::Kind::kInject) {
+      EXPECT_EQ(a.into, Direction::kToDevice);
+      to_device_ += text_of(a.message);
+    }
+    return text_of(a.released);
+  }
+  std::string device_sends(const std::string& bytes) {
+    return relay(Direction::kFromDevice, bytes);
   }
   void server_sends(const std::string& bytes) {
-    EXPECT_EQ(inspector_->on_data(Direction::kToDevice, bytes_of(bytes)), Verdict::kContinue);
+    EXPECT_EQ(relay(Direction::kToDevice, bytes), bytes);
   }
-  std::string injected() {
-    if (!inspector_->injection_pending(Direction::kToDevice)) return "";
-    const auto b = inspector_->take_injection(Direction::kToDevice);
-    return text_of(b);
-  }
+  // wardgate's own bytes put into the device's stream since the last call.
+  std::string injected() { return std::exchange(to_device_, {}); }
 
   std::vector<audit::Event> events(std::string_view action) const {
     return testing::events_of(sink_, action);
@@ -95,6 +103,7 @@ class Hl7InspectorTest : public ::testing::Test {
   std::unique_ptr<policy::DeviceRegistry> devices_;
   std::unique_ptr<Hl7InspectorFactory> factory_;
   std::unique_ptr<Inspector> inspector_;
+  std::string to_device_;
 };
 
 TEST_F(Hl7InspectorTest, EnforcedRefusalIsWithheldAnsweredAndTheConnectionGoesOn) {
@@ -143,8 +152,7 @@ TEST_F(Hl7InspectorTest, TheAnswerWaitsUntilTheServersStreamIsBetweenFrames) {
       mllp("MSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|2026||ACK^R01|E1|P|2.5\rMSA|AA|X");
   server_sends(server_ack.substr(0, 20));
   EXPECT_EQ(device_sends(mllp(message("ADT^A08", "MON2"))), "");
-  EXPECT_TRUE(inspector_->injection_pending(Direction::kToDevice));
-  EXPECT_TRUE(inspector_->take_injection(Direction::kToDevice).empty());
+  EXPECT_EQ(injected(), "");  // not inside the server's frame
   server_sends(server_ack.substr(20));
   EXPECT_NE(injected().find("MSA|AR|MON2|"), std::string::npos);
 }
@@ -154,8 +162,7 @@ TEST_F(Hl7InspectorTest, WaitingAnswersAreBounded) {
   server_sends("\x0bMSH|^~\\&|HL7ENGINE|H|MON|W|2026||ACK");  // the server stays inside a frame
   const std::string adt = mllp(message("ADT^A08", "MON2"));
   for (int i = 0; i < 3000; ++i) EXPECT_EQ(device_sends(adt), "");
-  const auto waiting = inspector_->take_injection(Direction::kToDevice);
-  EXPECT_TRUE(waiting.empty());  // still inside the server's frame
+  EXPECT_EQ(injected(), "");  // still inside the server's frame
   const auto acks = events("acknowledgement");
   ASSERT_EQ(acks.size(), 3000u);
   EXPECT_EQ(text(acks.front(), "answer"), "<absent>");
@@ -216,7 +223,7 @@ TEST_F(Hl7InspectorTest, AuditOnlyRaisesTheAlertAndForwardsEverything) {
   make(false, oru_only());
   const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2"));
   EXPECT_EQ(device_sends(adt), adt);
-  EXPECT_FALSE(inspector_->injection_pending(Direction::kToDevice));
+  EXPECT_EQ(injected(), "");
   const auto alerts = events("security-alert");
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].outcome, audit::Outcome::kWarning);
@@ -227,8 +234,7 @@ TEST_F(Hl7InspectorTest, AuditOnlyRaisesTheAlertAndForwardsEverything) {
 TEST_F(Hl7InspectorTest, DevicesWithoutRulesAreNeverHeld) {
   make(true, {});
   const std::string adt = mllp(message("ADT^A08", "MON2"));
-  const auto b = bytes_of(adt.substr(0, 10));
-  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, b), Verdict::kContinue);
+  EXPECT_EQ(device_sends(adt.substr(0, 10)), adt.substr(0, 10));
 }
 
 TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
@@ -246,4 +252,4 @@ TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

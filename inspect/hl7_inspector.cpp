@@ -1,6 +1,4 @@
-#include "proxy/hl7_inspector.h"
-
-#include <arpa/inet.h>
+#include "inspect/hl7_inspector.h"
 
 #include <ctime>
 #include <utility>
@@ -11,17 +9,14 @@
 #include "hl7/frame_gate.h"
 #include "hl7/mllp_framer.h"
 #include "policy/hl7_rules.h"
-#include "proxy/session_event.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using hl7::Side;
 
-Side side_of(Direction d) { return d == Direction::kFromDevice ? Side::kClient : Side::kServer; }
 std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
-const char* who(Side s) { return s == Side::kClient ? "device" : "server"; }
 
 // Bytes of wardgate's own acknowledgements waiting for the server's stream to reach a boundary.
 constexpr std::size_t kMaxPendingAnswers = 256 * 1024;
@@ -66,50 +61,41 @@ hl7::Refusal refusal_for(policy::Rule rule) {
   }
 }
 
-class Hl7Inspector final : public Inspector,
+class Hl7Inspector final : public InspectorBase,
                            public hl7::DecoderCallbacks,
                            public hl7::FrameGate::Judge {
  public:
-  Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info, const policy::Device* device)
-      : settings_(settings),
-        info_(info),
-        device_(device),
-        device_name_(device != nullptr ? device->name : ip_text(info.device_addr)),
-        decoder_(*this, limits_for(settings, device)) {
-    if (settings_.enforce && has_rules(device_)) {
+  Hl7Inspector(const Hl7Inspection& settings, const SessionInfo& info)
+      : InspectorBase(settings, info, "hl7"),
+        settings_(settings),
+        decoder_(*this, limits_for(settings, device())) {
+    if (settings_.enforce && has_rules(device())) {
       gate_.emplace(decoder_, *this);
     }
   }
 
-  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
-    Verdict verdict = Verdict::kContinue;
+  Action on_data(Direction direction, std::span<const std::byte> chunk) override {
+    std::span<const std::byte> forward = chunk;
     if (direction == Direction::kFromDevice && gate_) {
-      released_ = gate_->feed(chunk);
-      verdict = Verdict::kForwardReleased;
+      forward = gate_->feed(chunk);
     } else {
-      decoder_.feed(side_of(direction), chunk);
+      decoder_.feed(side_of<Side>(direction), chunk);
     }
     report_unacknowledged(Clock::now(), settings_.ack_timeout);
-    return verdict;
-  }
-
-  std::span<const std::byte> released(Direction /*direction*/) override { return released_; }
-
-  bool injection_pending(Direction direction) const override {
-    return direction == Direction::kToDevice && !to_device_.empty();
-  }
-
-  std::vector<std::byte> take_injection(Direction direction) override {
-    // Only between the server's frames: an ACK of wardgate's inside one would corrupt both.
-    if (direction != Direction::kToDevice || !decoder_.at_frame_boundary(Side::kServer)) return {};
-    return std::exchange(to_device_, {});
+    // wardgate's answers go to the device only between the server's frames (as far as the
+    // inspector has seen them, which the relay guarantees is what the device has been sent): an
+    // ACK of wardgate's inside one would corrupt both.
+    if (!to_device_.empty() && decoder_.at_frame_boundary(Side::kServer)) {
+      return Action::inject(forward, Direction::kToDevice, std::exchange(to_device_, {}));
+    }
+    return Action::forward_released(forward);
   }
 
   void on_close(Direction direction, CloseCause /*cause*/) override {
     if (direction == Direction::kFromDevice && gate_) {
       gate_->end_of_stream();
     } else {
-      decoder_.end_of_stream(side_of(direction));
+      decoder_.end_of_stream(side_of<Side>(direction));
     }
     if (++closed_ < 2) return;
     // Whatever is still waiting will never be acknowledged on this connection.
@@ -124,14 +110,13 @@ class Hl7Inspector final : public Inspector,
       return;
     }
     policy::Decision decision;
-    if (from == Side::kClient && device_ != nullptr) {
-      decision = policy::check_message(device_->hl7, device_->name, m.message_type, m.trigger_event,
-                                       m.receiving_application);
+    if (from == Side::kClient && device() != nullptr) {
+      decision = policy::check_message(device()->hl7, device()->name, m.message_type,
+                                       m.trigger_event, m.receiving_application);
     }
     const bool withheld = !decision.allowed && gate_.has_value();
-    ++messages_[index(from)];
     emit(message_event(from, m, withheld));
-    if (!decision.allowed) alert("message refused by policy", decision);
+    if (!decision.allowed) alert("message refused by policy", decision, gate_.has_value());
     if (from == Side::kClient && gate_) {
       frame_.refused = frame_.refused || withheld;
       frame_.messages.push_back(
@@ -247,7 +232,7 @@ class Hl7Inspector final : public Inspector,
     e.fields.set("obx_count", m.obx_count);
     if (!m.patient_identifiers.empty()) {
       const hl7::PatientIdentifier& first = m.patient_identifiers.front();
-      if (auto p = settings_.patients->protect(first.id)) e.fields.set("patient_id", *p);
+      if (auto p = patients().protect(first.id)) e.fields.set("patient_id", *p);
       if (!first.assigning_authority.empty()) {
         e.fields.set("patient_id_authority", first.assigning_authority);
       }
@@ -256,7 +241,7 @@ class Hl7Inspector final : public Inspector,
         e.fields.set("patient_id_count", m.patient_identifiers.size());
       }
     }
-    if (auto n = settings_.patients->protect(m.patient_name)) e.fields.set("patient_name", *n);
+    if (auto n = patients().protect(m.patient_name)) e.fields.set("patient_name", *n);
     if (!m.notes.empty()) e.fields.set("notes", m.notes);
     if (withheld) e.fields.set("forwarded", false);
     return e;
@@ -267,7 +252,7 @@ class Hl7Inspector final : public Inspector,
               const hl7::Refusal& refusal, const char* why) {
     const std::string ack = hl7::build_refusal_ack(
         header, double_byte, refusal, hl7_timestamp(),
-        ("WG" + std::to_string(info_.id) + "-" + std::to_string(++refusals_)).substr(0, 20));
+        ("WG" + std::to_string(info().id) + "-" + std::to_string(++refusals_)).substr(0, 20));
     audit::Event e = event("acknowledgement", audit::Outcome::kDenied);
     e.fields.set("from", "wardgate");
     e.fields.set("code", hl7::to_string(refusal.code));
@@ -320,43 +305,20 @@ class Hl7Inspector final : public Inspector,
     }
   }
 
-  void alert(const char* what, const policy::Decision& d) {
-    audit::Event e =
-        event("security-alert", gate_ ? audit::Outcome::kDenied : audit::Outcome::kWarning);
-    e.severity = audit::Severity::kAlert;
-    e.fields.set("alert", what);
-    e.fields.set("rule", policy::to_string(d.rule));
-    e.fields.set("reason", d.reason);
-    e.fields.set("reaction", gate_ ? "refused" : "none (audit only)");
-    emit(std::move(e));
-  }
-
-  audit::Event event(const char* action, audit::Outcome outcome) const {
-    return session_event(info_, settings_.appliance_id, device_name_, "hl7", action, outcome);
-  }
-
-  void emit(audit::Event e) { settings_.sink->record(std::move(e)); }
-
   const Hl7Inspection& settings_;
-  SessionInfo info_;
-  const policy::Device* device_;
-  std::string device_name_;
   hl7::Decoder decoder_;
   std::optional<hl7::FrameGate> gate_;  // enforcement: the device's frames are held until judged
-  std::span<const std::byte> released_;
-  Frame frame_;                       // the device's frame being decoded (gate only)
-  std::vector<std::byte> to_device_;  // wardgate's acknowledgements waiting for a boundary
+  Frame frame_;                         // the device's frame being decoded (gate only)
+  std::vector<std::byte> to_device_;    // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;
   hl7::AckCorrelator correlators_[2];  // by the side that sent the message
-  std::uint64_t messages_[2] = {0, 0};
   int closed_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Inspector> Hl7InspectorFactory::create(const SessionInfo& info) {
-  const policy::Device* device = settings_.devices->find(ntohl(info.device_addr.s_addr));
-  return std::make_unique<Hl7Inspector>(settings_, info, device);
+std::unique_ptr<proxy::Inspector> Hl7InspectorFactory::create(const SessionInfo& info) {
+  return std::make_unique<Hl7Inspector>(settings_, info);
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -7,7 +7,7 @@
 
 #include "hl7/decoder.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 struct Hl7Section {
   // false: a message the rules refuse is audited as a security alert and relayed; true: wardgate
@@ -20,4 +20,4 @@ struct Hl7Section {
 // The defaults when the section is absent.
 Hl7Section read_hl7_section(const nlohmann::json* section);
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -1,8 +1,8 @@
-#include "proxy/dicom_section.h"
+#include "inspect/dicom_section.h"
 
 #include "common/json_reader.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 DicomSection read_dicom_section(const nlohmann::json* section) {
   DicomSection c;
@@ -19,4 +19,4 @@ DicomSection read_dicom_section(const nlohmann::json* section) {
   return c;
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -12,31 +12,24 @@
 #include <memory>
 #include <string>
 
-#include "audit/patient_data.h"
-#include "audit/sink.h"
 #include "hl7/decoder.h"
-#include "policy/device_registry.h"
-#include "proxy/inspector.h"
+#include "inspect/inspector_base.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
-struct Hl7Inspection {
-  audit::AuditSink* sink = nullptr;
-  const policy::DeviceRegistry* devices = nullptr;
-  const audit::PatientDataProtector* patients = nullptr;
-  std::string appliance_id;
+struct Hl7Inspection : InspectorSettings {
   bool enforce = false;       // refused messages are withheld and answered by wardgate
   hl7::DecoderLimits limits;  // default_charset: overridden by devices[].hl7.default_charset
   std::chrono::seconds ack_timeout{30};
 };
 
-class Hl7InspectorFactory final : public InspectorFactory {
+class Hl7InspectorFactory final : public proxy::InspectorFactory {
  public:
   explicit Hl7InspectorFactory(Hl7Inspection settings) : settings_(std::move(settings)) {}
-  std::unique_ptr<Inspector> create(const SessionInfo& info) override;
+  std::unique_ptr<proxy::Inspector> create(const SessionInfo& info) override;
 
  private:
   Hl7Inspection settings_;
 };
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -6,7 +6,7 @@
 
 #include "dicom/decoder.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 struct DicomSection {
   bool enforce = true;  // false: violations are audited, the traffic goes on untouched
@@ -16,4 +16,4 @@ struct DicomSection {
 // The defaults when the section is absent.
 DicomSection read_dicom_section(const nlohmann::json* section);
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

@@ -1,7 +1,7 @@
 // The DICOM inspector as the relay drives it: audit events for DIMSE-N operations (including the
 // N-EVENT-REPORT a Storage Commitment SCP sends back on the same association), a refused command
 // answered with A-ABORT to both sides, and a refused association answered with A-ASSOCIATE-RJ.
-#include "proxy/dicom_inspector.h"
+#include "inspect/dicom_inspector.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,10 +11,12 @@
 
 #include "audit/memory_sink.h"
 #include "tests/unit/dicom/normalized_streams.h"
-#include "tests/unit/proxy/audit_test_support.h"
+#include "tests/unit/inspect/audit_test_support.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
+
+using proxy::Inspector;
 
 using dicom::Side;
 using dicom::testing::Chunk;
@@ -64,13 +66,14 @@ class DicomInspectorTest : public ::testing::Test {
     ASSERT_NE(inspector_, nullptr);
   }
 
-  // Feeds every chunk (in pieces of `piece` bytes); expects kContinue throughout.
+  // Feeds every chunk (in pieces of `piece` bytes); expects each to be forwarded.
   void feed(const Recording& r, std::size_t piece = SIZE_MAX) {
     for (const Chunk& c : r) {
       std::span<const std::byte> rest(c.bytes);
       while (!rest.empty()) {
         const std::size_t n = std::min(piece, rest.size());
-        ASSERT_EQ(inspector_->on_data(direction_of(c.side), rest.first(n)), Verdict::kContinue);
+        ASSERT_EQ(inspector_->on_data(direction_of(c.side), rest.first(n)).kind,
+                  Action::Kind::kForward);
         rest = rest.subspan(n);
       }
     }
@@ -172,9 +175,10 @@ TEST_F(DicomInspectorTest, ForbiddenStoreIsAbortedOnBothSides) {
       {element(0x0000, 0x0000,
                dicom::testing::concat({le16(static_cast<std::uint16_t>(body.size())), le16(0)})),
        body});
-  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, command)),
-            Verdict::kRespondAndClose);
-  const Response r = inspector_->response();
+  const Action a =
+      inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, command));
+  ASSERT_EQ(a.kind, Action::Kind::kClose);
+  const Response& r = a.response;
   const auto abort = bytes({0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00});
   ASSERT_TRUE(r.to_device.has_value());
   ASSERT_TRUE(r.to_upstream.has_value());
@@ -205,9 +209,9 @@ TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
   make_inspector("MODALITY1");
   const Recording association = dicom::testing::normalized_association(false);
   ASSERT_EQ(association[0].side, Side::kClient);
-  EXPECT_EQ(inspector_->on_data(Direction::kFromDevice, association[0].bytes),
-            Verdict::kRespondAndClose);
-  const Response r = inspector_->response();
+  const Action a = inspector_->on_data(Direction::kFromDevice, association[0].bytes);
+  ASSERT_EQ(a.kind, Action::Kind::kClose);
+  const Response& r = a.response;
   ASSERT_TRUE(r.to_device.has_value());
   EXPECT_EQ(*r.to_device, bytes({0x03, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x01, 0x03}));
   ASSERT_TRUE(r.to_upstream.has_value());  // nothing was forwarded: close the server cleanly
@@ -227,4 +231,4 @@ TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
 }
 
 }  // namespace
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

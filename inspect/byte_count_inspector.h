@@ -1,7 +1,7 @@
 #pragma once
-// The simplest inspector: counts what crosses each intercepted service, per direction. It proves
-// the inspector seam end to end (every byte the relay forwards is shown exactly once) until the
-// DICOM and HL7 decoders plug in, and its totals are what `wardgate run` reports at exit.
+// The simplest inspector, for services of no protocol ("tcp"): counts what crosses each
+// intercepted service, per direction, without looking at a byte (everything is opaque, so the
+// relay splices it). Its totals are what `wardgate run` reports at exit.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -11,7 +11,7 @@
 
 #include "proxy/inspector.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 
 struct ServiceTotals {
   std::uint64_t sessions = 0;
@@ -20,9 +20,9 @@ struct ServiceTotals {
   std::uint64_t chunks = 0;
 };
 
-class ByteCountInspectorFactory final : public InspectorFactory {
+class ByteCountInspectorFactory final : public proxy::InspectorFactory {
  public:
-  std::unique_ptr<Inspector> create(const SessionInfo& info) override;
+  std::unique_ptr<proxy::Inspector> create(const proxy::SessionInfo& info) override;
 
   std::map<std::string, ServiceTotals> totals() const;
 
@@ -34,4 +34,4 @@ class ByteCountInspectorFactory final : public InspectorFactory {
   std::map<std::string, ServiceTotals> totals_;
 };
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect

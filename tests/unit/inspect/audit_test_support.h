@@ -9,7 +9,7 @@
 
 #include "audit/memory_sink.h"
 
-namespace wardgate::proxy::testing {
+namespace wardgate::inspect::testing {
 
 inline std::vector<audit::Event> events_of(const audit::MemorySink& sink, std::string_view action) {
   std::vector<audit::Event> out;
@@ -36,4 +36,4 @@ inline std::uint64_t number_field(const audit::Event& e, std::string_view key) {
   return UINT64_MAX - 1;
 }
 
-}  // namespace wardgate::proxy::testing
+}  // namespace wardgate::inspect::testing

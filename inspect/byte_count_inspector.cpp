@@ -1,9 +1,13 @@
-#include "proxy/byte_count_inspector.h"
+#include "inspect/byte_count_inspector.h"
 
-namespace wardgate::proxy {
+namespace wardgate::inspect {
 namespace {
 
-class ByteCountInspector final : public Inspector {
+using proxy::Action;
+using proxy::CloseCause;
+using proxy::Direction;
+
+class ByteCountInspector final : public proxy::Inspector {
  public:
   ByteCountInspector(ByteCountInspectorFactory& factory, std::string service)
       : factory_(factory), service_(std::move(service)) {
@@ -13,11 +17,11 @@ class ByteCountInspector final : public Inspector {
   ByteCountInspector(const ByteCountInspector&) = delete;
   ByteCountInspector& operator=(const ByteCountInspector&) = delete;
 
-  Verdict on_data(Direction direction, std::span<const std::byte> chunk) override {
+  Action on_data(Direction direction, std::span<const std::byte> chunk) override {
     (direction == Direction::kFromDevice ? counts_.bytes_from_device : counts_.bytes_to_device) +=
         chunk.size();
     ++counts_.chunks;
-    return Verdict::kContinue;
+    return Action::forward();
   }
   // Counting needs no bytes: everything may take the zero-copy path.
   std::uint64_t opaque_bytes(Direction /*direction*/) override { return kAllOpaque; }
@@ -36,7 +40,8 @@ class ByteCountInspector final : public Inspector {
 
 }  // namespace
 
-std::unique_ptr<Inspector> ByteCountInspectorFactory::create(const SessionInfo& info) {
+std::unique_ptr<proxy::Inspector> ByteCountInspectorFactory::create(
+    const proxy::SessionInfo& info) {
   return std::make_unique<ByteCountInspector>(*this, info.service);
 }
 
@@ -54,4 +59,4 @@ std::map<std::string, ServiceTotals> ByteCountInspectorFactory::totals() const {
   return totals_;
 }
 
-}  // namespace wardgate::proxy
+}  // namespace wardgate::inspect
