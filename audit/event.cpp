@@ -278,4 +278,17 @@ std::string to_json(const Event& event) {
   return out;
 }
 
+Event make_event(std::string appliance_id, std::string device, std::string category,
+                 std::string action, Outcome outcome, Severity severity) {
+  Event e;
+  e.time = std::chrono::system_clock::now();
+  e.appliance_id = std::move(appliance_id);
+  e.device = std::move(device);
+  e.category = std::move(category);
+  e.action = std::move(action);
+  e.outcome = outcome;
+  e.severity = severity;
+  return e;
+}
+
 }  // namespace wardgate::audit

@@ -79,6 +79,10 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// An event stamped now (system clock), without fields: what every module's own events start from.
+Event make_event(std::string appliance_id, std::string device, std::string category,
+                 std::string action, Outcome outcome, Severity severity);
+
 // Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF; 1 for ASCII), or 0 if it is not one. i < s.size().
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i);

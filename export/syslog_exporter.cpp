@@ -106,14 +106,8 @@ asio::awaitable<void> SyslogExporter::wait_for_commit() {
 void SyslogExporter::emit(std::string action, audit::Outcome outcome, audit::Severity severity,
                           audit::Fields fields) {
   if (events_ == nullptr) return;
-  audit::Event e;
-  e.time = std::chrono::system_clock::now();
-  e.appliance_id = options_.appliance_id;
-  e.device = options_.name;
-  e.category = "audit";
-  e.action = std::move(action);
-  e.outcome = outcome;
-  e.severity = severity;
+  audit::Event e = audit::make_event(options_.appliance_id, options_.name, "audit",
+                                     std::move(action), outcome, severity);
   e.fields = std::move(fields);
   e.fields.set("destination", options_.name);
   e.fields.set("transport", to_string(options_.transport.kind));

@@ -212,20 +212,17 @@ std::string format_rfc5424(const store::StoredRecord& record, const SyslogOption
   std::string out =
       syslog_header(record, options, syslog_severity(record.event.severity), {}) + ' ';
   const std::size_t header_size = out.size();
-  out += structured_data(record, options, true, {});
-  if (out.size() + 1 + kBom.size() + msg.size() <= cap) {
-    out += ' ';
-    out += kBom;
-    out += msg;
-    return out;
-  }
-  out.resize(header_size);
-  out += structured_data(record, options, false, "fields");
-  if (out.size() + 1 + kBom.size() + msg.size() <= cap) {
-    out += ' ';
-    out += kBom;
-    out += msg;
-    return out;
+  // Whole, then without the typed fields (marked truncated), as long as the message still fits.
+  for (const auto& [with_fields, truncated] :
+       {std::pair<bool, std::string_view>{true, {}}, {false, "fields"}}) {
+    out.resize(header_size);
+    out += structured_data(record, options, with_fields, truncated);
+    if (out.size() + 1 + kBom.size() + msg.size() <= cap) {
+      out += ' ';
+      out += kBom;
+      out += msg;
+      return out;
+    }
   }
   out.resize(header_size);
   out += structured_data(record, options, false, "fields,msg");

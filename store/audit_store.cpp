@@ -107,15 +107,8 @@ bool AuditStore::flush(std::chrono::milliseconds timeout) { return queue_.flush(
 
 audit::Event AuditStore::store_event(std::string action, audit::Outcome outcome,
                                      audit::Severity severity) const {
-  audit::Event e;
-  e.time = std::chrono::system_clock::now();
-  e.appliance_id = options_.appliance_id;
-  e.device = options_.appliance_id;
-  e.category = "audit";
-  e.action = std::move(action);
-  e.outcome = outcome;
-  e.severity = severity;
-  return e;
+  return audit::make_event(options_.appliance_id, options_.appliance_id, "audit", std::move(action),
+                           outcome, severity);
 }
 
 void AuditStore::update_degraded() {
