@@ -33,21 +33,18 @@ Inspection make_inspection(const Config& config, audit::AuditSink& audit) {
   in.counters = std::make_shared<inspect::ByteCountInspectorFactory>();
   in.inspectors = std::make_shared<inspect::ProtocolInspectors>(in.counters);
 
+  // What every inspector is given: where events go, the devices, patient-data protection.
+  const inspect::InspectorSettings common{&audit, in.devices.get(), in.patients.get(),
+                                          config.appliance_id};
   inspect::DicomInspection dicom;
-  dicom.sink = &audit;
-  dicom.devices = in.devices.get();
-  dicom.patients = in.patients.get();
-  dicom.appliance_id = config.appliance_id;
+  static_cast<inspect::InspectorSettings&>(dicom) = common;
   dicom.enforce = config.dicom.enforce;
   dicom.limits = config.dicom.limits;
   in.inspectors->add("dicom", std::make_shared<inspect::DicomInspectorFactory>(dicom));
   dicom::prepare_decoding();
 
   inspect::Hl7Inspection hl7;
-  hl7.sink = &audit;
-  hl7.devices = in.devices.get();
-  hl7.patients = in.patients.get();
-  hl7.appliance_id = config.appliance_id;
+  static_cast<inspect::InspectorSettings&>(hl7) = common;
   hl7.enforce = config.hl7.enforce;
   hl7.limits = config.hl7.limits;
   hl7.ack_timeout = config.hl7.ack_timeout;

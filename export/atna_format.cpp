@@ -63,11 +63,7 @@ void append_xml(std::string& out, std::string_view value) {
 }
 
 void attr(std::string& out, std::string_view name, std::string_view value) {
-  out += ' ';
-  out += name;
-  out += "=\"";
-  append_xml(out, value);
-  out += '"';
+  append_name_value(out, name, value, append_xml);
 }
 
 void coded(std::string& out, std::string_view element, std::string_view code,

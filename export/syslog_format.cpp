@@ -36,11 +36,7 @@ bool valid_sd_name(std::string_view name) {
 }
 
 void append_param(std::string& out, std::string_view name, std::string_view value) {
-  out += ' ';
-  out += name;
-  out += "=\"";
-  append_sd_value(out, value);
-  out += '"';
+  append_name_value(out, name, value, append_sd_value);
 }
 
 template <typename T>

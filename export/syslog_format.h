@@ -116,6 +116,18 @@ std::string format_rfc5424(const store::StoredRecord& record, const SyslogOption
 // a backslash; bytes that are not well-formed UTF-8 replaced by U+FFFD.
 void append_sd_value(std::string& out, std::string_view value);
 
+// Appends ` name="value"`, the value written by `escape`: an RFC 5424 SD-PARAM and an XML
+// attribute share this shape and differ only in their escaping.
+template <typename Escape>
+void append_name_value(std::string& out, std::string_view name, std::string_view value,
+                       Escape escape) {
+  out += ' ';
+  out += name;
+  out += "=\"";
+  escape(out, value);
+  out += '"';
+}
+
 // Whether the kernel reports its clock synchronised (adjtimex(2) state other than TIME_ERROR).
 bool clock_synchronized();
 

@@ -1,13 +1,16 @@
 #pragma once
 // Reading the audit events an inspector emitted into a MemorySink, the way the inspector tests
-// assert on them: by action, and field values as text or numbers.
+// assert on them (by action, and field values as text or numbers), and the session they watch.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include <arpa/inet.h>
+
 #include "audit/memory_sink.h"
+#include "proxy/inspector.h"
 
 namespace wardgate::inspect::testing {
 
@@ -34,6 +37,21 @@ inline std::uint64_t number_field(const audit::Event& e, std::string_view key) {
   if (v == nullptr) return UINT64_MAX;
   if (const auto* u = std::get_if<std::uint64_t>(v)) return *u;
   return UINT64_MAX - 1;
+}
+
+// The session an inspector under test watches: `device`:`device_port` -> `server`:`server_port`.
+inline proxy::SessionInfo session_info(std::uint64_t id, const std::string& protocol,
+                                       const char* device, std::uint16_t device_port,
+                                       const char* server, std::uint16_t server_port) {
+  proxy::SessionInfo info;
+  info.id = id;
+  info.service = protocol == "dicom" ? "pacs-dicom" : protocol;
+  info.protocol = protocol;
+  ::inet_pton(AF_INET, device, &info.device_addr);
+  info.device_port = device_port;
+  ::inet_pton(AF_INET, server, &info.server_addr);
+  info.server_port = server_port;
+  return info;
 }
 
 }  // namespace wardgate::inspect::testing

@@ -37,13 +37,7 @@ Direction direction_of(Side side) {
 class DicomInspectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    info_.id = 7;
-    info_.service = "pacs-dicom";
-    info_.protocol = "dicom";
-    ::inet_pton(AF_INET, kDeviceAddress, &info_.device_addr);
-    info_.device_port = 50123;
-    ::inet_pton(AF_INET, "10.2.2.10", &info_.server_addr);
-    info_.server_port = 104;
+    info_ = testing::session_info(7, "dicom", kDeviceAddress, 50123, "10.2.2.10", 104);
   }
 
   // One device at the session's address; `calling_ae` is its only allowed calling AE title.

@@ -36,13 +36,7 @@ std::string message(const std::string& type, const std::string& id, const std::s
 class Hl7InspectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    info_.id = 9;
-    info_.service = "hl7";
-    info_.protocol = "hl7";
-    ::inet_pton(AF_INET, kMonitor, &info_.device_addr);
-    info_.device_port = 40000;
-    ::inet_pton(AF_INET, "10.2.2.20", &info_.server_addr);
-    info_.server_port = 2575;
+    info_ = testing::session_info(9, "hl7", kMonitor, 40000, "10.2.2.20", 2575);
   }
 
   void make(bool enforce, policy::Hl7Rules rules) {
