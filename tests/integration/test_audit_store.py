@@ -2,7 +2,7 @@
 by `wardgate audit verify` at the exact sequence numbers, and a writer killed with SIGKILL loses
 no record it had reported committed. No root and no network: the store is driven by
 bench_audit_store (WARDGATE_AUDIT_DRIVER), which records DICOM-like events through
-audit::AuditStore exactly as wardgate does."""
+store::AuditStore exactly as wardgate does."""
 
 import json
 import os
