@@ -48,8 +48,8 @@ void AuditSpoolWatcher::check_bypass_end() {
     // removed it (the operator's --end clears the marker first, so it is not that).
     const bool expired = now + std::chrono::seconds(1) >= active->until;
     const auto at = expired ? std::min(now, active->until) : now;
-    sink_.record(bypass_ended_event(appliance_id_, *active, at, expired ? "expired" : "removed",
-                                    ""));
+    sink_.record(
+        bypass_ended_event(appliance_id_, *active, at, expired ? "expired" : "removed", ""));
     spdlog::warn("bypass {}: forwarding without inspection has ended",
                  expired ? "expired" : "removed");
     end_recorded_ = true;

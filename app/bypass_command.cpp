@@ -1,7 +1,8 @@
 // `wardgate bypass`: the one, explicit way to forward VLAN traffic without inspection, for a
 // bounded time. The kernel holds the bypass (an element with a timeout in the gateway table's
 // `bypass` set, one per VLAN interface), so it ends by itself even if no wardgate is alive; its
-// start and end are audit events, spooled for the daemon's store writer (app/audit_spool_watcher.h).
+// start and end are audit events, spooled for the daemon's store writer
+// (app/audit_spool_watcher.h).
 #include <iostream>
 
 #include "app/bypass_record.h"
@@ -69,8 +70,7 @@ int bypass_start_command(const std::string& config_path, int minutes, const std:
     return kExitFailure;
   }
   std::cout << "bypass active until " << audit::format_time(bypass.until)
-            << ": traffic of the VLAN is forwarded WITHOUT inspection (reason: " << reason
-            << ")\n";
+            << ": traffic of the VLAN is forwarded WITHOUT inspection (reason: " << reason << ")\n";
   return kExitOk;
 }
 

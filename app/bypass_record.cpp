@@ -61,10 +61,10 @@ audit::Event bypass_started_event(const std::string& appliance_id, const ActiveB
   e.fields.set("reason", bypass.reason);
   e.fields.set("by", bypass.by);
   e.fields.set("until", audit::format_time(bypass.until));
-  e.fields.set("minutes", static_cast<std::uint64_t>(
-                              std::chrono::duration_cast<std::chrono::minutes>(bypass.until -
-                                                                               bypass.started)
-                                  .count()));
+  e.fields.set(
+      "minutes",
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::minutes>(bypass.until - bypass.started).count()));
   e.fields.set("interfaces", interfaces);
   return e;
 }

@@ -96,7 +96,8 @@ std::vector<SpooledEvent> EventSpool::take(std::vector<std::string>* problems) c
   const auto set_aside = [problems](const fs::path& file, const std::string& why) {
     std::error_code ignored;
     fs::rename(file, file.string() + ".bad", ignored);
-    if (problems != nullptr) problems->push_back(file.string() + ": " + why + " (set aside as .bad)");
+    if (problems != nullptr)
+      problems->push_back(file.string() + ": " + why + " (set aside as .bad)");
   };
   std::vector<SpooledEvent> out;
   for (const auto& file : files) {

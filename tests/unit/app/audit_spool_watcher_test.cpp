@@ -68,8 +68,9 @@ TEST_F(AuditSpoolWatcherTest, RecordsTheEndOfABypassTheKernelLetExpireAtItsEndTi
   clock_.advance(minutes(45));  // expired while nobody looked (wardgate was down, say)
   in_kernel_ = false;
   w.tick();
-  ASSERT_EQ(sink_.events().size(), 1u);
-  const auto& end = sink_.events()[0];
+  const auto events = sink_.events();
+  ASSERT_EQ(events.size(), 1u);
+  const auto& end = events[0];
   EXPECT_EQ(end.action, "bypass-ended");
   EXPECT_EQ(end.time, bypass.until);
   EXPECT_EQ(std::get<std::string>(*end.fields.find("how")), "expired");
