@@ -27,18 +27,31 @@ std::vector<Ipv4Prefix> outermost(std::vector<Ipv4Prefix> prefixes) {
   return kept;
 }
 
-std::set<std::uint32_t> sources_of(const PassThroughFlow& flow,
-                                   const std::vector<DeviceName>& devices) {
-  std::set<std::uint32_t> out;
-  for (const auto& d : devices) {
-    const bool named =
-        std::find(flow.devices.begin(), flow.devices.end(), d.name) != flow.devices.end();
-    const bool typed = std::find(flow.device_types.begin(), flow.device_types.end(), d.type) !=
-                       flow.device_types.end();
-    if (named || typed) out.insert(d.address);
+// Device addresses by name and by type, so resolving a flow costs its names, not all devices.
+struct DeviceIndex {
+  std::map<std::string, std::uint32_t, std::less<>> by_name;
+  std::map<std::string, std::vector<std::uint32_t>, std::less<>> by_type;
+
+  explicit DeviceIndex(const std::vector<DeviceName>& devices) {
+    for (const auto& d : devices) {
+      by_name.emplace(d.name, d.address);
+      by_type[d.type].push_back(d.address);
+    }
   }
-  return out;
-}
+
+  std::set<std::uint32_t> sources_of(const PassThroughFlow& flow) const {
+    std::set<std::uint32_t> out;
+    for (const auto& name : flow.devices) {
+      if (const auto it = by_name.find(name); it != by_name.end()) out.insert(it->second);
+    }
+    for (const auto& type : flow.device_types) {
+      if (const auto it = by_type.find(type); it != by_type.end()) {
+        out.insert(it->second.begin(), it->second.end());
+      }
+    }
+    return out;
+  }
+};
 
 template <typename T, typename F>
 std::string list_of(const std::vector<T>& items, F&& format) {
@@ -111,11 +124,12 @@ GatewayPlan make_gateway_plan(const GatewayOptions& g, const std::vector<DeviceN
   p.devices.assign(addresses.begin(), addresses.end());
   for (const auto& [address, port] : published) p.published.push_back({address, port});
 
+  const DeviceIndex index(devices);
   std::map<std::tuple<std::uint32_t, std::uint8_t, std::uint16_t>, std::vector<Ipv4Prefix>> flows;
   std::map<std::uint32_t, std::vector<Ipv4Prefix>> echo;
   std::set<std::uint32_t> echo_to_gateway;
   for (const auto& flow : g.pass_through) {
-    for (const std::uint32_t source : sources_of(flow, devices)) {
+    for (const std::uint32_t source : index.sources_of(flow)) {
       if (flow.to_gateway) echo_to_gateway.insert(source);
       if (flow.protocol == FlowProtocol::icmp) {
         auto& d = echo[source];
