@@ -15,6 +15,7 @@ using common::valid_name;
 constexpr std::int64_t kMaxPort = 65535;
 // Caps keep a hostile or mistaken file from building a ruleset the kernel chokes on.
 constexpr std::size_t kMaxList = 1024;
+constexpr std::size_t kMaxFlows = 8192;  // a few per device for a thousand devices
 constexpr std::size_t kMaxNameLength = 32;
 constexpr std::string_view kGatewayDestination = "gateway";
 
@@ -134,8 +135,8 @@ std::vector<PassThroughFlow> read_pass_through(ObjectReader& r, const GatewayOpt
   const nlohmann::json* v = r.member("pass_through");
   if (v == nullptr) return out;
   if (!v->is_array()) r.fail("pass_through", "must be an array of flows");
-  if (v->size() > kMaxList) {
-    r.fail("pass_through", "has more than " + std::to_string(kMaxList) + " entries");
+  if (v->size() > kMaxFlows) {
+    r.fail("pass_through", "has more than " + std::to_string(kMaxFlows) + " entries");
   }
   std::set<std::string> device_names;
   std::set<std::string> device_types;
