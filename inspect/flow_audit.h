@@ -5,6 +5,7 @@
 // core), shown unaggregated to the observer (the policy engine), and passed through the
 // policy::DeniedFlowAggregator, whose records become audit events of category "network":
 // "flow-denied", "flow-denied-summary", "device-first-seen" (docs/audit-events.md).
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -51,6 +52,7 @@ class FlowAudit {
   const policy::DeviceDirectory& devices_;
   std::string appliance_id_;
   const common::Clock& clock_;
+  std::chrono::seconds window_;
   Observer observer_;
   mutable std::mutex mutex_;
   policy::DeniedFlowAggregator aggregator_;

@@ -2,7 +2,8 @@
 // The packets the gateway's ruleset denies and logs (`log group G prefix "wg:<reason>"`),
 // read from the kernel over NFLOG: a raw NETLINK_NETFILTER socket subscribed to group G, copy
 // mode NFULNL_COPY_PACKET with a copy range of kCopyRange bytes (enough for the IP and transport
-// headers, never a payload worth keeping). Each logged packet becomes one common::FlowObservation.
+// headers, never a payload worth keeping), flushed by the kernel at least every 50 ms. Each logged
+// packet becomes one common::FlowObservation.
 //
 // The socket is non-blocking: wait for it to be readable (Asio's posix::stream_descriptor
 // async_wait, or poll) and call read_available(). A burst the socket buffer cannot hold is lost
