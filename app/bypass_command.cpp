@@ -53,9 +53,13 @@ int bypass_start_command(const std::string& config_path, int minutes, const std:
   const auto& interfaces = config->interception.interfaces;
   // Kernel first, then the marker, then the event: the daemon reads "marker without kernel
   // element" as an ended bypass, so the marker never exists before the element does.
-  if (const auto error = nat::add_bypass(table, interfaces, minutes, reason); !error.empty()) {
-    std::cerr << "wardgate bypass: " << error << "\n";
-    return kExitFailure;
+  for (const auto& interface : interfaces) {
+    if (const auto error = nat::add_bypass(table, interface, minutes, reason);
+        !error.empty()) {
+      nat::end_bypass(table);
+      std::cerr << "wardgate bypass: " << error << "\n";
+      return kExitFailure;
+    }
   }
   try {
     write_active_bypass(spool_of(*config), bypass);
@@ -102,12 +106,12 @@ int bypass_status_command(const std::string& config_path) {
   int status = kExitOk;
   const auto config = gateway_config(config_path, status);
   if (!config) return status;
-  std::string error;
-  const auto entries = nat::list_bypass(config->interception.nft_table, &error);
-  if (!error.empty()) {
-    std::cerr << "wardgate bypass: " << error << "\n";
+  const auto listing = nat::list_bypass(config->interception.nft_table);
+  if (!listing.error.empty()) {
+    std::cerr << "wardgate bypass: " << listing.error << "\n";
     return kExitFailure;
   }
+  const auto& entries = listing.entries;
   if (entries.empty()) {
     std::cout << "no bypass active: every flow is inspected or denied\n";
     return kExitOk;

@@ -54,16 +54,6 @@ AuditConfig read_audit(const nlohmann::json* j) {
   return c;
 }
 
-// The devices as nat/ checks them against the gateway section.
-std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& devices) {
-  std::vector<nat::DeviceName> out;
-  out.reserve(devices.size());
-  for (const auto& d : devices) {
-    out.push_back({d.name, policy::to_string(d.type), d.address, {}});
-  }
-  return out;
-}
-
 // With a gateway, the concentrator routes the prefix the core sees the VLAN under: advertised
 // networks inside the VLAN prefix follow nat.mapped_prefix (host part kept), and with none
 // given the presented prefix is advertised.
@@ -99,6 +89,15 @@ void compose(Config& c) {
 }
 
 }  // namespace
+
+std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& devices) {
+  std::vector<nat::DeviceName> out;
+  out.reserve(devices.size());
+  for (const auto& d : devices) {
+    out.push_back({d.name, policy::to_string(d.type), d.address, {}});
+  }
+  return out;
+}
 
 Config parse_config(const std::string& json_text, const std::string& source_name) {
   const nlohmann::json doc = common::parse_json(json_text, source_name);

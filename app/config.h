@@ -46,6 +46,9 @@ struct Config {
   std::optional<nat::GatewayOptions> gateway;
 };
 
+// The devices as nat/ sees them (name, type, address, published ports), for the gateway's plan.
+std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& devices);
+
 Config parse_config(const std::string& json_text, const std::string& source_name);
 Config load_config_file(const std::string& path);
 
