@@ -64,6 +64,46 @@ except Exception as e:
 """
 
 
+# A transparent relay standing in for wardgate's proxy (IP_TRANSPARENT on both legs, as proxy/
+# does): device -> core connections leave from the device's mapped address, core -> published
+# service connections reach the device from the core's address. Prints "relay PEER -> ORIGINAL".
+RELAY = """
+import socket, sys, threading
+IP_TRANSPARENT = 19
+vlan, mapped = sys.argv[1], sys.argv[2]   # "a.b.c." prefixes of two /24s
+def swap(addr, frm, to):
+    return to + addr.rsplit(".", 1)[1] if addr.startswith(frm) else addr
+ls = socket.socket(); ls.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); ls.bind(("0.0.0.0", 15001)); ls.listen(16)
+print("listening", flush=True)
+def serve(conn, peer):
+    original = conn.getsockname()
+    print("relay", peer[0], "->", original[0], original[1], flush=True)
+    up = socket.socket(); up.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1); up.settimeout(5)
+    up.bind((swap(peer[0], vlan, mapped), 0))
+    up.connect((swap(original[0], mapped, vlan), original[1]))
+    up.sendall(conn.recv(100)); conn.sendall(up.recv(100)); up.close(); conn.close()
+while True:
+    conn, peer = ls.accept()
+    threading.Thread(target=serve, args=(conn, peer), daemon=True).start()
+"""
+
+# A TCP server answering "hello from PEER" to one message per connection.
+ECHO = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16); print("listening", flush=True)
+while True:
+    c, peer = s.accept(); c.recv(100); c.sendall(("hello from " + peer[0]).encode()); c.close()
+"""
+
+CALL = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+s.sendall(b"hi"); print(s.recv(100).decode())
+"""
+
+
 class GatewayRulesTest(LabTestCase):
     lab_name = "gwrules"
 
@@ -206,6 +246,27 @@ class GatewayRulesTest(LabTestCase):
         self.udp("ct", self.lab.ip("ct"), 124, source_port=40124)
         self.udp("ct", self.lab.ip("ct"), 124)
         self.assertEqual(self.arrived(since, "udp", 124), [])
+
+    def test_proxied_connections_both_ways_with_nat_in_the_path(self):
+        lab = self.lab
+        relay = lab.start("gw", ["python3", "-c", RELAY, lab.env["VLAN_NET"] + ".",
+                                 MAPPED.rsplit(".", 1)[0] + "."], ready_text="listening")
+        servers = [lab.start("pacs", ["python3", "-c", ECHO, "104"], ready_text="listening"),
+                   lab.start("ct", ["python3", "-c", ECHO, "11113"], ready_text="listening")]
+        try:
+            # Device -> core on an intercepted port: proxied, the PACS sees the mapped address.
+            out = lab.run("ct", ["python3", "-c", CALL, lab.ip("pacs"), "104"]).stdout.decode()
+            self.assertEqual(out.strip(), "hello from " + mapped(lab.ip("ct")))
+            # Core -> the CT's published service at its mapped address: proxied, the CT sees the
+            # PACS's own address, the PACS the answer from the address it called.
+            out = lab.run("pacs", ["python3", "-c", CALL, mapped(lab.ip("ct")), "11113"])
+            self.assertEqual(out.stdout.decode().strip(), "hello from " + lab.ip("pacs"))
+            log = relay.log()
+            self.assertIn(f"relay {lab.ip('ct')} -> {lab.ip('pacs')} 104", log)
+            self.assertIn(f"relay {lab.ip('pacs')} -> {mapped(lab.ip('ct'))} 11113", log)
+        finally:
+            for proc in (relay, *servers):
+                proc.stop()
 
     def test_a_bad_configuration_is_refused_and_the_policy_stays(self):
         bad = json.loads(json.dumps(self.config))
