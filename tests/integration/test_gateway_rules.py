@@ -205,6 +205,15 @@ class GatewayRulesTest(LabTestCase):
         self.assertEqual(self.counter("deny_unknown") - unknown_before, 1)
         self.assertEqual(self.counter("deny_spoof") - spoof_before, 1)
 
+    def test_ipv6_from_the_vlan_is_dropped_and_recorded(self):
+        out = self.lab.run("gw", ["ip", "-6", "-o", "addr", "show", "dev", "vlan0", "scope",
+                                  "link"]).stdout.decode()
+        gw6 = out.split("inet6 ")[1].split("/")[0]
+        before = self.counter("deny_ipv6")
+        ping = self.lab.run("ct", ["ping", "-6", "-c1", "-W1", f"{gw6}%eth0"], check=False)
+        self.assertNotEqual(ping.returncode, 0)
+        self.assertGreaterEqual(self.counter("deny_ipv6") - before, 1)
+
     def test_intercepted_port_without_listener_is_refused_at_once(self):
         before = self.counter("no_listener")
         result = self.connect("ct", self.lab.ip("ct"), self.lab.ip("pacs"), 104, timeout=5)
