@@ -266,6 +266,7 @@ std::string render_gateway_script(const GatewayPlan& p) {
     << "    ct state established,related counter accept\n"
     << "    meta mark " << mark << " counter accept\n"
     << "    icmpv6 type nd-router-advert counter drop\n"
+    << "    meta nfproto ipv6 goto deny_ipv6\n"
     << "    ip daddr " << gateway
     << " icmp type echo-request ip saddr @echo_to_gateway counter accept\n";
   if (!p.vlan_services.empty()) {

@@ -12,14 +12,28 @@ constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 
 std::string set_name(const std::string& table) { return "inet " + table + " bypass"; }
 
+std::string bypass_element(const std::string& interface, const std::string& timeout,
+                           const std::string& reason) {
+  return "{ \"" + interface + "\" timeout " + timeout + " comment \"" +
+         sanitize_bypass_reason(reason) + "\" }";
+}
+
 }  // namespace
 
 std::string install_gateway(const GatewayPlan& plan) {
   if (auto error = install_policy_route(plan.route); !error.empty()) return error;
   // An interception-only table of the same name would divert traffic around the gateway's checks.
-  const std::string legacy =
-      "add table ip " + plan.table + "\ndelete table ip " + plan.table + "\n";
-  const NftResult nft = run_nft_script(legacy + render_gateway_script(plan));
+  std::string script = "add table ip " + plan.table + "\ndelete table ip " + plan.table + "\n" +
+                       render_gateway_script(plan);
+  // A running bypass outlives the restart with its remaining time: it was started (and audited)
+  // for a duration, and ends by itself.
+  for (const auto& b : list_bypass(plan.table).entries) {
+    if (b.expires_in_seconds <= 0 || !common::valid_name(b.interface, kMaxInterfaceName)) continue;
+    script += "add element " + set_name(plan.table) + " " +
+              bypass_element(b.interface, std::to_string(b.expires_in_seconds) + "s", b.reason) +
+              "\n";
+  }
+  const NftResult nft = run_nft_script(script);
   if (!nft.ok) return "cannot install nftables table 'inet " + plan.table + "': " + nft.error;
   return {};
 }
@@ -59,10 +73,10 @@ std::string add_bypass(const std::string& table, const std::string& interface, s
   if (why.find_first_not_of(' ') == std::string::npos) return "bypass: a reason is required";
   const std::string element = "{ \"" + interface + "\" }";
   // add (a no-op if present), delete, add: one transaction that replaces a running bypass.
-  const std::string script =
-      "add element " + set_name(table) + " " + element + "\n" + "delete element " +
-      set_name(table) + " " + element + "\n" + "add element " + set_name(table) + " { \"" +
-      interface + "\" timeout " + std::to_string(minutes) + "m comment \"" + why + "\" }\n";
+  const std::string script = "add element " + set_name(table) + " " + element + "\n" +
+                             "delete element " + set_name(table) + " " + element + "\n" +
+                             "add element " + set_name(table) + " " +
+                             bypass_element(interface, std::to_string(minutes) + "m", why) + "\n";
   const NftResult nft = run_nft_script(script);
   if (!nft.ok) return "cannot start the bypass on " + interface + ": " + nft.error;
   return {};

@@ -15,8 +15,9 @@
 namespace wardgate::nat {
 
 // Installs the policy route TPROXY needs, then replaces `table inet <plan.table>` (and any
-// interception-only `table ip <plan.table>` of an earlier mode) in one nft transaction. Empty on
-// success; on failure the previous policy, if any, stays in force.
+// interception-only `table ip <plan.table>` of an earlier mode) in one nft transaction; a running
+// bypass is carried over with its remaining time. Empty on success; on failure the previous
+// policy, if any, stays in force.
 std::string install_gateway(const GatewayPlan& plan);
 // Removes the table and the policy route: the VLAN is then routed without wardgate. Empty on
 // success; succeeds when nothing is installed.

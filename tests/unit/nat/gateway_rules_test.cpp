@@ -104,6 +104,10 @@ TEST(GatewayRules, RendersOneAtomicReplacementOfTheInetTable) {
     EXPECT_TRUE(has(s, std::string("log prefix \"") + prefix + "\" group 7900")) << prefix;
   }
   EXPECT_TRUE(has(s, "reject with tcp reset"));
+  // IPv6 to the appliance: router advertisements ignored, everything else recorded as IPv6.
+  const std::string input = s.substr(s.find("chain vlan_input {"));
+  EXPECT_LT(input.find("icmpv6 type nd-router-advert counter drop"),
+            input.find("meta nfproto ipv6 goto deny_ipv6"));
   EXPECT_TRUE(has(s, "ip saddr 10.1.1.1 goto deny_spoof"));
   // The bypass: a timed set; its flows are marked and cut off when it ends.
   EXPECT_TRUE(has(s, "set bypass {\n    type ifname\n    flags timeout\n  }"));

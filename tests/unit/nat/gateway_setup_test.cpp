@@ -87,6 +87,13 @@ std::string install_bypass_remove() {
       list.entries[0].reason != "shorter") {
     return "the bypass was not replaced";
   }
+  // A restart (install again) keeps the running bypass with its remaining time.
+  if (auto e = install_gateway(plan()); !e.empty()) return "install during bypass: " + e;
+  list = list_bypass("wgtest");
+  if (list.entries.size() != 1 || list.entries[0].expires_in_seconds > 300 ||
+      list.entries[0].expires_in_seconds < 290 || list.entries[0].reason != "shorter") {
+    return "the bypass did not survive the restart";
+  }
   if (auto e = end_bypass("wgtest"); !e.empty()) return e;
   if (!list_bypass("wgtest").entries.empty()) return "bypass still listed after end_bypass";
 
