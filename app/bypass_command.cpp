@@ -32,6 +32,14 @@ std::optional<Config> gateway_config(const std::string& path, int& status) {
   }
 }
 
+// nft's "No such file or directory" for a missing table or set, said so an operator can act.
+std::string explain(const std::string& error, const std::string& table) {
+  if (error.find("No such file or directory") == std::string::npos) return error;
+  return "the gateway's forwarding policy (table inet " + table +
+         ") is not installed in this network namespace: run this where `wardgate run` runs, "
+         "after it started once";
+}
+
 std::filesystem::path spool_of(const Config& c) {
   return store::spool_directory_for(c.audit.store.path);
 }
@@ -54,10 +62,9 @@ int bypass_start_command(const std::string& config_path, int minutes, const std:
   // Kernel first, then the marker, then the event: the daemon reads "marker without kernel
   // element" as an ended bypass, so the marker never exists before the element does.
   for (const auto& interface : interfaces) {
-    if (const auto error = nat::add_bypass(table, interface, minutes, reason);
-        !error.empty()) {
+    if (const auto error = nat::add_bypass(table, interface, minutes, reason); !error.empty()) {
       nat::end_bypass(table);
-      std::cerr << "wardgate bypass: " << error << "\n";
+      std::cerr << "wardgate bypass: " << explain(error, table) << "\n";
       return kExitFailure;
     }
   }
@@ -88,7 +95,7 @@ int bypass_end_command(const std::string& config_path) {
   clear_active_bypass(spool);
   if (const auto error = nat::end_bypass(config->interception.nft_table); !error.empty()) {
     if (active) write_active_bypass(spool, *active);
-    std::cerr << "wardgate bypass: " << error << "\n";
+    std::cerr << "wardgate bypass: " << explain(error, config->interception.nft_table) << "\n";
     return kExitFailure;
   }
   if (!active) {
@@ -108,7 +115,8 @@ int bypass_status_command(const std::string& config_path) {
   if (!config) return status;
   const auto listing = nat::list_bypass(config->interception.nft_table);
   if (!listing.error.empty()) {
-    std::cerr << "wardgate bypass: " << listing.error << "\n";
+    std::cerr << "wardgate bypass: " << explain(listing.error, config->interception.nft_table)
+              << "\n";
     return kExitFailure;
   }
   const auto& entries = listing.entries;
