@@ -38,7 +38,7 @@ common::FlowObservation flow(const char* source, std::uint32_t source_v4, const 
   return f;
 }
 
-constexpr std::uint32_t kCt = 0x0a010114;       // 10.1.1.20
+constexpr std::uint32_t kCt = 0x0a010114;        // 10.1.1.20
 constexpr std::uint32_t kStranger = 0x0a010163;  // 10.1.1.99
 constexpr std::uint32_t kPacs = 0x0a020205;      // 10.2.2.5
 constexpr std::uint32_t kCoreHost = 0x0a020207;  // 10.2.2.7

@@ -211,9 +211,10 @@ void send_udp(int family, const char* address, std::uint16_t source_port,
     length = sizeof(sockaddr_in6);
   }
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&local), length), 0) << std::strerror(errno);
-  const char payload[] = "denied";
-  EXPECT_GT(::sendto(fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&remote), length),
-            0)
+  const std::string payload = "denied";
+  EXPECT_GT(
+      ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&remote), length),
+      0)
       << std::strerror(errno);
   ::close(fd);
 }
