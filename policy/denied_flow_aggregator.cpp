@@ -43,10 +43,11 @@ class DistinctCounter {
 
   std::uint64_t count() const {
     if (!map_) return set_.size();
-    const std::size_t zeros = kBits - map_->count();
+    const auto zeros = static_cast<double>(kBits - map_->count());
+    const auto bits = static_cast<double>(kBits);
     // A full map says "at least m ln m": the estimator's limit.
-    const double fraction = std::max<double>(zeros, 1.0) / kBits;
-    return static_cast<std::uint64_t>(std::llround(-double{kBits} * std::log(fraction)));
+    const double fraction = std::max(zeros, 1.0) / bits;
+    return static_cast<std::uint64_t>(std::llround(-bits * std::log(fraction)));
   }
 
  private:
@@ -214,11 +215,11 @@ void DeniedFlowAggregator::expire(std::vector<DeniedFlowRecord>& out) {
 
 void DeniedFlowAggregator::flush(std::vector<DeniedFlowRecord>& out) {
   // Oldest first, so the records come out in the order the windows were last active.
-  for (auto key = order_.rbegin(); key != order_.rend(); ++key) {
-    close_window(*sources_.at(*key), false, out);
+  while (!order_.empty()) {
+    close_window(*sources_.at(order_.back()), false, out);
+    order_.pop_back();
   }
   sources_.clear();
-  order_.clear();
 }
 
 }  // namespace wardgate::policy

@@ -3,6 +3,7 @@
 // and the NFLOG decoder (and the seeds of their fuzz corpus).
 #include <arpa/inet.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,9 +18,9 @@ inline void put16(Bytes& b, std::uint16_t v) {
 }
 
 inline void put_address(Bytes& b, int family, const char* text) {
-  std::uint8_t bytes[16] = {};
-  ::inet_pton(family, text, bytes);
-  b.insert(b.end(), bytes, bytes + (family == AF_INET ? 4 : 16));
+  std::array<std::uint8_t, 16> bytes{};
+  ::inet_pton(family, text, bytes.data());
+  b.insert(b.end(), bytes.begin(), bytes.begin() + (family == AF_INET ? 4 : 16));
 }
 
 // UDP/TCP header start: ports, then (TCP) sequence, ack, offset and flags.
