@@ -122,6 +122,16 @@ int main(int argc, char** argv) {
   end_flag->excludes(minutes_opt)->excludes(reason_opt)->excludes(status_flag);
   status_flag->excludes(minutes_opt)->excludes(reason_opt);
 
+  std::string gateway_config;
+  std::string gateway_reason;
+  auto* gateway = cli.add_subcommand("gateway", "The gateway's forwarding policy (maintenance)");
+  gateway->require_subcommand(1);
+  auto* gateway_remove = gateway->add_subcommand(
+      "remove", "Remove the forwarding policy: the host then routes the VLAN WITHOUT wardgate");
+  gateway_remove->add_option("--config,-c", gateway_config, "configuration file (JSON)")
+      ->required();
+  gateway_remove->add_option("--reason", gateway_reason, "why (recorded in the audit)")->required();
+
   // Everything after "lab" goes to the lab script untouched (it has its own --help).
   auto* lab = cli.add_subcommand("lab", "Network-namespace lab: up | down | status [options]");
   lab->prefix_command();
@@ -135,6 +145,7 @@ int main(int argc, char** argv) {
   if (*run) return run_command(config_path);
   if (*check) return config_check_command(check_path);
   if (*lab) return lab_command(lab->remaining());
+  if (*gateway_remove) return gateway_remove_command(gateway_config, gateway_reason);
   if (*bypass) {
     if (bypass_end) return bypass_end_command(bypass_config);
     if (bypass_status) return bypass_status_command(bypass_config);
