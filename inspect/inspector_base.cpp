@@ -11,8 +11,8 @@ InspectorBase::InspectorBase(const InspectorSettings& settings, const SessionInf
     : settings_(settings),
       info_(info),
       category_(category),
-      device_(settings.devices->find(ntohl(info.device_addr.s_addr))),
-      device_name_(device_ != nullptr ? device_->name : proxy::ip_text(info.device_addr)) {}
+      device_(settings.devices->find(ntohl(info.device_addr().s_addr))),
+      device_name_(device_ != nullptr ? device_->name : proxy::ip_text(info.device_addr())) {}
 
 audit::Event InspectorBase::event(const char* action, audit::Outcome outcome) const {
   audit::Event e =
