@@ -11,6 +11,7 @@ audit::Event session_event(const proxy::SessionInfo& session, const std::string&
   e.fields.set("session", session.id);
   e.fields.set("client", proxy::endpoint_text(session.client_addr, session.client_port));
   e.fields.set("server", proxy::endpoint_text(session.server_addr, session.server_port));
+  e.fields.set("initiator", session.device_side == proxy::DeviceSide::kClient ? "device" : "core");
   return e;
 }
 
