@@ -80,6 +80,21 @@ void compose(Config& c) {
   proxy::ProxyOptions& p = c.proxy.options;
   p.listen_port = c.interception.listen_port;
   for (const auto& s : c.interception.services) p.services[s.port] = {s.name, s.protocol};
+  // The proxy picks the inspector by port, so a port means one protocol, whoever listens on it.
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const auto& services = c.devices[i].published_services;
+    for (std::size_t j = 0; j < services.size(); ++j) {
+      const auto& s = services[j];
+      const auto [it, fresh] =
+          p.services.emplace(s.port, proxy::ProxyOptions::Service{s.name, s.protocol});
+      if (!fresh && it->second.protocol != s.protocol) {
+        throw ConfigError("devices[" + std::to_string(i) + "].published_services[" +
+                          std::to_string(j) + "].protocol: port " + std::to_string(s.port) +
+                          " is " + it->second.protocol + " already (service " + it->second.name +
+                          ")");
+      }
+    }
+  }
   c.audit.store.appliance_id = c.appliance_id;
   for (auto& e : c.audit.exports) {
     e.appliance_id = c.appliance_id;

@@ -13,6 +13,7 @@
 #include "app/gateway_runtime.h"
 #include "app/inspection_setup.h"
 #include "app/process_setup.h"
+#include "app/upstream_routing.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
@@ -119,6 +120,7 @@ int run_command(const std::string& path) {
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *audit.store, *audit.sink);
   proxy::ProxyOptions options = config.proxy.options;
+  options.route = upstream_router(*inspection.devices, std::nullopt);
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };

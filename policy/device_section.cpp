@@ -109,6 +109,73 @@ Hl7Rules read_hl7_rules(const nlohmann::json& object, const std::string& path) {
   return rules;
 }
 
+std::vector<PublishedService> read_published_services(const nlohmann::json& array,
+                                                      const std::string& path,
+                                                      const Device& device) {
+  if (!array.is_array()) {
+    throw common::ConfigError(path + R"(: must be an array of {"name", "port", "protocol"} (got )" +
+                              shown(array) + ")");
+  }
+  // The keys of each protocol's rules, to name the misplaced ones.
+  static const std::vector<std::string> kDicomKeys = {"allowed_calling_ae", "allowed_operations",
+                                                      "allowed_sop_classes"};
+  static const std::vector<std::string> kHl7Keys = {"allowed_message_types"};
+  std::vector<PublishedService> out;
+  std::map<std::string, std::string> names;    // name -> its key path
+  std::map<std::uint16_t, std::string> ports;  // port -> service name
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    ObjectReader r(array[i], item_path);
+    PublishedService s;
+    if (r.member("name") == nullptr) r.fail("name", "is required");
+    s.name = r.string("name", "");
+    if (!common::valid_name(s.name, 64)) {
+      r.fail("name", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+    }
+    if (r.member("port") == nullptr) r.fail("port", "is required");
+    s.port = static_cast<std::uint16_t>(r.integer("port", 1, 65535, 0));
+    if (r.member("protocol") == nullptr) r.fail("protocol", "is required: dicom or hl7");
+    s.protocol = r.choice("protocol", std::vector<std::string>{"dicom", "hl7"}, "dicom");
+    const auto& misplaced = s.protocol == "dicom" ? kHl7Keys : kDicomKeys;
+    for (const auto& key : misplaced) {
+      if (array[i].contains(key)) {
+        r.fail(key, "applies to " + std::string(s.protocol == "dicom" ? "hl7" : "dicom") +
+                        " services only (this one's protocol is " + s.protocol + ")");
+      }
+    }
+    if (s.protocol == "dicom") {
+      nlohmann::json rules = nlohmann::json::object();
+      for (const auto& key : kDicomKeys) {
+        if (const nlohmann::json* v = r.member(key)) rules[key] = *v;
+      }
+      // Same grammar as devices[].dicom, and the same key paths in errors.
+      s.dicom = read_dicom_rules(rules, item_path);
+      if (!s.dicom.allowed_operations) {
+        s.dicom.allowed_operations = std::vector<std::string>{"C-ECHO", "C-STORE"};
+      }
+      if (!s.dicom.allowed_sop_classes)
+        s.dicom.allowed_sop_classes = device.dicom.allowed_sop_classes;
+    } else {
+      nlohmann::json rules = nlohmann::json::object();
+      for (const auto& key : kHl7Keys) {
+        if (const nlohmann::json* v = r.member(key)) rules[key] = *v;
+      }
+      s.hl7 = read_hl7_rules(rules, item_path);
+      s.hl7.default_charset = device.hl7.default_charset;
+    }
+    r.reject_unknown_keys();
+    if (const auto [it, fresh] = names.emplace(s.name, r.path_of("name")); !fresh) {
+      r.fail("name", s.name + " is already the name of " + it->second);
+    }
+    if (const auto [it, fresh] = ports.emplace(s.port, s.name); !fresh) {
+      r.fail("port",
+             std::to_string(s.port) + " is already the port of published service " + it->second);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::vector<Device> read_device_section(const nlohmann::json* section) {
   std::vector<Device> out;
   if (section == nullptr) return out;
@@ -145,6 +212,10 @@ std::vector<Device> read_device_section(const nlohmann::json* section) {
       d.dicom = read_dicom_rules(*dicom, r.path_of("dicom"));
     }
     if (const nlohmann::json* hl7 = r.member("hl7")) d.hl7 = read_hl7_rules(*hl7, r.path_of("hl7"));
+    if (const nlohmann::json* published = r.member("published_services")) {
+      d.published_services =
+          read_published_services(*published, r.path_of("published_services"), d);
+    }
     r.reject_unknown_keys();
     if (const auto [it, fresh] = names.emplace(d.name, path); !fresh) {
       r.fail("name", d.name + " is already the name of " + it->second);

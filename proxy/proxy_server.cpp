@@ -21,6 +21,21 @@ bool out_of_resources(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
+SessionInfo session_info(std::uint64_t id, const ProxyOptions::Service& service,
+                         const tcp::endpoint& client, const UpstreamRoute& route) {
+  SessionInfo info;
+  info.id = id;
+  info.service = service.name;
+  info.protocol = service.protocol;
+  info.device_side = route.device_side;
+  info.client_addr.s_addr = htonl(client.address().to_v4().to_uint());
+  info.client_port = client.port();
+  info.server_addr.s_addr = htonl(route.connect_to.address().to_v4().to_uint());
+  info.server_port = route.connect_to.port();
+  info.upstream_source.s_addr = htonl(route.bind_from.to_uint());
+  return info;
+}
+
 void refuse(tcp::socket& socket) {
   set_reset_on_close(socket.native_handle());
   boost::system::error_code ignored;
@@ -102,9 +117,9 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
 
     boost::system::error_code e1;
     boost::system::error_code e2;
-    const tcp::endpoint device = socket.remote_endpoint(e1);
+    const tcp::endpoint client = socket.remote_endpoint(e1);
     const tcp::endpoint original = socket.local_endpoint(e2);
-    if (e1 || e2 || !device.address().is_v4() || !original.address().is_v4()) {
+    if (e1 || e2 || !client.address().is_v4() || !original.address().is_v4()) {
       refuse(socket);
       continue;
     }
@@ -113,7 +128,7 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     const auto service = options_.services.find(original.port());
     if (service == options_.services.end()) {
       spdlog::debug("refusing connection from {} to {}: not an intercepted service port",
-                    device.address().to_string(), original.port());
+                    client.address().to_string(), original.port());
       refuse(socket);
       continue;
     }
@@ -125,21 +140,22 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
         spdlog::warn(
             "refusing {} connection from {}: the audit store is not keeping records "
             "(audit.store.on_failure fail-closed); {} refused so far",
-            protocol, device.address().to_string(), n);
+            protocol, client.address().to_string(), n);
       }
       refuse(socket);
       continue;
     }
-    SessionInfo info;
-    info.id = next_session_id_++;
-    info.service = service->second.name;
-    info.protocol = service->second.protocol;
-    info.device_addr.s_addr = htonl(device.address().to_v4().to_uint());
-    info.device_port = device.port();
-    info.server_addr.s_addr = htonl(original.address().to_v4().to_uint());
-    info.server_port = original.port();
-
-    if (limiter_.try_acquire(info.device_addr) != ConnectionLimiter::Admission::kAdmitted) {
+    const std::optional<UpstreamRoute> route =
+        options_.route ? options_.route(client, original)
+                       : UpstreamRoute{original, client.address().to_v4(), DeviceSide::kClient};
+    if (!route || !route->connect_to.address().is_v4()) {
+      spdlog::debug("refusing connection from {} to {}:{}: no upstream route",
+                    client.address().to_string(), original.address().to_string(), original.port());
+      refuse(socket);
+      continue;
+    }
+    SessionInfo info = session_info(next_session_id_++, service->second, client, *route);
+    if (limiter_.try_acquire(info.device_addr()) != ConnectionLimiter::Admission::kAdmitted) {
       refuse(socket);
       continue;
     }
@@ -176,7 +192,7 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
         worker->sessions.insert(&session);
         co_await session.run();
         worker->sessions.erase(&session);
-        self->limiter_.release(i.device_addr);
+        self->limiter_.release(i.device_addr());
         --worker->active;
         --self->sessions_active_;
       }(this, &w, std::move(socket), std::move(info)),

@@ -43,6 +43,7 @@ struct RelayCounters {
 class Relay {
  public:
   // Both sockets must be connected; the relay sets them non-blocking and closes them when done.
+  // `device`: the device's leg, whichever end opened the connection; `upstream`: its peer's.
   // Without an inspector every byte is opaque.
   Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, PipePool& pipes,
         Inspector* inspector, RelayOptions options);

@@ -35,9 +35,12 @@ const char* to_string(CloseCause c) {
   return "unknown";
 }
 
+const char* to_string(DeviceSide s) { return s == DeviceSide::kClient ? "client" : "server"; }
+
 std::string describe(const SessionInfo& info) {
-  return endpoint_text(info.device_addr, info.device_port) + " -> " +
-         endpoint_text(info.server_addr, info.server_port) + " (" + info.service + ")";
+  return endpoint_text(info.client_addr, info.client_port) + " -> " +
+         endpoint_text(info.server_addr, info.server_port) + " (" + info.service +
+         (info.device_side == DeviceSide::kServer ? ", opened by the core)" : ")");
 }
 
 }  // namespace wardgate::proxy
