@@ -120,7 +120,12 @@ int run_command(const std::string& path) {
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *audit.store, *audit.sink);
   proxy::ProxyOptions options = config.proxy.options;
-  options.route = upstream_router(*inspection.devices, std::nullopt);
+  std::optional<PrefixMapping> mapping;
+  if (config.gateway && config.gateway->nat) {
+    const auto& m = *config.gateway->nat;
+    mapping = PrefixMapping{m.from.address, m.to.address, m.from.length};
+  }
+  options.route = upstream_router(*inspection.devices, mapping);
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };
