@@ -105,7 +105,7 @@ int run_command(const std::string& path) {
     tunnel->start_monitor();
   }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
-  AuditExport exports(config, *audit.store, *audit.sink);
+  AuditExport exports(config, *audit.store, *audit.sink, metrics);
   proxy::ProxyOptions options = config.proxy.options;
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
