@@ -18,10 +18,6 @@ namespace {
 
 using common::ObjectReader;
 
-// The inspectors a service may name (proxy::ProtocolInspectors, app/inspection_setup.cpp);
-// "hl7" and "dicom" decode, "tcp" only counts bytes.
-const std::vector<std::string> kProtocols{"dicom", "hl7", "tcp"};
-
 std::string host_name() {
   std::array<char, HOST_NAME_MAX + 1> buf{};
   if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "wardgate";
@@ -124,7 +120,10 @@ Config parse_config(const std::string& json_text, const std::string& source_name
       "log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, c.log_level);
   const nlohmann::json* interception = root.member("interception");
   if (interception == nullptr) root.fail("interception", "is required");
-  c.interception = nat::read_interception_section(*interception, kProtocols);
+  // The inspectors a service may name (inspect::ProtocolInspectors, app/inspection_setup.cpp);
+  // "hl7" and "dicom" decode, "tcp" only counts bytes.
+  const std::vector<std::string> protocols{"dicom", "hl7", "tcp"};
+  c.interception = nat::read_interception_section(*interception, protocols);
   c.proxy = proxy::read_proxy_section(root.member("proxy"));
   c.appliance_id = read_appliance_id(root.member("appliance"));
   c.audit = read_audit(root.member("audit"));

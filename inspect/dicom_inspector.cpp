@@ -1,5 +1,6 @@
 #include "inspect/dicom_inspector.h"
 
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -141,7 +142,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
 
   // State of the chunk being fed, for deciding where wardgate may speak.
   Side feeding_ = Side::kClient;
-  bool at_boundary_[2] = {true, true};
+  std::array<bool, 2> at_boundary_{true, true};
   bool side_forwarded_nothing_ = true;
   std::optional<Response> response_;
 };

@@ -1,5 +1,6 @@
 #include "inspect/hl7_inspector.h"
 
+#include <array>
 #include <ctime>
 #include <utility>
 
@@ -19,7 +20,7 @@ using hl7::Side;
 std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
 
 // Bytes of wardgate's own acknowledgements waiting for the server's stream to reach a boundary.
-constexpr std::size_t kMaxPendingAnswers = 256 * 1024;
+constexpr std::size_t kMaxPendingAnswers = std::size_t{256} * 1024;
 
 bool positive(hl7::AckCode c) { return c == hl7::AckCode::kAA || c == hl7::AckCode::kCA; }
 
@@ -41,9 +42,9 @@ std::string hl7_timestamp() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d%H%M%S+0000", &utc);
-  return text;
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y%m%d%H%M%S+0000", &utc);
+  return text.data();
 }
 
 // HL7 table 0357 code for a refusal by `rule`.
@@ -314,7 +315,7 @@ class Hl7Inspector final : public InspectorBase,
   Frame frame_;                         // the client's frame being decoded (gate only)
   std::vector<std::byte> to_client_;    // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;
-  hl7::AckCorrelator correlators_[2];  // by the side that sent the message
+  std::array<hl7::AckCorrelator, 2> correlators_;  // by the side that sent the message
   int closed_ = 0;
 };
 

@@ -37,8 +37,8 @@ struct ProxyOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_device = 256;
-  std::size_t chunk_bytes = 128 * 1024;  // relay read size, and the capacity of splice pipes
-  bool zero_copy = true;                 // splice bytes no inspector needs to see
+  std::size_t chunk_bytes = 128UL * 1024;  // relay read size, and the capacity of splice pipes
+  bool zero_copy = true;                   // splice bytes no inspector needs to see
   int backlog = 4096;
   LegTuning device_leg;
   LegTuning upstream_leg;

@@ -36,6 +36,16 @@ SessionInfo session_info(std::uint64_t id, const ProxyOptions::Service& service,
   return info;
 }
 
+common::Family<common::Counter>& refused_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family("wardgate_proxy_connections_refused_total",
+                                "Device connections reset before relaying, by reason.", {"reason"});
+}
+
+common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family("wardgate_proxy_relayed_bytes_total",
+                                "Bytes relayed by ended sessions, by direction.", {"direction"});
+}
+
 void refuse(tcp::socket& socket) {
   set_reset_on_close(socket.native_handle());
   boost::system::error_code ignored;
@@ -63,10 +73,21 @@ struct ProxyServer::Worker {
   std::optional<tcp::acceptor> acceptor;
 };
 
-ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors)
+ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors,
+                         common::MetricsRegistry& metrics)
     : options_(std::move(options)),
       inspectors_(std::move(inspectors)),
-      limiter_(options_.max_connections, options_.max_connections_per_device) {}
+      limiter_(options_.max_connections, options_.max_connections_per_device),
+      sessions_total_(metrics.counter("wardgate_proxy_sessions_total",
+                                      "Device connections admitted and relayed.")),
+      sessions_active_(metrics.gauge("wardgate_proxy_sessions_active", "Sessions open now.")),
+      refused_by_limits_(refused_family(metrics).with({"connection-limit"})),
+      refused_by_audit_(refused_family(metrics).with({"audit-fail-closed"})),
+      upstream_failures_(
+          metrics.counter("wardgate_proxy_upstream_failures_total",
+                          "Sessions whose upstream did not accept the connection (device reset).")),
+      bytes_from_devices_(relayed_family(metrics).with({"from-device"})),
+      bytes_to_devices_(relayed_family(metrics).with({"to-device"})) {}
 
 ProxyServer::~ProxyServer() { stop(); }
 
@@ -135,8 +156,10 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     const std::string& protocol = service->second.protocol;
     if ((protocol == "dicom" || protocol == "hl7") && options_.clinical_traffic_allowed &&
         !options_.clinical_traffic_allowed()) {
-      // Logged on the first refusal and every thousandth; the count is in the stats.
-      if (const auto n = refused_by_audit_.fetch_add(1) + 1; n == 1 || n % 1000 == 0) {
+      // Logged on the first refusal and every thousandth; the count is in the metrics.
+      refused_by_audit_.inc();
+      if (const auto n = static_cast<std::uint64_t>(refused_by_audit_.value());
+          n == 1 || n % 1000 == 0) {
         spdlog::warn(
             "refusing {} connection from {}: the audit store is not keeping records "
             "(audit.store.on_failure fail-closed); {} refused so far",
@@ -156,11 +179,12 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     }
     SessionInfo info = session_info(next_session_id_++, service->second, client, *route);
     if (limiter_.try_acquire(info.device_addr()) != ConnectionLimiter::Admission::kAdmitted) {
+      refused_by_limits_.inc();
       refuse(socket);
       continue;
     }
-    ++sessions_total_;
-    ++sessions_active_;
+    sessions_total_.inc();
+    sessions_active_.inc();
     // The kernel spreads connections over the workers' listeners by hash, which can put the two
     // big transfers of the moment on one core; hand the session to the least busy worker instead.
     Worker& target = least_busy_worker(w);
@@ -194,7 +218,7 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
         worker->sessions.erase(&session);
         self->limiter_.release(i.device_addr());
         --worker->active;
-        --self->sessions_active_;
+        self->sessions_active_.dec();
       }(this, &w, std::move(socket), std::move(info)),
       [](const std::exception_ptr& e) {
         if (!e) return;
@@ -210,10 +234,10 @@ void ProxyServer::stop_accepting() { refusing_ = true; }
 
 std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
-  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < until) {
+  while (sessions_active_.value() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const std::size_t remaining = sessions_active_;
+  const auto remaining = static_cast<std::size_t>(sessions_active_.value());
   if (remaining == 0) return 0;
   spdlog::warn("drain deadline reached with {} sessions open; closing them", remaining);
   for (auto& w : workers_) {
@@ -223,7 +247,7 @@ std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
     });
   }
   const auto hard_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < hard_until) {
+  while (sessions_active_.value() > 0 && std::chrono::steady_clock::now() < hard_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return remaining;
@@ -239,18 +263,6 @@ void ProxyServer::stop() {
   }
   threads_.clear();
   workers_.clear();
-}
-
-ProxyStats ProxyServer::stats() const {
-  ProxyStats s;
-  s.sessions_total = sessions_total_;
-  s.sessions_active = sessions_active_;
-  s.refused_by_limits = limiter_.refused_total();
-  s.refused_by_audit = refused_by_audit_.load();
-  s.upstream_failures = upstream_failures_;
-  s.bytes_from_devices = bytes_from_devices_;
-  s.bytes_to_devices = bytes_to_devices_;
-  return s;
 }
 
 }  // namespace wardgate::proxy

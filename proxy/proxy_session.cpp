@@ -54,7 +54,7 @@ awaitable<bool> ProxySession::connect_upstream() {
   if (!ec) co_return true;
   if (shut_down_) co_return false;
 
-  ++server_.upstream_failures_;
+  server_.upstream_failures_.inc();
   spdlog::warn(
       "session {}: upstream {}:{} did not accept the connection {} ({}); "
       "resetting the client's connection",
@@ -92,8 +92,8 @@ awaitable<void> ProxySession::run() {
   co_await relay_->run();
 
   const RelayCounters& c = relay_->counters();
-  server_.bytes_from_devices_ += c.bytes_from_device;
-  server_.bytes_to_devices_ += c.bytes_to_device;
+  server_.bytes_from_devices_.inc(c.bytes_from_device);
+  server_.bytes_to_devices_.inc(c.bytes_to_device);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   spdlog::info(

@@ -1,12 +1,14 @@
 #include <arpa/inet.h>
 
+#include <array>
+
 #include "proxy/inspector.h"
 
 namespace wardgate::proxy {
 std::string ip_text(in_addr address) {
-  char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &address, buf, sizeof buf);
-  return buf;
+  std::array<char, INET_ADDRSTRLEN> buf{};
+  ::inet_ntop(AF_INET, &address, buf.data(), buf.size());
+  return buf.data();
 }
 
 std::string endpoint_text(in_addr address, std::uint16_t port) {
