@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics.h"
 #include "proxy/proxy_server.h"
 
 namespace wardgate::proxy {
@@ -140,7 +141,8 @@ class UpstreamRouteTest : public ::testing::Test {
       }
       return route(client, original);
     };
-    server_ = std::make_unique<ProxyServer>(std::move(o), std::make_shared<SeeingFactory>(seen_));
+    server_ = std::make_unique<ProxyServer>(std::move(o), std::make_shared<SeeingFactory>(seen_),
+                                            metrics_);
     server_->start();
   }
   void TearDown() override {
@@ -149,6 +151,7 @@ class UpstreamRouteTest : public ::testing::Test {
 
   Seen seen_;
   Asked asked_;
+  common::MetricsRegistry metrics_;  // outlives server_
   std::unique_ptr<ProxyServer> server_;
 };
 
