@@ -32,7 +32,7 @@ policy::DeviceRegistry lab_devices() {
 }
 
 // VLAN 10.1.1.0/24 shown to the core as 10.250.3.0/24.
-const PrefixMapping kMapping{0x0a010100, 0x0afa0300, 24};
+constexpr PrefixMapping kMapping{0x0a010100, 0x0afa0300, 24};
 
 TEST(UpstreamRouting, WithoutMappingADeviceConnectsFromItsOwnAddress) {
   const auto devices = lab_devices();
