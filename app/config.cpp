@@ -109,7 +109,10 @@ std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& 
   std::vector<nat::DeviceName> out;
   out.reserve(devices.size());
   for (const auto& d : devices) {
-    out.push_back({d.name, policy::to_string(d.type), d.address, {}});
+    std::vector<nat::PublishedPort> published;
+    published.reserve(d.published_services.size());
+    for (const auto& s : d.published_services) published.push_back({s.port});
+    out.push_back({d.name, policy::to_string(d.type), d.address, std::move(published)});
   }
   return out;
 }

@@ -120,7 +120,8 @@ int run_command(const std::string& path) {
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *audit.store, *audit.sink);
   proxy::ProxyOptions options = config.proxy.options;
-  options.route = upstream_router(*inspection.devices, std::nullopt);
+  options.route =
+      upstream_router(*inspection.devices, config.gateway ? config.gateway->nat : std::nullopt);
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };
