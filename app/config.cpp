@@ -106,7 +106,8 @@ std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& 
   out.reserve(devices.size());
   for (const auto& d : devices) {
     std::vector<nat::PublishedPort> published;
-    for (const auto& p : d.published_services) published.push_back({p.port});
+    published.reserve(d.published_services.size());
+    for (const auto& s : d.published_services) published.push_back({s.port});
     out.push_back({d.name, policy::to_string(d.type), d.address, std::move(published)});
   }
   return out;

@@ -120,12 +120,8 @@ int run_command(const std::string& path) {
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
   AuditExport exports(config, *audit.store, *audit.sink, metrics);
   proxy::ProxyOptions options = config.proxy.options;
-  std::optional<PrefixMapping> mapping;
-  if (config.gateway && config.gateway->nat) {
-    const auto& m = *config.gateway->nat;
-    mapping = PrefixMapping{m.from.address, m.to.address, m.from.length};
-  }
-  options.route = upstream_router(*inspection.devices, mapping);
+  options.route =
+      upstream_router(*inspection.devices, config.gateway ? config.gateway->nat : std::nullopt);
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };

@@ -8,29 +8,22 @@
 //   the services it publishes, and devices do not reach each other through wardgate;
 // - a device's own connection goes to its original destination, from the device's mapped address
 //   when a mapped prefix is set, else from its own.
-#include <cstdint>
 #include <optional>
 
+#include "nat/ipv4_prefix.h"
 #include "policy/device_registry.h"
 #include "proxy/proxy_options.h"
 
 namespace wardgate::app {
 
-// nat.mapped_prefix: the VLAN prefix `from` shown to the core as `to`, host part kept. Network
-// addresses in host byte order, no host bits set; `length` 0-32 is both prefixes' length.
-struct PrefixMapping {
-  std::uint32_t from = 0;
-  std::uint32_t to = 0;
-  std::uint8_t length = 32;
-};
-
+// `mapping`: nat.mapped_prefix (the VLAN prefix shown to the core under another), if set.
 std::optional<proxy::UpstreamRoute> route_upstream(const policy::DeviceRegistry& devices,
-                                                   const std::optional<PrefixMapping>& mapping,
+                                                   const std::optional<nat::PrefixMap>& mapping,
                                                    const proxy::tcp::endpoint& client,
                                                    const proxy::tcp::endpoint& original);
 
 // route_upstream() over `devices`, which must outlive the proxy.
 proxy::UpstreamRouter upstream_router(const policy::DeviceRegistry& devices,
-                                      std::optional<PrefixMapping> mapping);
+                                      std::optional<nat::PrefixMap> mapping);
 
 }  // namespace wardgate::app

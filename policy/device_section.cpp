@@ -1,8 +1,11 @@
 #include "policy/device_section.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "common/json_reader.h"
 #include "dicom/names.h"
@@ -66,6 +69,21 @@ std::optional<std::vector<std::string>> read_list(
   return out;
 }
 
+// The rule keys of a published service of each protocol, to name the misplaced ones.
+constexpr std::array<std::string_view, 3> kDicomServiceKeys = {
+    "allowed_calling_ae", "allowed_operations", "allowed_sop_classes"};
+constexpr std::array<std::string_view, 1> kHl7ServiceKeys = {"allowed_message_types"};
+
+// The rule keys present in `object` among `keys`, as an object for read_dicom_rules() or
+// read_hl7_rules() (marked as known in `r`).
+nlohmann::json rules_among(ObjectReader& r, std::span<const std::string_view> keys) {
+  nlohmann::json rules = nlohmann::json::object();
+  for (const auto key : keys) {
+    if (const nlohmann::json* v = r.member(std::string(key))) rules[std::string(key)] = *v;
+  }
+  return rules;
+}
+
 }  // namespace
 
 DicomRules read_dicom_rules(const nlohmann::json& object, const std::string& path) {
@@ -116,10 +134,6 @@ std::vector<PublishedService> read_published_services(const nlohmann::json& arra
     throw common::ConfigError(path + R"(: must be an array of {"name", "port", "protocol"} (got )" +
                               shown(array) + ")");
   }
-  // The keys of each protocol's rules, to name the misplaced ones.
-  static const std::vector<std::string> kDicomKeys = {"allowed_calling_ae", "allowed_operations",
-                                                      "allowed_sop_classes"};
-  static const std::vector<std::string> kHl7Keys = {"allowed_message_types"};
   std::vector<PublishedService> out;
   std::map<std::string, std::string> names;    // name -> its key path
   std::map<std::uint16_t, std::string> ports;  // port -> service name
@@ -136,31 +150,25 @@ std::vector<PublishedService> read_published_services(const nlohmann::json& arra
     s.port = static_cast<std::uint16_t>(r.integer("port", 1, 65535, 0));
     if (r.member("protocol") == nullptr) r.fail("protocol", "is required: dicom or hl7");
     s.protocol = r.choice("protocol", std::vector<std::string>{"dicom", "hl7"}, "dicom");
-    const auto& misplaced = s.protocol == "dicom" ? kHl7Keys : kDicomKeys;
-    for (const auto& key : misplaced) {
-      if (array[i].contains(key)) {
-        r.fail(key, "applies to " + std::string(s.protocol == "dicom" ? "hl7" : "dicom") +
-                        " services only (this one's protocol is " + s.protocol + ")");
+    const bool dicom = s.protocol == "dicom";
+    for (const auto key : dicom ? std::span<const std::string_view>(kHl7ServiceKeys)
+                                : std::span<const std::string_view>(kDicomServiceKeys)) {
+      if (array[i].contains(std::string(key))) {
+        r.fail(std::string(key), std::string("applies to ") + (dicom ? "hl7" : "dicom") +
+                                     " services only (this one's protocol is " + s.protocol + ")");
       }
     }
-    if (s.protocol == "dicom") {
-      nlohmann::json rules = nlohmann::json::object();
-      for (const auto& key : kDicomKeys) {
-        if (const nlohmann::json* v = r.member(key)) rules[key] = *v;
-      }
-      // Same grammar as devices[].dicom, and the same key paths in errors.
-      s.dicom = read_dicom_rules(rules, item_path);
+    // Same grammar as devices[].dicom and devices[].hl7, and the same key paths in errors.
+    if (dicom) {
+      s.dicom = read_dicom_rules(rules_among(r, kDicomServiceKeys), item_path);
       if (!s.dicom.allowed_operations) {
         s.dicom.allowed_operations = std::vector<std::string>{"C-ECHO", "C-STORE"};
       }
-      if (!s.dicom.allowed_sop_classes)
+      if (!s.dicom.allowed_sop_classes) {
         s.dicom.allowed_sop_classes = device.dicom.allowed_sop_classes;
-    } else {
-      nlohmann::json rules = nlohmann::json::object();
-      for (const auto& key : kHl7Keys) {
-        if (const nlohmann::json* v = r.member(key)) rules[key] = *v;
       }
-      s.hl7 = read_hl7_rules(rules, item_path);
+    } else {
+      s.hl7 = read_hl7_rules(rules_among(r, kHl7ServiceKeys), item_path);
       s.hl7.default_charset = device.hl7.default_charset;
     }
     r.reject_unknown_keys();

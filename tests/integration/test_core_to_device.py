@@ -15,8 +15,11 @@ Peers (Debian DCMTK 3.6.7):
   ct          storescu (fills the archive), movescu -aet CTMOVE -aem CTSTORE
   pacs        storescu -aet INTRUDER (a calling AE title the service does not allow)
 
-The gateway configuration that diverts published ports arriving from the core is not there yet
-(issue 12, nat/): the test adds that one nftables TPROXY rule itself, in a table of its own.
+Two labs: CoreToDeviceTests without a gateway section (the test adds the one nftables TPROXY rule
+that diverts the published port arriving from the core, in a table of its own), and
+CoreToDeviceThroughGatewayNatTests with the gateway's forwarding policy and 1:1 NAT: the archive
+knows the CT only by its mapped address, the C-MOVE leaves from it and the sub-association comes
+back to it, through the gateway's own diversion of published services.
 """
 
 import json
@@ -37,6 +40,15 @@ class CoreToDeviceTests(LabTestCase):
     lab_name = "itcore"
 
     @classmethod
+    def sections(cls, lab):
+        """Configuration sections beyond the lab's; none: no gateway, the test diverts."""
+        return {}
+
+    @classmethod
+    def ct_seen_by_core(cls, lab):
+        return lab.ip("ct")
+
+    @classmethod
     def set_up_lab(cls, lab):
         work = lab.workdir
         cls.study_files = lab.make_ct_study(STUDY_SIZE)
@@ -50,13 +62,13 @@ class CoreToDeviceTests(LabTestCase):
             "MaxPDUSize      = 16384\n"
             "MaxAssociations = 16\n\n"
             "HostTable BEGIN\n"
-            f"ctstore = (CTSTORE, {lab.ip('ct')}, {PUBLISHED_PORT})\n"
+            f"ctstore = (CTSTORE, {cls.ct_seen_by_core(lab)}, {PUBLISHED_PORT})\n"
             "HostTable END\n\n"
             "VendorTable BEGIN\nVendorTable END\n\n"
             "AETable BEGIN\n"
             f"ARCHIVE  {cls.db_dir}  RW (200, 1024mb)  ANY\n"
             "AETable END\n")
-        lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
+        cls.dcmqrscp = lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
 
         # The CT's own storage SCP (+B: data sets written exactly as received).
         cls.ct_store = work / "ct-store"
@@ -66,7 +78,7 @@ class CoreToDeviceTests(LabTestCase):
                                     ready_port=PUBLISHED_PORT)
 
         cls.store_path = work / "audit.db"
-        config = lab.wardgate_config()
+        config = lab.wardgate_config(**cls.sections(lab))
         config["audit"]["store"]["group_commit_ms"] = 5
         for device in config["devices"]:
             if device["name"] == "ct":
@@ -74,10 +86,18 @@ class CoreToDeviceTests(LabTestCase):
                     {"name": "storescp", "port": PUBLISHED_PORT, "protocol": "dicom",
                      "allowed_calling_ae": ["ARCHIVE"]}]
         cls.wardgate = lab.start_wardgate(config)
+        if "gateway" not in config:
+            cls.divert_published_port(lab, config["interception"]["listen_port"])
 
+        # Fill the archive through wardgate (the CT's own connection, as today).
+        out = lab.run("ct", ["storescu", "-v", "-aet", "CT01", "-aec", "ARCHIVE", lab.ip("pacs"),
+                             "11112", *cls.study_files], timeout=120).stderr.decode(errors="replace")
+        assert out.count("Received Store Response (Success)") == STUDY_SIZE, out
+
+    @classmethod
+    def divert_published_port(cls, lab, listen_port):
         # Connections from the core (core0) to the published port go to wardgate's listener;
         # wardgate's own table marks the return traffic of its transparent sockets.
-        listen_port = config["interception"]["listen_port"]
         ruleset = (f"table ip {DIVERT_TABLE} {{\n"
                    "  chain prerouting {\n"
                    "    type filter hook prerouting priority mangle; policy accept;\n"
@@ -85,11 +105,6 @@ class CoreToDeviceTests(LabTestCase):
                    f"tproxy to :{listen_port} meta mark set 1 accept\n"
                    "  }\n}\n")
         lab.run("gw", ["nft", "-f", "-"], input=ruleset.encode())
-
-        # Fill the archive through wardgate (the CT's own connection, as today).
-        out = lab.run("ct", ["storescu", "-v", "-aet", "CT01", "-aec", "ARCHIVE", lab.ip("pacs"),
-                             "11112", *cls.study_files], timeout=120).stderr.decode(errors="replace")
-        assert out.count("Received Store Response (Success)") == STUDY_SIZE, out
 
     # -- helpers ---------------------------------------------------------------------------
     def run_in(self, role, argv, timeout=120):
@@ -169,7 +184,7 @@ class CoreToDeviceTests(LabTestCase):
         known = len(self.records())
         files_before = self.ct_files()
         code, out = self.run_in("pacs", [
-            "storescu", "-v", "-aet", "INTRUDER", "-aec", "CTSTORE", self.lab.ip("ct"),
+            "storescu", "-v", "-aet", "INTRUDER", "-aec", "CTSTORE", self.ct_seen_by_core(self.lab),
             str(PUBLISHED_PORT), self.study_files[0]], timeout=60)
         self.assertNotEqual(code, 0, out)
         self.assertIn("Association Rejected", out)
@@ -190,6 +205,29 @@ class CoreToDeviceTests(LabTestCase):
         self.assertEqual([a["fields"]["rule"] for a in alerts], ["allowed_calling_ae"])
         # The CT's storage SCP never saw the association.
         self.assertNotIn("INTRUDER", self.ct_storescp.log())
+
+
+class CoreToDeviceThroughGatewayNatTests(CoreToDeviceTests):
+    """The same, with the gateway's forwarding policy and the VLAN mapped 1:1 for the core."""
+    lab_name = "itcorenat"
+    mapped_net = "10.252.9"
+
+    @classmethod
+    def sections(cls, lab):
+        return {"gateway": {"vlan_prefix": lab.env["VLAN_NET"] + ".0/24",
+                            "gateway_address": lab.ip("gw_vlan"),
+                            "core_networks": [lab.env["CORE_NET"] + ".0/24"]},
+                "nat": {"mapped_prefix": cls.mapped_net + ".0/24"}}
+
+    @classmethod
+    def ct_seen_by_core(cls, lab):
+        return cls.mapped_net + "." + lab.ip("ct").rsplit(".", 1)[1]
+
+    def test_c_the_archive_sees_the_ct_only_under_its_mapped_address(self):
+        log = self.dcmqrscp.log()
+        self.assertIn(self.ct_seen_by_core(self.lab), log)
+        self.assertNotIn(self.lab.ip("ct") + ":", log)
+        self.assertNotIn(self.lab.ip("ct") + " ", log)
 
 
 if __name__ == "__main__":

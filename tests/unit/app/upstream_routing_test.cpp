@@ -32,7 +32,7 @@ policy::DeviceRegistry lab_devices() {
 }
 
 // VLAN 10.1.1.0/24 shown to the core as 10.250.3.0/24.
-const PrefixMapping kMapping{0x0a010100, 0x0afa0300, 24};
+constexpr nat::PrefixMap kMapping{{0x0a010100, 24}, {0x0afa0300, 24}};
 
 TEST(UpstreamRouting, WithoutMappingADeviceConnectsFromItsOwnAddress) {
   const auto devices = lab_devices();
@@ -56,8 +56,8 @@ TEST(UpstreamRouting, WithMappingADeviceConnectsFromItsMappedAddress) {
 TEST(UpstreamRouting, TheCoreReachesAPublishedServiceAtTheDevicesOwnAddress) {
   const auto devices = lab_devices();
   for (const auto& [mapping, destination] :
-       {std::pair{std::optional<PrefixMapping>{}, "10.1.1.20"},
-        std::pair{std::optional<PrefixMapping>{kMapping}, "10.250.3.20"}}) {
+       {std::pair{std::optional<nat::PrefixMap>{}, "10.1.1.20"},
+        std::pair{std::optional<nat::PrefixMap>{kMapping}, "10.250.3.20"}}) {
     const auto r = route_upstream(devices, mapping, at("10.2.2.10", 40000), at(destination, 11113));
     ASSERT_TRUE(r.has_value()) << destination;
     EXPECT_EQ(r->connect_to, at("10.1.1.20", 11113)) << destination;
