@@ -14,6 +14,7 @@
 #include "app/inspection_setup.h"
 #include "app/process_setup.h"
 #include "app/upstream_routing.h"
+#include "nat/bridge_netfilter.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
@@ -135,6 +136,14 @@ int run_command(const std::string& path) {
   }
 
   const auto& ic = config.interception;
+  {
+    std::string error;
+    if (const auto changed = nat::disable_bridge_netfilter(error); !changed.empty()) {
+      spdlog::warn("bridge netfilter was on, which breaks interception on bridged VLANs: set {}",
+                   changed);
+    }
+    if (!error.empty()) spdlog::error("{}: interception on bridged VLANs may fail", error);
+  }
   // With a gateway section wardgate owns forwarding: its ruleset stays in the kernel when wardgate
   // stops (fail closed). Without one, only the interception table, removed again at exit.
   std::unique_ptr<GatewayRuntime> gateway;

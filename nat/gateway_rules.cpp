@@ -201,8 +201,15 @@ std::string render_gateway_script(const GatewayPlan& p) {
   // new connections from the VLAN to the intercepted ports and from the core to published services.
   s << "  chain prerouting {\n"
     << "    type filter hook prerouting priority mangle; policy accept;\n"
-    << "    meta l4proto tcp socket transparent 1 meta mark set " << mark
+    // Not the listener itself (a wildcard socket): a SYN from the VLAN to port listen_port of any
+    // address would otherwise reach it and be answered.
+    << "    meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set " << mark
     << " accept\n"
+    // Spoofed sources before routing: the kernel drops a packet from its own address as a
+    // martian before the forward chain, unrecorded.
+    << "    iifname @vlan_ifaces meta nfproto ipv4 ip saddr != " << vlan << " goto deny_spoof\n"
+    << "    iifname @vlan_ifaces ip saddr " << gateway
+    << " goto deny_spoof\n"
     // A bypassed VLAN is not inspected: its connections go straight through (forward chain).
     << "    iifname @bypass accept\n"
     << "    iifname @vlan_ifaces ip saddr @known_devices ip daddr != " << vlan << " tcp dport "
@@ -229,9 +236,7 @@ std::string render_gateway_script(const GatewayPlan& p) {
     << "  }\n";
 
   s << "  chain from_vlan {\n"
-    << "    meta nfproto ipv6 goto deny_ipv6\n"
-    << "    ip saddr != " << vlan << " goto deny_spoof\n"
-    << "    ip saddr " << gateway << " goto deny_spoof\n";
+    << "    meta nfproto ipv6 goto deny_ipv6\n";
   // Unknown devices whose connections would be proxied get the clean refusal too.
   if (p.intercept_unknown) s << "    tcp dport " << intercepted << " goto no_listener\n";
   s << "    ip saddr != @known_devices goto deny_unknown\n"

@@ -28,7 +28,10 @@ std::string render_install_script(const TproxyRules& r) {
     << "    type filter hook prerouting priority mangle; policy accept;\n"
     // Packets of connections wardgate already owns (both legs) go to the local socket
     // (DESIGN.md pitfalls: TPROXY return traffic).
-    << "    meta l4proto tcp socket transparent 1 meta mark set " << r.fwmark << " accept\n"
+    // Not the listener itself (a wildcard socket): a SYN to listener_port of any address
+    // would otherwise reach it.
+    << "    meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set " << r.fwmark
+    << " accept\n"
     << "    ";
   if (!r.ingress_interfaces.empty()) {
     s << "iifname "

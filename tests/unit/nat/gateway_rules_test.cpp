@@ -91,7 +91,8 @@ TEST(GatewayRules, RendersOneAtomicReplacementOfTheInetTable) {
   // Exactly one table definition: everything is in this one transaction.
   EXPECT_EQ(s.find("table inet wardgate {"), s.rfind("table inet wardgate {"));
   EXPECT_TRUE(has(s, "type filter hook forward priority filter; policy drop;"));
-  EXPECT_TRUE(has(s, "meta l4proto tcp socket transparent 1 meta mark set 7 accept"));
+  EXPECT_TRUE(
+      has(s, "meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set 7 accept"));
   EXPECT_TRUE(has(s,
                   "iifname @vlan_ifaces ip saddr @known_devices ip daddr != 10.1.1.0/24 tcp "
                   "dport { 104, 2575 } counter tproxy ip to :15001 meta mark set 7 accept"));
@@ -108,7 +109,9 @@ TEST(GatewayRules, RendersOneAtomicReplacementOfTheInetTable) {
   const std::string input = s.substr(s.find("chain vlan_input {"));
   EXPECT_LT(input.find("icmpv6 type nd-router-advert counter drop"),
             input.find("meta nfproto ipv6 goto deny_ipv6"));
-  EXPECT_TRUE(has(s, "ip saddr 10.1.1.1 goto deny_spoof"));
+  EXPECT_TRUE(has(s, "iifname @vlan_ifaces ip saddr 10.1.1.1 goto deny_spoof"));
+  EXPECT_TRUE(
+      has(s, "iifname @vlan_ifaces meta nfproto ipv4 ip saddr != 10.1.1.0/24 goto deny_spoof"));
   // The bypass: a timed set; its flows are marked and cut off when it ends.
   EXPECT_TRUE(has(s, "set bypass {\n    type ifname\n    flags timeout\n  }"));
   EXPECT_TRUE(has(s, "iifname @bypass ct mark set ct mark or 2147483648 counter accept"));

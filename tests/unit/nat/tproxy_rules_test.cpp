@@ -18,7 +18,7 @@ TEST(TproxyRules, RendersAnAtomicReplacementOfWardgatesTable) {
             "table ip wardgate {\n"
             "  chain prerouting {\n"
             "    type filter hook prerouting priority mangle; policy accept;\n"
-            "    meta l4proto tcp socket transparent 1 meta mark set 7 accept\n"
+            "    meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set 7 accept\n"
             "    iifname { \"vlan0\", \"vlan1\" } tcp dport { 104, 2575 } tproxy to :15001 meta "
             "mark set 7 accept\n"
             "  }\n"
