@@ -16,14 +16,16 @@ What the PACS administrator and the auditor check:
   (C-STORE records carrying the Move Originator AE title and Message ID of that CT's C-MOVE), and
   the data sets arrive byte-identical; the other CT gets nothing;
 - a calling AE title the published service does not allow is refused, and the core reaches no
-  other port of a device.
+  other port of a device;
+- pass-through flows (ICMP echo, UDP) leave under the mapped address and their answers come back
+  to the right CT (conntrack and the prefix map on one box).
 """
 
 import time
 import unittest
 
-from gateway_lab import (APPLIANCES, CT_STORE_PORT, DICOM_QR_PORT, NatLab, audit_records,
-                         peer_block_networks)
+from gateway_lab import (APPLIANCES, CT_STORE_PORT, DICOM_QR_PORT, NTP_PORT, NatLab,
+                         audit_records, peer_block_networks)
 from labkit import CT_STUDY_UID, LabTestCase, dataset_sha256, wait_for
 
 STUDY_SIZE = 10
@@ -112,7 +114,7 @@ class GatewayNatTests(LabTestCase):
             self.assertEqual(result.returncode, 0, result.stderr.decode(errors="replace"))
         log = self.dcmqrscp.log()[mark:]
         for k in APPLIANCES:
-            self.assertIn(f"Association Received {lab.mapped_ip(k)}", log)
+            self.assertIn(f"Association Received ({lab.mapped_ip(k)}:CT -> ARCHIVE)", log)
         self.assertNotIn("192.168.1.", log)
         # Each appliance recorded its own CT's association (proxied and inspected there).
         for k in APPLIANCES:
@@ -197,6 +199,29 @@ class GatewayNatTests(LabTestCase):
         self.assertEqual(lab.tcp_attempt("pacs", lab.mapped_ip(1), 8080), "timeout")
         self.assertNotIn("accepted", listener.log())
         listener.stop()
+
+    def test_e_pass_through_flows_are_mapped_both_ways(self):
+        lab = self.lab
+        # ICMP echo and UDP (NTP's port) to the PACS are forwarded, not proxied: the PACS sees
+        # each CT at its mapped address (tcpdump on its link), and the answers find their way
+        # back to the right CT through conntrack.
+        capture = lab.start("pacs", ["tcpdump", "-n", "-l", "-i", "eth0", "-c", "4",
+                                     "icmp[icmptype] == icmp-echo"])
+        time.sleep(1)  # tcpdump attaches
+        echo = lab.start_udp_echo("pacs", NTP_PORT)
+        for k in APPLIANCES:
+            ping = lab.run(f"ct{k}", ["ping", "-n", "-c", "2", "-W", "2", lab.ip("pacs")],
+                           check=False, timeout=20)
+            self.assertEqual(ping.returncode, 0, ping.stdout.decode())
+            self.assertEqual(lab.udp_request(f"ct{k}", lab.ip("pacs"), NTP_PORT),
+                             "echo:wardgate-lab request")
+        self.assertEqual(capture.popen.wait(timeout=10), 0, capture.log())
+        for k in APPLIANCES:
+            self.assertIn(f"{lab.mapped_ip(k)} > {lab.ip('pacs')}: ICMP echo request",
+                          capture.log())
+            self.assertIn(f"datagram from {lab.mapped_ip(k)}", echo.log())
+        self.assertNotIn("192.168.1.", capture.log() + echo.log())
+        echo.stop()
 
 
 if __name__ == "__main__":

@@ -75,6 +75,30 @@ while True:
     c.close()
 """
 
+# A UDP server that answers every datagram with "echo:" + the datagram and prints its source.
+UDP_ECHO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("listening", flush=True)
+while True:
+    data, peer = s.recvfrom(2048)
+    print("datagram from", peer[0], flush=True)
+    s.sendto(b"echo:" + data, peer)
+"""
+
+# One UDP request, one answer awaited: prints the answer or "timeout".
+UDP_REQUEST = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(float(sys.argv[3]))
+s.sendto(b"wardgate-lab request", (sys.argv[1], int(sys.argv[2])))
+try:
+    print(s.recvfrom(2048)[0].decode())
+except OSError:
+    print("timeout")
+"""
+
 UDP_PROBE = """
 import socket, sys
 address, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -199,6 +223,16 @@ class GatewayMixin:
         return self.start(role, ["python3", "-c", LISTENER, address, port], ready_port=port,
                           ready_text="listening")
 
+    def start_udp_echo(self, role, port, address="0.0.0.0"):
+        """UDP_ECHO in role on port; its log has one "datagram from" line per datagram."""
+        return self.start(role, ["python3", "-c", UDP_ECHO, address, port],
+                          ready_text="listening")
+
+    def udp_request(self, role, address, port, timeout=2.0):
+        """One UDP request from role: the answer, or 'timeout'."""
+        return self.run(role, ["python3", "-c", UDP_REQUEST, address, port, timeout],
+                        timeout=timeout + 10, check=False).stdout.decode().strip()
+
     def udp_send(self, role, address, port, count=3):
         """count UDP datagrams from role to address:port."""
         self.run(role, ["python3", "-c", UDP_PROBE, address, port, count], timeout=10)
@@ -310,6 +344,7 @@ MAPPED = {1: "10.250.1", 2: "10.250.2"}
 APPLIANCES = (1, 2)
 DICOM_QR_PORT = 11112
 CT_STORE_PORT = 11113
+NTP_PORT = 123
 
 
 class NatLab(GatewayMixin, TunnelLab):
@@ -458,8 +493,16 @@ class NatLab(GatewayMixin, TunnelLab):
                 "gateway_address": f"{VLAN_NET}.1",
                 "core_networks": [f"{CORE_NET}.0/24"],
                 "unknown_devices": "deny",
-                "pass_through": [{"name": "ping-gateway", "device_types": ["modality"],
-                                  "protocol": "icmp", "destinations": ["gateway"]}],
+                # Forwarded, not proxied: mapped by the kernel (prefix map), replies through
+                # conntrack.
+                "pass_through": [
+                    {"name": "ping-gateway", "device_types": ["modality"], "protocol": "icmp",
+                     "destinations": ["gateway"]},
+                    {"name": "ping-pacs", "devices": ["ct"], "protocol": "icmp",
+                     "destinations": [f"{CORE_NET}.{PACS_HOST}/32"]},
+                    {"name": "ntp", "device_types": ["modality"], "protocol": "udp",
+                     "ports": [NTP_PORT], "destinations": [f"{CORE_NET}.{PACS_HOST}/32"]},
+                ],
                 "log_group": 7900,
             },
             "nat": {"mapped_prefix": f"{MAPPED[k]}.0/24"},
