@@ -173,6 +173,8 @@ class GatewayNatTests(LabTestCase):
                 and r["fields"].get("called_ae") == f"CT{k}STORE", 1,
                 category="dicom", action="association-requested")
             self.assertTrue(calls, self.wardgates[k].log()[-3000:])
+            self.assertEqual(calls[-1]["device"], "ct")
+            self.assertEqual(calls[-1]["fields"].get("initiator"), "core", calls[-1])
             # The other appliance saw none of it.
             time.sleep(0.5)
             self.assertEqual(len(self.records(other, category="dicom", action="operation")),
