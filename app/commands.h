@@ -15,6 +15,13 @@ int run_command(const std::string& config_path);
 int config_check_command(const std::string& config_path);
 int lab_command(const std::vector<std::string>& args);
 
+// `wardgate bypass ...` (app/bypass_command.cpp): start (audited, timed), end, status.
+int bypass_start_command(const std::string& config_path, int minutes, const std::string& reason);
+int bypass_end_command(const std::string& config_path);
+int bypass_status_command(const std::string& config_path);
+// `wardgate gateway remove` (app/gateway_command.cpp): maintenance, audited.
+int gateway_remove_command(const std::string& config_path, const std::string& reason);
+
 // `wardgate tunnel ...` (app/tunnel_command.cpp).
 int tunnel_up_command(const std::string& config_path);
 int tunnel_status_command(const std::string& config_path, bool json);

@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -53,6 +54,26 @@ AuditConfig read_audit(const nlohmann::json* j) {
   return c;
 }
 
+// With a gateway, the concentrator routes the prefix the core sees the VLAN under: advertised
+// networks inside the VLAN prefix follow nat.mapped_prefix (host part kept), and with none
+// given the presented prefix is advertised.
+void advertise_presented_prefix(tunnel::TunnelConfig& t, const nat::GatewayOptions& g) {
+  const auto as_tunnel_prefix = [](const nat::Ipv4Prefix& p) {
+    return *tunnel::IpPrefix::parse(p.to_string());
+  };
+  if (t.advertised_networks.empty()) {
+    t.advertised_networks.push_back(as_tunnel_prefix(g.nat ? g.nat->to : g.vlan_prefix));
+    return;
+  }
+  if (!g.nat) return;
+  for (auto& n : t.advertised_networks) {
+    if (n.address.family != AF_INET) continue;
+    const auto p = nat::Ipv4Prefix::parse(n.to_string());
+    if (!p || p->length < g.vlan_prefix.length || !g.vlan_prefix.contains(p->address)) continue;
+    n = as_tunnel_prefix(nat::Ipv4Prefix{g.nat->map(p->address), p->length});
+  }
+}
+
 // What a section needs from another one: the proxy listens where interception diverts to, and
 // the appliance id names the appliance in every event the store and the exporters write.
 void compose(Config& c) {
@@ -64,9 +85,19 @@ void compose(Config& c) {
     e.appliance_id = c.appliance_id;
     e.syslog.sw_version = WARDGATE_VERSION;
   }
+  if (c.tunnel && c.gateway) advertise_presented_prefix(*c.tunnel, *c.gateway);
 }
 
 }  // namespace
+
+std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& devices) {
+  std::vector<nat::DeviceName> out;
+  out.reserve(devices.size());
+  for (const auto& d : devices) {
+    out.push_back({d.name, policy::to_string(d.type), d.address, {}});
+  }
+  return out;
+}
 
 Config parse_config(const std::string& json_text, const std::string& source_name) {
   const nlohmann::json doc = common::parse_json(json_text, source_name);
@@ -84,6 +115,8 @@ Config parse_config(const std::string& json_text, const std::string& source_name
   c.dicom = inspect::read_dicom_section(root.member("dicom"));
   c.hl7 = inspect::read_hl7_section(root.member("hl7"));
   c.tunnel = tunnel::read_tunnel_section(root.member("tunnel"));
+  c.gateway = nat::read_gateway_section(root.member("gateway"), root.member("nat"),
+                                        gateway_devices(c.devices), c.interception);
   root.reject_unknown_keys();
   compose(c);
   return c;

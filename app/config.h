@@ -14,6 +14,7 @@
 #include "export/syslog_exporter.h"
 #include "inspect/dicom_section.h"
 #include "inspect/hl7_section.h"
+#include "nat/gateway_section.h"
 #include "nat/interception_section.h"
 #include "policy/device_registry.h"
 #include "proxy/proxy_section.h"
@@ -40,7 +41,13 @@ struct Config {
   inspect::DicomSection dicom;
   inspect::Hl7Section hl7;
   std::optional<tunnel::TunnelConfig> tunnel;  // absent: no WireGuard tunnel of wardgate's own
+  // gateway + nat: forwarding owned by wardgate (default deny, fail closed, 1:1 NAT). Absent:
+  // interception only, forwarding left to the host (not fail-closed).
+  std::optional<nat::GatewayOptions> gateway;
 };
+
+// The devices as nat/ sees them (name, type, address, published ports), for the gateway's plan.
+std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& devices);
 
 Config parse_config(const std::string& json_text, const std::string& source_name);
 Config load_config_file(const std::string& path);

@@ -105,6 +105,33 @@ int main(int argc, char** argv) {
   add_tunnel_config(tunnel_rotate);
   tunnel_rotate->add_flag("--commit", commit, "switch the running interface to the new key");
 
+  // The audited, timed bypass of inspection (app/bypass_command.cpp).
+  std::string bypass_config;
+  int bypass_minutes = 0;
+  std::string bypass_reason;
+  bool bypass_end = false;
+  bool bypass_status = false;
+  auto* bypass = cli.add_subcommand(
+      "bypass", "Forward VLAN traffic WITHOUT inspection for --minutes (audited); --end, --status");
+  bypass->add_option("--config,-c", bypass_config, "configuration file (JSON)")->required();
+  auto* minutes_opt =
+      bypass->add_option("--minutes", bypass_minutes, "how long (1 to 1440); ends by itself");
+  auto* reason_opt = bypass->add_option("--reason", bypass_reason, "why (recorded in the audit)");
+  auto* end_flag = bypass->add_flag("--end", bypass_end, "end the active bypass now");
+  auto* status_flag = bypass->add_flag("--status", bypass_status, "show the active bypass");
+  end_flag->excludes(minutes_opt)->excludes(reason_opt)->excludes(status_flag);
+  status_flag->excludes(minutes_opt)->excludes(reason_opt);
+
+  std::string gateway_config;
+  std::string gateway_reason;
+  auto* gateway = cli.add_subcommand("gateway", "The gateway's forwarding policy (maintenance)");
+  gateway->require_subcommand(1);
+  auto* gateway_remove = gateway->add_subcommand(
+      "remove", "Remove the forwarding policy: the host then routes the VLAN WITHOUT wardgate");
+  gateway_remove->add_option("--config,-c", gateway_config, "configuration file (JSON)")
+      ->required();
+  gateway_remove->add_option("--reason", gateway_reason, "why (recorded in the audit)")->required();
+
   // Everything after "lab" goes to the lab script untouched (it has its own --help).
   auto* lab = cli.add_subcommand("lab", "Network-namespace lab: up | down | status [options]");
   lab->prefix_command();
@@ -118,6 +145,16 @@ int main(int argc, char** argv) {
   if (*run) return run_command(config_path);
   if (*check) return config_check_command(check_path);
   if (*lab) return lab_command(lab->remaining());
+  if (*gateway_remove) return gateway_remove_command(gateway_config, gateway_reason);
+  if (*bypass) {
+    if (bypass_end) return bypass_end_command(bypass_config);
+    if (bypass_status) return bypass_status_command(bypass_config);
+    if (minutes_opt->count() == 0 || reason_opt->count() == 0) {
+      std::cerr << "wardgate bypass: --minutes and --reason are required (or --end, --status)\n";
+      return kExitBadConfig;
+    }
+    return bypass_start_command(bypass_config, bypass_minutes, bypass_reason);
+  }
   if (*tunnel_up) return tunnel_up_command(tunnel_config);
   if (*tunnel_status) return tunnel_status_command(tunnel_config, status_json);
   if (*tunnel_genkey) return tunnel_genkey_command();

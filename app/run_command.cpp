@@ -7,13 +7,16 @@
 #include <iostream>
 
 #include "app/audit_export_setup.h"
+#include "app/audit_spool_watcher.h"
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/gateway_runtime.h"
 #include "app/inspection_setup.h"
 #include "app/process_setup.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
+#include "store/event_spool.h"
 #include "tunnel/tunnel_manager.h"
 
 namespace wardgate::app {
@@ -44,6 +47,15 @@ int config_check_command(const std::string& path) {
   try {
     const Config c = load_config_file(path);
     std::cout << path << ": valid; would intercept " << describe_services(c.interception) << "\n";
+    if (c.gateway) {
+      const auto& g = *c.gateway;
+      std::cout << "gateway: VLAN " << g.vlan_prefix.to_string() << ", default deny, "
+                << g.pass_through.size() << " pass-through flows, unknown devices "
+                << nat::to_string(g.unknown_devices)
+                << (g.nat ? ", presented to the core as " + g.nat->to.to_string() : "") << "\n";
+    } else {
+      std::cout << "no gateway section: forwarding is not controlled by wardgate\n";
+    }
     if (c.tunnel) {
       std::cout << "tunnel " << c.tunnel->interface << " (backend " << to_string(c.tunnel->backend)
                 << ", MTU " << c.tunnel->mtu << ") to";
@@ -120,12 +132,37 @@ int run_command(const std::string& path) {
   }
 
   const auto& ic = config.interception;
-  nat::TproxySetup interception(ic.tproxy_rules(), ic.policy_route());
-  if (const auto error = interception.install(); !error.empty()) {
-    spdlog::error("cannot install interception: {}", error);
-    server.stop();
-    return kExitFailure;
+  // With a gateway section wardgate owns forwarding: its ruleset stays in the kernel when wardgate
+  // stops (fail closed). Without one, only the interception table, removed again at exit.
+  std::unique_ptr<GatewayRuntime> gateway;
+  std::unique_ptr<nat::TproxySetup> interception;
+  if (config.gateway) {
+    gateway = std::make_unique<GatewayRuntime>(config, *audit.sink, metrics);
+    if (const auto error = gateway->start(); !error.empty()) {
+      spdlog::error("cannot install the gateway's forwarding policy: {}", error);
+      server.stop();
+      return kExitFailure;
+    }
+    spdlog::info("{}", gateway->describe());
+  } else {
+    interception = std::make_unique<nat::TproxySetup>(ic.tproxy_rules(), ic.policy_route());
+    if (const auto error = interception->install(); !error.empty()) {
+      spdlog::error("cannot install interception: {}", error);
+      server.stop();
+      return kExitFailure;
+    }
+    spdlog::warn(
+        "no \"gateway\" section: wardgate intercepts its services but does not own "
+        "forwarding; other traffic is routed by the host, and nothing is closed while "
+        "wardgate is stopped");
   }
+  // Events `wardgate bypass` spooled for this process's store writer, and bypass ends.
+  AuditSpoolWatcher spool_watcher(
+      store::spool_directory_for(config.audit.store.path), config.appliance_id, *audit.sink,
+      AuditSpoolWatcher::Hooks{
+          [&gateway] { return gateway && gateway->bypass_active(); },
+          [store = audit.store.get()] { return store->flush(std::chrono::seconds(2)); }});
+  spool_watcher.start(std::chrono::seconds(1));
   spdlog::info("wardgate {} ready: intercepting {}", WARDGATE_VERSION, describe_services(ic));
 
   int signal = 0;
@@ -137,9 +174,18 @@ int run_command(const std::string& path) {
   if (const auto forced = server.drain(config.proxy.drain_timeout); forced > 0) {
     spdlog::warn("closed {} sessions still open at the drain deadline", forced);
   }
-  if (const auto error = interception.remove(); !error.empty()) {
-    spdlog::error("cleanup incomplete: {}", error);
+  if (interception) {
+    if (const auto error = interception->remove(); !error.empty()) {
+      spdlog::error("cleanup incomplete: {}", error);
+    }
   }
+  if (gateway) {
+    gateway->stop();
+    spdlog::info(
+        "the forwarding policy stays in force: the VLAN is closed while wardgate is "
+        "stopped (only `wardgate bypass` opens it)");
+  }
+  spool_watcher.stop();
   server.stop();
   if (tunnel) tunnel->down();
 

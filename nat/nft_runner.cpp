@@ -4,11 +4,13 @@
 #include <memory>
 
 namespace wardgate::nat {
+namespace {
 
-NftResult run_nft_script(const std::string& script) {
+NftResult run(const std::string& script, unsigned output_flags) {
   const std::unique_ptr<nft_ctx, decltype(&nft_ctx_free)> ctx(nft_ctx_new(NFT_CTX_DEFAULT),
                                                               &nft_ctx_free);
-  if (!ctx) return {false, "cannot create an nftables context"};
+  if (!ctx) return {false, "cannot create an nftables context", ""};
+  nft_ctx_output_set_flags(ctx.get(), output_flags);
   nft_ctx_buffer_output(ctx.get());
   nft_ctx_buffer_error(ctx.get());
   const int rc = nft_run_cmd_from_buffer(ctx.get(), script.c_str());
@@ -19,7 +21,14 @@ NftResult run_nft_script(const std::string& script) {
     result.error = err != nullptr && *err != '\0' ? err : "nftables rejected the ruleset";
     while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
   }
+  if (const char* out = nft_ctx_get_output_buffer(ctx.get()); out != nullptr) result.output = out;
   return result;
 }
+
+}  // namespace
+
+NftResult run_nft_script(const std::string& script) { return run(script, 0); }
+
+NftResult run_nft_json(const std::string& script) { return run(script, NFT_CTX_OUTPUT_JSON); }
 
 }  // namespace wardgate::nat

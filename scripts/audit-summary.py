@@ -9,7 +9,8 @@ import sys
 KEYS = ("command", "status_class", "sop_instance_uid", "message_type", "control_id", "from", "code",
         "acknowledged_control_id", "latency_ms", "error", "patient_id", "query_level", "alert",
         "reason", "violation", "ended", "objects", "calling_ae", "called_ae", "peer", "endpoint",
-        "backend")
+        "backend", "protocol", "destination", "destination_port", "mac", "flows", "by", "until",
+        "how")
 
 
 def main():

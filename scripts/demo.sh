@@ -81,6 +81,13 @@ config = json.load(open(sys.argv[1]))
 state, conc_public = sys.argv[2], sys.argv[3]
 env = os.environ
 config["hl7"] = {"enforce": True}
+# wardgate owns the VLAN's forwarding: default deny, fail closed, denied flows recorded.
+vlan, core = env["WARDGATE_LAB_VLAN_NET"], env["WARDGATE_LAB_CORE_NET"]
+config["gateway"] = {
+    "vlan_prefix": vlan + ".0/24", "gateway_address": vlan + ".1",
+    "core_networks": [core + ".0/24"], "unknown_devices": "deny",
+    "pass_through": [{"name": "ping-gateway", "device_types": ["modality", "monitor"],
+                      "protocol": "icmp", "destinations": ["gateway"]}]}
 config["audit"]["store"] = {"path": state + "/audit.db",
                             "signing_key_file": state + "/audit-signing-key"}
 config["tunnel"] = {
@@ -146,6 +153,16 @@ echo; echo "== the patient monitor tries to store an image on the PACS: its rule
 ip netns exec "$WARDGATE_LAB_NS_MON" storescu -aet MONITOR -aec PACS "$WARDGATE_LAB_IP_PACS" 104 \
   "$study/ct0001.dcm" >/dev/null 2>&1 && echo "   stored (unexpected!)" || echo "   refused by wardgate (A-ABORT)"
 
+echo; echo "== the CT tries SMB (445) and an unlisted PACS port (8080): the gateway drops and records both"
+for port in 445 8080; do
+  if ip netns exec "$WARDGATE_LAB_NS_CT" timeout 3 bash -c "exec 3<>/dev/tcp/$WARDGATE_LAB_IP_PACS/$port" 2>/dev/null; then
+    echo "   port $port reached the core (unexpected!)"
+  else
+    echo "   port $port: no answer from the core (dropped at the gateway)"
+  fi
+done
+sleep 1.5  # the denied-flow records are written within a second
+
 echo; echo "== the tunnel, as wardgate tunnel status shows it"
 ip netns exec "$WARDGATE_LAB_NS_GW" "$build/wardgate" tunnel status --config "$state/wardgate.json" |
   sed 's/^/   /'
@@ -161,5 +178,7 @@ cat <<MSG
 wardgate keeps running in the lab. Try it yourself, e.g.:
    ip netns exec $WARDGATE_LAB_NS_US echoscu -v $WARDGATE_LAB_IP_PACS 104
    tail -f $state/wardgate.log
+   wardgate audit dump --config $state/wardgate.json --category network
+   wardgate bypass --config $state/wardgate.json --status
 Stop everything with:  make demo-stop
 MSG
