@@ -48,12 +48,18 @@ s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
 s.settimeout(timeout)
 try:
     s.connect((address, port))
-    s.sendall(b"wardgate-lab probe\\n")
-    print("connected")
 except ConnectionRefusedError:
     print("refused")
+except ConnectionResetError:
+    print("reset")
 except OSError:
     print("timeout")
+else:
+    try:
+        s.sendall(b"wardgate-lab probe\\n")
+    except OSError:
+        pass
+    print("connected")
 """
 
 # A TCP listener that prints one line per accepted connection (and what it read first).
@@ -181,7 +187,9 @@ class CoreCounters:
 
 
 def delta(before, after):
-    return {k: after[k] - before.get(k, 0) for k in after}
+    """after - before, key by key, of counter readings (nested dicts of numbers)."""
+    return {k: delta(before.get(k, {}), v) if isinstance(v, dict) else v - before.get(k, 0)
+            for k, v in after.items()}
 
 
 class GatewayMixin:
@@ -213,8 +221,9 @@ class GatewayMixin:
         return subprocess.CompletedProcess(result.args, result.returncode, out, err)
 
     def tcp_attempt(self, role, address, port, timeout=2.0):
-        """One TCP connection attempt from role, bounded: 'connected' (and a line sent),
-        'refused' (RST) or 'timeout' (nothing came back)."""
+        """One TCP connection attempt from role, bounded: 'connected' (something answered the
+        SYN; a line is sent), 'refused' (RST to the SYN), 'reset' (accepted, then reset before
+        connect() returned) or 'timeout' (nothing came back)."""
         return self.run(role, ["python3", "-c", TCP_PROBE, address, port, timeout],
                         timeout=timeout + 10, check=False).stdout.decode().strip()
 
