@@ -22,7 +22,7 @@ demo-stop:
 
 # The whole suite: formatting, clang-tidy, unit tests (release and under ASan/UBSan), integration tests in
 # the network-namespace lab. Benchmarks are separate (make bench).
-test: build format-check
+test: build format-check lint
 	@$(MAKE) --no-print-directory test-asan
 	@$(CTEST) -L 'unit|fuzz|integration'
 

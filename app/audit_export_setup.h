@@ -1,7 +1,8 @@
 #pragma once
 // Ships the audit store to the configured syslog destinations (audit.export[]) while wardgate
 // runs: one SyslogExporter per destination, all on one thread of their own, reading the store
-// after each destination's persistent cursor. Stopping saves the cursors.
+// after each destination's persistent cursor. Stopping saves the cursors. Their state and
+// counters are metrics wardgate_export_* in the process's registry.
 #include <memory>
 #include <thread>
 #include <vector>
@@ -15,15 +16,15 @@ namespace wardgate::app {
 class AuditExport {
  public:
   // Starts nothing when no destination is configured. `events`: where the exporters' own events
-  // go (the store, through the sink the inspectors use).
-  AuditExport(const Config& config, store::AuditStore& store, audit::AuditSink& events);
+  // go (the store, through the sink the inspectors use); `metrics` must outlive this.
+  AuditExport(const Config& config, store::AuditStore& store, audit::AuditSink& events,
+              common::MetricsRegistry& metrics);
   ~AuditExport();
   AuditExport(const AuditExport&) = delete;
   AuditExport& operator=(const AuditExport&) = delete;
 
   // Ends every exporter (their cursors saved) and the thread; idempotent.
   void stop();
-  std::vector<exporter::ExporterHealth> health() const;
 
  private:
   boost::asio::io_context io_;

@@ -18,10 +18,6 @@ namespace {
 
 using common::ObjectReader;
 
-// The inspectors a service may name (proxy::ProtocolInspectors, app/inspection_setup.cpp);
-// "hl7" and "dicom" decode, "tcp" only counts bytes.
-const std::vector<std::string> kProtocols{"dicom", "hl7", "tcp"};
-
 std::string host_name() {
   std::array<char, HOST_NAME_MAX + 1> buf{};
   if (::gethostname(buf.data(), buf.size() - 1) != 0 || buf[0] == '\0') return "wardgate";
@@ -80,6 +76,21 @@ void compose(Config& c) {
   proxy::ProxyOptions& p = c.proxy.options;
   p.listen_port = c.interception.listen_port;
   for (const auto& s : c.interception.services) p.services[s.port] = {s.name, s.protocol};
+  // The proxy picks the inspector by port, so a port means one protocol, whoever listens on it.
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const auto& services = c.devices[i].published_services;
+    for (std::size_t j = 0; j < services.size(); ++j) {
+      const auto& s = services[j];
+      const auto [it, fresh] =
+          p.services.emplace(s.port, proxy::ProxyOptions::Service{s.name, s.protocol});
+      if (!fresh && it->second.protocol != s.protocol) {
+        throw ConfigError("devices[" + std::to_string(i) + "].published_services[" +
+                          std::to_string(j) + "].protocol: port " + std::to_string(s.port) +
+                          " is " + it->second.protocol + " already (service " + it->second.name +
+                          ")");
+      }
+    }
+  }
   c.audit.store.appliance_id = c.appliance_id;
   for (auto& e : c.audit.exports) {
     e.appliance_id = c.appliance_id;
@@ -94,7 +105,10 @@ std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& 
   std::vector<nat::DeviceName> out;
   out.reserve(devices.size());
   for (const auto& d : devices) {
-    out.push_back({d.name, policy::to_string(d.type), d.address, {}});
+    std::vector<nat::PublishedPort> published;
+    published.reserve(d.published_services.size());
+    for (const auto& s : d.published_services) published.push_back({s.port});
+    out.push_back({d.name, policy::to_string(d.type), d.address, std::move(published)});
   }
   return out;
 }
@@ -107,7 +121,10 @@ Config parse_config(const std::string& json_text, const std::string& source_name
       "log_level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, c.log_level);
   const nlohmann::json* interception = root.member("interception");
   if (interception == nullptr) root.fail("interception", "is required");
-  c.interception = nat::read_interception_section(*interception, kProtocols);
+  // The inspectors a service may name (inspect::ProtocolInspectors, app/inspection_setup.cpp);
+  // "hl7" and "dicom" decode, "tcp" only counts bytes.
+  const std::vector<std::string> protocols{"dicom", "hl7", "tcp"};
+  c.interception = nat::read_interception_section(*interception, protocols);
   c.proxy = proxy::read_proxy_section(root.member("proxy"));
   c.appliance_id = read_appliance_id(root.member("appliance"));
   c.audit = read_audit(root.member("audit"));

@@ -3,8 +3,11 @@
 
 #include "app/commands.h"
 
-int main(int argc, char** argv) {
-  using namespace wardgate::app;
+namespace {
+
+using namespace wardgate::app;
+
+int dispatch(int argc, char** argv) {
   CLI::App cli{"wardgate: transparent, auditing gateway for hospital imaging networks"};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", WARDGATE_VERSION);
@@ -166,5 +169,20 @@ int main(int argc, char** argv) {
   if (*dump) return audit_dump_command(where, filter);
   if (*tail) return audit_tail_command(where, tail_count, follow, poll_ms);
   if (*public_key_cmd) return audit_public_key_command(where);
+  return kExitFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The commands report their own errors; whatever escapes them (an allocation failing while the
+  // command line is built, ...) is reported here rather than ending in std::terminate's abort.
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "wardgate: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "wardgate: unexpected error\n";
+  }
   return kExitFailure;
 }

@@ -13,6 +13,7 @@
 #include "app/gateway_runtime.h"
 #include "app/inspection_setup.h"
 #include "app/process_setup.h"
+#include "app/upstream_routing.h"
 #include "nat/tproxy_setup.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tcp_buffer_ceiling.h"
@@ -117,12 +118,14 @@ int run_command(const std::string& path) {
     tunnel->start_monitor();
   }
   // The store's records go to the syslog destinations from now on (at-least-once, by cursor).
-  AuditExport exports(config, *audit.store, *audit.sink);
+  AuditExport exports(config, *audit.store, *audit.sink, metrics);
   proxy::ProxyOptions options = config.proxy.options;
+  options.route =
+      upstream_router(*inspection.devices, config.gateway ? config.gateway->nat : std::nullopt);
   options.clinical_traffic_allowed = [store = audit.store.get()] {
     return store->accepting_clinical_traffic();
   };
-  proxy::ProxyServer server(std::move(options), inspection.inspectors);
+  proxy::ProxyServer server(std::move(options), inspection.inspectors, metrics);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -165,11 +168,14 @@ int run_command(const std::string& path) {
   spool_watcher.start(std::chrono::seconds(1));
   spdlog::info("wardgate {} ready: intercepting {}", WARDGATE_VERSION, describe_services(ic));
 
+  const auto metric = [&metrics](const char* name, const std::vector<std::string>& labels = {}) {
+    return static_cast<std::uint64_t>(metrics.value(name, labels).value_or(0));
+  };
   int signal = 0;
   sigwait(&signals, &signal);
-  const auto before = server.stats();
   spdlog::info("{} received: no new connections; draining {} open sessions for up to {} s",
-               strsignal(signal), before.sessions_active, config.proxy.drain_timeout.count());
+               strsignal(signal), metric("wardgate_proxy_sessions_active"),
+               config.proxy.drain_timeout.count());
   server.stop_accepting();
   if (const auto forced = server.drain(config.proxy.drain_timeout); forced > 0) {
     spdlog::warn("closed {} sessions still open at the drain deadline", forced);
@@ -189,24 +195,23 @@ int run_command(const std::string& path) {
   server.stop();
   if (tunnel) tunnel->down();
 
-  const auto stats = server.stats();
   for (const auto& [service, t] : inspection.counters->totals()) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
   audit.store->flush();
   exports.stop();  // cursors saved: what was not carried yet goes out after the next start
-  const auto recorded = [&metrics](const char* name) {
-    return static_cast<std::uint64_t>(metrics.value(name).value_or(0));
-  };
   spdlog::info(
       "stopped: {} sessions, {} refused by connection limits, {} refused while the audit store "
       "failed closed, {} upstream failures; audit: {} events recorded, committed through seq {}, "
       "{} lost",
-      stats.sessions_total, stats.refused_by_limits, stats.refused_by_audit,
-      stats.upstream_failures, recorded("wardgate_audit_store_records_recorded_total"),
-      recorded("wardgate_audit_store_committed_seq"),
-      recorded("wardgate_audit_store_records_lost_total"));
+      metric("wardgate_proxy_sessions_total"),
+      metric("wardgate_proxy_connections_refused_total", {"connection-limit"}),
+      metric("wardgate_proxy_connections_refused_total", {"audit-fail-closed"}),
+      metric("wardgate_proxy_upstream_failures_total"),
+      metric("wardgate_audit_store_records_recorded_total"),
+      metric("wardgate_audit_store_committed_seq"),
+      metric("wardgate_audit_store_records_lost_total"));
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -45,16 +46,16 @@ std::optional<Config> tunnel_config(const std::string& path, int& status) {
 std::string next_key_path(const tunnel::TunnelConfig& t) { return t.private_key_file + ".next"; }
 
 std::string human_bytes(std::uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
+  constexpr std::array<const char*, 5> kUnits{"B", "KiB", "MiB", "GiB", "TiB"};
+  auto v = static_cast<double>(n);
+  std::size_t u = 0;
+  while (v >= 1024 && u + 1 < kUnits.size()) {
     v /= 1024;
     ++u;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), u == 0 ? "%.0f %s" : "%.2f %s", v, kUnits[u]);
+  return buf.data();
 }
 
 std::string peer_name(const tunnel::TunnelConfig& t, const tunnel::Key& key) {

@@ -6,7 +6,7 @@ AuditOptions read_audit_options(common::ObjectReader& r) {
   AuditOptions o;
   o.log = r.string("log", o.log);
   if (o.log != "stderr" && o.log != "off" && !common::absolute_path(o.log)) {
-    r.fail("log", "must be \"stderr\", \"off\" or the absolute path of a file (got " +
+    r.fail("log", R"(must be "stderr", "off" or the absolute path of a file (got )" +
                       common::shown(nlohmann::json(o.log)) + ")");
   }
   o.patient_data =

@@ -86,12 +86,13 @@ std::optional<Secret> create_secret(const std::string& path) {
   while (put < secret.size()) {
     const ssize_t n = ::write(fd.get(), secret.data() + put, secret.size() - put);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = errno_text();
-      ::unlink(path.c_str());
-      throw SecretError(path + ": cannot write the audit secret: " + why);
-    }
+    if (n <= 0) break;
     put += static_cast<std::size_t>(n);
+  }
+  if (put < secret.size()) {
+    const std::string why = errno_text();
+    ::unlink(path.c_str());
+    throw SecretError(path + ": cannot write the audit secret: " + why);
   }
   // The secret must survive a crash: a lost secret changes every token from then on.
   if (::fsync(fd.get()) != 0) {

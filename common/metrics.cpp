@@ -252,7 +252,7 @@ Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help) 
 }
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
-                                      std::vector<double> bounds) {
+                                      const std::vector<double>& bounds) {
   return histogram_family(name, help, bounds, {}).with({});
 }
 

@@ -124,7 +124,7 @@ class MetricsRegistry {
   Counter& counter(const std::string& name, const std::string& help);
   Gauge& gauge(const std::string& name, const std::string& help);
   Histogram& histogram(const std::string& name, const std::string& help,
-                       std::vector<double> bounds);
+                       const std::vector<double>& bounds);
 
   // Every family, by name: # HELP, # TYPE, then one line per sample. A labelled family without
   // children yet shows only its HELP and TYPE lines.

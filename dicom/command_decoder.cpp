@@ -76,6 +76,8 @@ std::optional<Failure> decode_command(std::span<const std::byte> bytes, std::uin
   out.action_type_id = dcmtk::u16_value(data, spec::kActionTypeId);
   out.event_type_id = dcmtk::u16_value(data, spec::kEventTypeId);
   out.error_comment = dcmtk::string_value(data, spec::kErrorComment);
+  out.move_originator_ae = dcmtk::string_value(data, spec::kMoveOriginatorAeTitle);
+  out.move_originator_message_id = dcmtk::u16_value(data, spec::kMoveOriginatorMessageId);
   return std::nullopt;
 }
 

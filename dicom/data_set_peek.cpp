@@ -28,7 +28,7 @@ bool identifying(std::uint32_t tag) {
 
 // The identifying attributes are all strings (UI, SH, CS, LO); an explicit VR saying otherwise
 // is not something DCMTK should be asked to turn into text.
-bool string_vr(const char* vr) {
+bool string_vr(const std::array<char, 2>& vr) {
   static constexpr std::string_view kStringVrs = "UISHCSLO";
   for (std::size_t i = 0; i < kStringVrs.size(); i += 2) {
     if (vr[0] == kStringVrs[i] && vr[1] == kStringVrs[i + 1]) return true;

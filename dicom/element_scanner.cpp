@@ -24,7 +24,9 @@ bool vr_in(std::string_view table, char a, char b) {
   return false;
 }
 
-bool vr_is(const char* vr, const char* name) { return vr[0] == name[0] && vr[1] == name[1]; }
+bool vr_is(const std::array<char, 2>& vr, const char* name) {
+  return vr[0] == name[0] && vr[1] == name[1];
+}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 //
 // Undefined-length sequences, items and encapsulated pixel data are followed to their delimiter
 // (bounded nesting); defined-length values are skipped by their length.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -20,7 +21,7 @@ struct TopLevelElement {
   std::size_t length = 0;          // header and value (up to and including its delimiter)
   std::uint32_t value_length = 0;  // as encoded (0xFFFFFFFF: undefined)
   bool undefined_length = false;
-  char vr[2] = {0, 0};  // explicit VR encodings only
+  std::array<char, 2> vr{};  // explicit VR encodings only
 };
 
 class ElementScanner {
@@ -45,7 +46,7 @@ class ElementScanner {
     std::uint32_t tag;
     std::uint32_t length;
     std::size_t header_length;
-    char vr[2];
+    std::array<char, 2> vr;
   };
   // Reads a tag and length at `at`; false if the bytes end first or the encoding is invalid
   // (stop_ set accordingly).

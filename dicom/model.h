@@ -83,6 +83,9 @@ struct Command {
   std::optional<std::uint16_t> action_type_id;  // N-ACTION
   std::optional<std::uint16_t> event_type_id;   // N-EVENT-REPORT
   std::string error_comment;
+  // C-STORE-RQ of a C-MOVE sub-operation (PS3.7 9.1.1.1): the C-MOVE's requester and Message ID.
+  std::string move_originator_ae;  // trailing spaces removed
+  std::optional<std::uint16_t> move_originator_message_id;
 };
 
 // Identifying attributes peeked from the start of a data set (bounded prefix), decoded with the
@@ -111,6 +114,9 @@ struct Operation {
   std::string sop_class_uid;     // the request's Affected SOP Class UID, else its Requested one
   std::string sop_instance_uid;  // likewise
   std::string move_destination;  // C-MOVE-RQ
+  // C-STORE-RQ of a C-MOVE sub-operation: the retrieve that caused it (Command's fields).
+  std::string move_originator_ae;
+  std::optional<std::uint16_t> move_originator_message_id;
   std::optional<std::uint16_t> priority;
   std::uint64_t data_set_bytes = 0;       // of the request and its responses
   std::uint64_t pending_responses = 0;    // C-FIND matches, C-MOVE/C-GET progress reports

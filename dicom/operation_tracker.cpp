@@ -50,6 +50,8 @@ std::optional<Failure> OperationTracker::record(Side from, const Command& comman
                               ? command.requested_sop_instance_uid
                               : command.affected_sop_instance_uid;
     op.move_destination = command.move_destination;
+    op.move_originator_ae = command.move_originator_ae;
+    op.move_originator_message_id = command.move_originator_message_id;
     op.priority = command.priority;
     if (existing != nullptr) {
       *existing = std::move(op);

@@ -4,6 +4,7 @@
 // their final response completes them. Pending responses (PS3.7 Annex C: 0xFF00, 0xFF01) keep
 // an operation open; C-CANCEL-RQ has no response and opens nothing; a request that repeats an
 // open one's Message ID replaces it. Bounded by limits.max_outstanding_operations.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -42,8 +43,8 @@ class OperationTracker {
   Operation* data_owner(Side from);
 
   std::uint16_t max_;
-  std::vector<Operation> open_;       // few entries: a flat vector beats a map
-  std::optional<Key> data_owner_[2];  // by the side sending the data set
+  std::vector<Operation> open_;                   // few entries: a flat vector beats a map
+  std::array<std::optional<Key>, 2> data_owner_;  // by the side sending the data set
   std::optional<Operation> completed_;
 };
 

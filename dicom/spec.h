@@ -211,6 +211,10 @@ inline constexpr std::uint32_t kNumberOfRemainingSuboperations = tag(0x0000, 0x1
 inline constexpr std::uint32_t kNumberOfCompletedSuboperations = tag(0x0000, 0x1021);
 inline constexpr std::uint32_t kNumberOfFailedSuboperations = tag(0x0000, 0x1022);
 inline constexpr std::uint32_t kNumberOfWarningSuboperations = tag(0x0000, 0x1023);
+// PS3.7 9.1.1.1: a C-STORE-RQ sent as a sub-operation of a C-MOVE names the retrieve's requester
+// and its Message ID.
+inline constexpr std::uint32_t kMoveOriginatorAeTitle = tag(0x0000, 0x1030);
+inline constexpr std::uint32_t kMoveOriginatorMessageId = tag(0x0000, 0x1031);
 
 // PS3.6 Table 6-1: identifying attributes peeked from data sets; all in groups 0008-0020.
 inline constexpr std::uint32_t kSopClassUid = tag(0x0008, 0x0016);

@@ -42,17 +42,9 @@ std::optional<ExportFormat> parse_export_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::uint64_t ExporterHealth::handshake_failures() const {
-  std::uint64_t n = 0;
-  for (std::size_t i = 0; i < kLinkFailureCount; ++i) {
-    if (is_handshake_failure(static_cast<LinkFailure>(i))) n += failures[i];
-  }
-  return n;
-}
-
 SyslogExporter::SyslogExporter(const asio::any_io_executor& executor, ExporterOptions options,
                                store::RecordSource& source, store::CursorStore& cursors,
-                               audit::AuditSink* events)
+                               common::MetricsRegistry& metrics, audit::AuditSink* events)
     : executor_(executor),
       options_(std::move(options)),
       source_(source),
@@ -60,11 +52,10 @@ SyslogExporter::SyslogExporter(const asio::any_io_executor& executor, ExporterOp
       events_(events),
       link_(executor, options_.transport),
       wake_(executor),
-      commit_wake_(executor) {
+      commit_wake_(executor),
+      metrics_(metrics, options_.name) {
   options_.batch_records = std::clamp<std::size_t>(options_.batch_records, 1, 10000);
   options_.max_unconfirmed = std::max(options_.max_unconfirmed, options_.batch_records);
-  h_.name = options_.name;
-  published_ = h_;
 }
 
 SyslogExporter::~SyslogExporter() = default;
@@ -78,14 +69,21 @@ void SyslogExporter::stop() {
   });
 }
 
-ExporterHealth SyslogExporter::health() const {
+std::string SyslogExporter::last_error() const {
   const std::lock_guard lock(mutex_);
-  return published_;
+  return last_error_;
+}
+
+void SyslogExporter::set_last_error(std::string text) {
+  const std::lock_guard lock(mutex_);
+  last_error_ = std::move(text);
 }
 
 void SyslogExporter::publish() {
-  const std::lock_guard lock(mutex_);
-  published_ = h_;
+  metrics_.delivered.set(static_cast<double>(cursor_));
+  metrics_.sent.set(static_cast<double>(last_sent_));
+  metrics_.backlog.set(static_cast<double>(backlog_));
+  metrics_.connected.set(connected_ ? 1.0 : 0.0);
 }
 
 asio::awaitable<void> SyslogExporter::sleep(std::chrono::milliseconds d) {
@@ -116,13 +114,13 @@ void SyslogExporter::emit(std::string action, audit::Outcome outcome, audit::Sev
 
 void SyslogExporter::save_cursor(bool force) {
   const auto now = Clock::now();
-  if (h_.cursor == saved_cursor_) return;
+  if (cursor_ == saved_cursor_) return;
   if (!force && now - last_save_ < options_.cursor_save_interval) return;
-  if (const std::error_code ec = cursors_.save_cursor(options_.name, h_.cursor)) {
-    h_.last_error = "store: " + ec.message();  // tried again at the next save
+  if (const std::error_code ec = cursors_.save_cursor(options_.name, cursor_)) {
+    set_last_error("store: " + ec.message());  // tried again at the next save
     return;
   }
-  saved_cursor_ = h_.cursor;
+  saved_cursor_ = cursor_;
   last_save_ = now;
 }
 
@@ -136,7 +134,7 @@ void SyslogExporter::confirm(std::vector<InFlight>& inflight, bool force_save) {
       }
       while (done < inflight.size() && inflight[done].acked_at &&
              now - *inflight[done].acked_at >= options_.confirm_delay) {
-        h_.cursor = inflight[done].last_seq;
+        cursor_ = inflight[done].last_seq;
         ++done;
       }
       inflight.erase(inflight.begin(), inflight.begin() + static_cast<std::ptrdiff_t>(done));
@@ -165,8 +163,11 @@ void SyslogExporter::check_certificates() {
   if (now < next_expiry_check_) return;
   next_expiry_check_ = now + kExpiryCheckInterval;
   const tls::CertificateDates d = tls::certificate_dates(options_.transport.tls);
-  h_.client_cert_days_left = d.certificate_days_left;
-  h_.ca_days_left = d.ca_days_left;
+  constexpr double kSecondsPerDay = 86400;
+  if (d.certificate_days_left) {
+    metrics_.set_expiry(CertificateRole::kClient, *d.certificate_days_left * kSecondsPerDay);
+  }
+  if (d.ca_days_left) metrics_.set_expiry(CertificateRole::kCa, *d.ca_days_left * kSecondsPerDay);
   const auto warn = [&](const std::optional<double>& days, int& level, const char* which) {
     if (!days) return;
     const int now_level = *days <= 7 ? 2 : (*days <= 30 ? 1 : 0);
@@ -189,29 +190,29 @@ asio::awaitable<void> SyslogExporter::run() {
     committed_ = true;
     asio::post(executor_, [this] { commit_wake_.cancel(); });
   });
-  h_.cursor = cursors_.load_cursor(options_.name);
-  saved_cursor_ = h_.cursor;
-  saved_sent_ = std::max(h_.cursor, cursors_.load_cursor(sent_key(options_.name)));
+  cursor_ = cursors_.load_cursor(options_.name);
+  saved_cursor_ = cursor_;
+  saved_sent_ = std::max(cursor_, cursors_.load_cursor(sent_key(options_.name)));
   resend_until_ = saved_sent_;
-  h_.last_sent = h_.cursor;
+  last_sent_ = cursor_;
   auto backoff = options_.backoff_initial;
 
   while (!stopping_) {
     check_certificates();
-    h_.backlog = source_.last_seq() - std::min(source_.last_seq(), h_.cursor);
+    backlog_ = source_.last_seq() - std::min(source_.last_seq(), cursor_);
     files_signature_ = tls::files_signature(options_.transport.tls);
     auto err = co_await link_.connect();
     if (stopping_) break;
     if (err) {
-      ++h_.failures[static_cast<std::size_t>(err->reason)];
-      h_.last_error = std::string(to_string(err->reason)) + ": " + err->detail;
+      metrics_.failures(err->reason).inc();
+      set_last_error(std::string(to_string(err->reason)) + ": " + err->detail);
       const auto now = Clock::now();
       if (is_handshake_failure(err->reason) &&
           (err->reason != last_alerted_ || now - last_alert_time_ >= kAlertRepeat)) {
         audit::Fields f;
         f.set("reason", to_string(err->reason));
         f.set("detail", err->detail);
-        f.set("backlog", h_.backlog);
+        f.set("backlog", backlog_);
         emit("export-handshake-failed", audit::Outcome::kFailure, audit::Severity::kAlert,
              std::move(f));
         last_alerted_ = err->reason;
@@ -222,37 +223,37 @@ asio::awaitable<void> SyslogExporter::run() {
       backoff = std::min(backoff * 2, options_.backoff_max);
       continue;
     }
-    ++h_.connects;
-    if (options_.transport.kind == TransportKind::kTls) ++h_.handshake_successes;
-    h_.connected = true;
-    h_.last_sent = h_.cursor;
+    metrics_.connects.inc();
+    if (options_.transport.kind == TransportKind::kTls) metrics_.handshakes.inc();
+    connected_ = true;
+    last_sent_ = cursor_;
     last_alerted_ = LinkFailure::kCount;
     publish();
 
     const auto session_start = Clock::now();
-    const std::uint64_t cursor_at_start = h_.cursor;
+    const std::uint64_t cursor_at_start = cursor_;
     auto ended = co_await (send_loop() || link_.watch());
     link_.close();
-    h_.connected = false;
+    connected_ = false;
     const LinkError why = ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
     if (stopping_) break;
     if (reload_requested_) {
       reload_requested_ = false;
-      ++h_.tls_reloads;
+      metrics_.tls_reloads.inc();
       next_expiry_check_ = {};  // the new certificate's dates, now
-      h_.last_error = "tls files changed: reconnected";
+      set_last_error("tls files changed: reconnected");
       backoff = options_.backoff_initial;
       continue;  // at once: the new files are read by connect()
     }
-    ++h_.failures[static_cast<std::size_t>(why.reason)];
-    h_.last_error = std::string(to_string(why.reason)) + ": " + why.detail;
+    metrics_.failures(why.reason).inc();
+    set_last_error(std::string(to_string(why.reason)) + ": " + why.detail);
     // Everything after the cursor goes again; what was sent may have arrived.
-    resend_until_ = std::max({resend_until_, h_.last_sent, attempted_});
-    h_.last_sent = h_.cursor;
+    resend_until_ = std::max({resend_until_, last_sent_, attempted_});
+    last_sent_ = cursor_;
     audit::Fields f;
     f.set("reason", to_string(why.reason));
     f.set("detail", why.detail);
-    f.set("backlog", source_.last_seq() - std::min(source_.last_seq(), h_.cursor));
+    f.set("backlog", source_.last_seq() - std::min(source_.last_seq(), cursor_));
     if (is_handshake_failure(why.reason)) {
       emit("export-handshake-failed", audit::Outcome::kFailure, audit::Severity::kAlert,
            std::move(f));
@@ -262,7 +263,7 @@ asio::awaitable<void> SyslogExporter::run() {
     }
     publish();
     // A session that carried records, or lasted, proves the destination works: start over.
-    if (h_.cursor > cursor_at_start || Clock::now() - session_start >= options_.backoff_max) {
+    if (cursor_ > cursor_at_start || Clock::now() - session_start >= options_.backoff_max) {
       backoff = options_.backoff_initial;
     }
     co_await sleep(backoff);
@@ -270,7 +271,7 @@ asio::awaitable<void> SyslogExporter::run() {
   }
   commits_.reset();
   save_cursor(true);
-  h_.connected = false;
+  connected_ = false;
   publish();
 }
 
@@ -291,7 +292,7 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     confirm(inflight, false);
     check_certificates();
     const std::uint64_t last = source_.last_seq();
-    h_.backlog = last - std::min(last, h_.cursor);
+    backlog_ = last - std::min(last, cursor_);
 
     const auto now = Clock::now();
     if (tls && !draining_since && now >= next_file_check) {
@@ -313,8 +314,8 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
 
     // The window is counted from the saved cursor: after a kill -9 at most max_unconfirmed
     // records are sent again, whatever the cursor in memory had reached.
-    const std::uint64_t in_window = h_.last_sent - std::min(h_.last_sent, saved_cursor_);
-    if (in_window >= options_.max_unconfirmed && h_.cursor > saved_cursor_) {
+    const std::uint64_t in_window = last_sent_ - std::min(last_sent_, saved_cursor_);
+    if (in_window >= options_.max_unconfirmed && cursor_ > saved_cursor_) {
       save_cursor(true);
       continue;
     }
@@ -323,11 +324,11 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
       co_await sleep(options_.poll_interval);
       continue;
     }
-    if (h_.last_sent >= last) {
+    if (last_sent_ >= last) {
       publish();
       // Records sent but not yet confirmed wait for TCP acknowledgements, and a cursor not yet
       // saved for its save interval: neither comes with a commit.
-      if (inflight.empty() && h_.cursor == saved_cursor_) {
+      if (inflight.empty() && cursor_ == saved_cursor_) {
         co_await wait_for_commit();
       } else {
         co_await sleep(options_.poll_interval);
@@ -337,10 +338,10 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     const std::size_t room = static_cast<std::size_t>(
         std::min<std::uint64_t>(options_.batch_records, options_.max_unconfirmed - in_window));
     std::error_code read_error;
-    std::vector<store::StoredRecord> records = source_.read_after(h_.last_sent, room, read_error);
+    std::vector<store::StoredRecord> records = source_.read_after(last_sent_, room, read_error);
     if (read_error) {
       // The store reports its own failures; the exporter waits and reads again.
-      h_.last_error = "store: " + read_error.message();
+      set_last_error("store: " + read_error.message());
       co_await sleep(options_.backoff_initial);
       continue;
     }
@@ -355,10 +356,10 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     attempted_ = std::max(attempted_, records.back().seq);
     for (const auto& r : records) {
       if (!format_record(r, message)) {
-        ++h_.records_skipped;
+        metrics_.records_skipped.inc();
         continue;
       }
-      if (r.seq <= resend_until_) ++h_.duplicates_sent;
+      if (r.seq <= resend_until_) metrics_.duplicates_sent.inc();
       if (!stream) {
         if (auto err = co_await link_.write(message)) co_return *err;
         ++sent;
@@ -375,10 +376,10 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
       }
       if (auto err = co_await link_.write(batch)) co_return *err;
     }
-    h_.records_sent += sent;
-    h_.last_sent = batch_last;
+    metrics_.records_sent.inc(sent);
+    last_sent_ = batch_last;
     if (!stream) {
-      h_.cursor = batch_last;  // UDP: nothing to wait for
+      cursor_ = batch_last;  // UDP: nothing to wait for
     } else if (const auto p = link_.progress()) {
       inflight.push_back(InFlight{batch_last, p->written, std::nullopt});
     } else {

@@ -11,9 +11,11 @@
 // the cursor is sent again. The collector may thus see duplicates, only from that window; they are
 // counted (duplicates_sent). Over UDP nothing can be confirmed: a record is carried once the
 // datagram left (RFC 5426 is lossy by design).
+//
+// Its state and counters are metrics wardgate_export_* labelled by destination in the
+// registry it is given (export/exporter_metrics.h).
 #include <utility>
 
-#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -23,7 +25,9 @@
 #include <string>
 
 #include "audit/sink.h"
+#include "common/metrics.h"
 #include "export/atna_format.h"
+#include "export/exporter_metrics.h"
 #include "export/syslog_format.h"
 #include "export/syslog_transport.h"
 #include "store/commit_notifier.h"
@@ -59,37 +63,14 @@ struct ExporterOptions {
   bool operator==(const ExporterOptions&) const = default;
 };
 
-constexpr std::size_t kLinkFailureCount = static_cast<std::size_t>(LinkFailure::kCount);
-
-// What the /metrics page and the health view show per destination.
-struct ExporterHealth {
-  std::string name;
-  bool connected = false;
-  std::uint64_t cursor = 0;           // last delivered (carried) sequence number
-  std::uint64_t last_sent = 0;        // last sequence number written to the connection
-  std::uint64_t backlog = 0;          // committed records after the cursor
-  std::uint64_t records_sent = 0;     // messages written (resends included)
-  std::uint64_t duplicates_sent = 0;  // resends of records possibly delivered already
-  std::uint64_t records_skipped = 0;  // ATNA: events without an audit message type
-  std::uint64_t connects = 0;
-  std::uint64_t handshake_successes = 0;
-  std::array<std::uint64_t, kLinkFailureCount> failures{};  // by LinkFailure
-  std::uint64_t tls_reloads = 0;  // reconnects because the TLS files changed
-  std::string last_error;         // "<reason>: <detail>"
-  std::optional<double> client_cert_days_left;
-  std::optional<double> ca_days_left;
-
-  std::uint64_t failures_of(LinkFailure f) const { return failures[static_cast<std::size_t>(f)]; }
-  std::uint64_t handshake_failures() const;
-};
-
 class SyslogExporter {
  public:
   // `events` receives the exporter's own audit events (handshake failures as security alerts,
-  // disconnects, certificate expiry warnings at 30 and 7 days); may be null.
+  // disconnects, certificate expiry warnings at 30 and 7 days); may be null. `metrics` holds
+  // the destination's wardgate_export_* metrics.
   SyslogExporter(const boost::asio::any_io_executor& executor, ExporterOptions options,
                  store::RecordSource& source, store::CursorStore& cursors,
-                 audit::AuditSink* events);
+                 common::MetricsRegistry& metrics, audit::AuditSink* events);
   ~SyslogExporter();
   SyslogExporter(const SyslogExporter&) = delete;
   SyslogExporter& operator=(const SyslogExporter&) = delete;
@@ -98,8 +79,8 @@ class SyslogExporter {
   boost::asio::awaitable<void> run();
   // Thread-safe: asks run() to end soon (the connection is closed, the cursor saved).
   void stop();
-  // Thread-safe snapshot.
-  ExporterHealth health() const;
+  // Thread-safe: the last failure as "<reason>: <detail>" (text, so not a metric); empty if none.
+  std::string last_error() const;
 
  private:
   struct InFlight;
@@ -113,7 +94,9 @@ class SyslogExporter {
   void check_certificates();
   void emit(std::string action, audit::Outcome outcome, audit::Severity severity,
             audit::Fields fields);
+  // Shows the working state (cursor, last sent, backlog, connected) in the gauges.
   void publish();
+  void set_last_error(std::string text);
 
   boost::asio::any_io_executor executor_;
   ExporterOptions options_;
@@ -127,7 +110,12 @@ class SyslogExporter {
   store::CommitSubscription commits_;
   std::atomic<bool> stopping_{false};
 
-  ExporterHealth h_;  // owned by run()'s coroutine; copied to published_
+  ExporterMetrics metrics_;
+  // Owned by run()'s coroutine; publish() copies them to the gauges.
+  std::uint64_t cursor_ = 0;     // last delivered (carried) sequence number
+  std::uint64_t last_sent_ = 0;  // last sequence number written to the connection
+  std::uint64_t backlog_ = 0;    // committed records after the cursor
+  bool connected_ = false;
   std::uint64_t saved_cursor_ = 0;
   std::uint64_t resend_until_ = 0;  // seqs up to this may have reached the collector before
   std::uint64_t attempted_ = 0;     // highest seq handed to a write, finished or not
@@ -142,7 +130,7 @@ class SyslogExporter {
   std::chrono::steady_clock::time_point last_alert_time_{};
 
   mutable std::mutex mutex_;
-  ExporterHealth published_;
+  std::string last_error_;
 };
 
 }  // namespace wardgate::exporter

@@ -8,8 +8,6 @@ namespace {
 
 using Side = dicom::Side;
 
-const char* who(Side s) { return InspectorBase::who(s); }
-
 audit::Outcome outcome_of(std::uint16_t status) {
   switch (dicom::spec::status_class(status)) {
     case dicom::spec::StatusClass::kSuccess:
@@ -93,14 +91,14 @@ void DicomAuditTrail::association_rejected(const dicom::AssociateReject& rj) {
 void DicomAuditTrail::released() {
   ended_ = "released";
   audit::Event e = session_.event("association-released", audit::Outcome::kSuccess);
-  e.fields.set("requested_by", who(release_requested_by_.value_or(Side::kClient)));
+  e.fields.set("requested_by", session_.who(release_requested_by_.value_or(Side::kClient)));
   session_.emit(std::move(e));
 }
 
 void DicomAuditTrail::aborted(Side from, const dicom::Abort& abort) {
   ended_ = "aborted";
   audit::Event e = session_.event("association-aborted", audit::Outcome::kFailure);
-  e.fields.set("aborted_by", who(from));
+  e.fields.set("aborted_by", session_.who(from));
   e.fields.set("source", abort.source == 0 ? "service-user" : "service-provider");
   e.fields.set("reason", abort.reason);
   session_.emit(std::move(e));
@@ -120,7 +118,7 @@ void DicomAuditTrail::violation(Side from, dicom::Violation what, std::string_vi
                                 const char* reaction) {
   audit::Event e = session_.event("protocol-violation", audit::Outcome::kFailure);
   e.severity = audit::Severity::kAlert;
-  e.fields.set("from", who(from));
+  e.fields.set("from", session_.who(from));
   e.fields.set("violation", dicom::to_string(what));
   e.fields.set("detail", std::string(detail));
   e.fields.set("reaction", reaction);
@@ -151,7 +149,7 @@ void DicomAuditTrail::emit_operation(const dicom::Operation& op) {
                                                      : audit::Outcome::kFailure;
   audit::Event e = session_.event("operation", outcome);
   e.fields.set("command", std::string(policy::operation_name(op.command_field).value_or("?")));
-  e.fields.set("requested_by", who(op.requester));
+  e.fields.set("requested_by", session_.who(op.requester));
   e.fields.set("message_id", op.message_id);
   if (response != nullptr) {
     e.fields.set("status", status);
@@ -179,6 +177,11 @@ void DicomAuditTrail::emit_operation(const dicom::Operation& op) {
   if (!ids.query_keys.empty()) e.fields.set("query_keys", ids.query_keys);
   if (!ids.note.empty()) e.fields.set("identifiers_note", ids.note);
   if (!op.move_destination.empty()) e.fields.set("move_destination", op.move_destination);
+  // Ties a C-MOVE's sub-operation to the retrieve that caused it (PS3.7 9.1.1.1).
+  if (!op.move_originator_ae.empty()) e.fields.set("move_originator_ae", op.move_originator_ae);
+  if (op.move_originator_message_id) {
+    e.fields.set("move_originator_message_id", *op.move_originator_message_id);
+  }
   if (op.command_field == dicom::spec::kCFindRq) e.fields.set("matches", op.pending_responses);
   if (response != nullptr) {
     const dicom::Command& r = *response;
@@ -204,8 +207,10 @@ void DicomAuditTrail::finish(CloseCause cause, const std::vector<dicom::Operatio
   e.fields.set("accepted", accepted_);
   e.fields.set("objects", objects_);
   e.fields.set("failures", failures_);
-  e.fields.set("bytes_from_device", bytes_[0]);
-  e.fields.set("bytes_to_device", bytes_[1]);
+  const Side device = session_.is_device(Side::kClient) ? Side::kClient : Side::kServer;
+  const Side peer = device == Side::kClient ? Side::kServer : Side::kClient;
+  e.fields.set("bytes_from_device", bytes_[index(device)]);
+  e.fields.set("bytes_to_device", bytes_[index(peer)]);
   e.fields.set("data_set_bytes", data_bytes_);
   e.fields.set("duration_s", seconds);
   e.fields.set("throughput_mbit_s",

@@ -4,6 +4,7 @@
 // open at the end, with the identifiers of its data set, and a summary when the connection ends).
 // It decides nothing: what wardgate refuses is dicom_inspector.cpp's business, which tells the
 // trail what it did.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -72,7 +73,7 @@ class DicomAuditTrail {
   // Operations refused by wardgate's rules, by (requester, Message ID): both sides number their
   // requests from 1 (C-GET sub-operations). The decoder keeps the operations themselves.
   std::set<std::pair<Side, std::uint16_t>> refused_;
-  std::uint64_t bytes_[2] = {0, 0};
+  std::array<std::uint64_t, 2> bytes_{};
   std::uint64_t data_bytes_ = 0;
   std::uint64_t objects_ = 0;
   std::uint64_t failures_ = 0;

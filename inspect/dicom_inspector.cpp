@@ -1,5 +1,6 @@
 #include "inspect/dicom_inspector.h"
 
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -67,8 +68,8 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   // -- dicom::DecoderCallbacks -------------------------------------------------------------
   void on_associate_request(const dicom::Associate& rq) override {
     const std::vector<std::string> abstract = trail_.association_requested(rq);
-    if (device() == nullptr) return;
-    const policy::Decision d = policy::check_association(device()->dicom, device()->name,
+    if (dicom_rules() == nullptr) return;
+    const policy::Decision d = policy::check_association(*dicom_rules(), rules_holder(),
                                                          rq.calling_ae, rq.called_ae, abstract);
     if (d.allowed) return;
     alert("association-refused", d, enforce_);
@@ -76,8 +77,8 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
     // Answered by wardgate: the request never reaches the server, which sees a plain close
     // (or a reset if part of the request had already been relayed).
     Response r;
-    r.to_device = dicom::make_associate_reject(1, 1, reject_reason(d.rule));
-    if (side_forwarded_nothing_) r.to_upstream = std::vector<std::byte>{};
+    response_to(r, Side::kClient) = dicom::make_associate_reject(1, 1, reject_reason(d.rule));
+    if (side_forwarded_nothing_) response_to(r, Side::kServer) = std::vector<std::byte>{};
     response_ = std::move(r);
     trail_.rejected_by_wardgate(reject_reason(d.rule), d.rule);
   }
@@ -96,11 +97,13 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
       return;
     }
     trail_.request(from, *c.message_id);
-    if (device() == nullptr || from != Side::kClient) return;
+    // The rules restrict what the association's requester asks (the device's own requests, or
+    // the core's on a connection it opened to the device).
+    if (dicom_rules() == nullptr || from != Side::kClient) return;
     const std::string& sop_class =
         c.affected_sop_class_uid.empty() ? c.requested_sop_class_uid : c.affected_sop_class_uid;
     const policy::Decision d = policy::check_command(
-        device()->dicom, device()->name, c.command_field, sop_class, c.move_destination);
+        *dicom_rules(), rules_holder(), c.command_field, sop_class, c.move_destination);
     if (d.allowed) return;
     alert("command-refused", d, enforce_);
     if (!enforce_) return;
@@ -126,12 +129,8 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
     const Side to_offender = feeding_;  // the side that sent the offending bytes
     Response r;
     const auto abort_pdu = dicom::make_abort(2, 0);
-    if (at_boundary_[index(other(to_offender))]) {
-      (to_offender == Side::kClient ? r.to_device : r.to_upstream) = abort_pdu;
-    }
-    if (at_boundary_[index(to_offender)]) {
-      (to_offender == Side::kClient ? r.to_upstream : r.to_device) = abort_pdu;
-    }
+    if (at_boundary_[index(other(to_offender))]) response_to(r, to_offender) = abort_pdu;
+    if (at_boundary_[index(to_offender)]) response_to(r, other(to_offender)) = abort_pdu;
     response_ = std::move(r);
     trail_.aborted_by_wardgate(why);
   }
@@ -143,7 +142,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
 
   // State of the chunk being fed, for deciding where wardgate may speak.
   Side feeding_ = Side::kClient;
-  bool at_boundary_[2] = {true, true};
+  std::array<bool, 2> at_boundary_{true, true};
   bool side_forwarded_nothing_ = true;
   std::optional<Response> response_;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // DICOM inspection of one proxied connection: feeds the relayed bytes to dicom::Decoder, has what
-// it reports recorded (inspect/dicom_audit_trail.h) and applies the device's DICOM rules. A
+// it reports recorded (inspect/dicom_audit_trail.h) and applies the device's DICOM rules (on a
+// connection the core opened to a device's storage SCP, its published service's rules). A
 // refused association is answered by wardgate itself with A-ASSOCIATE-RJ and never reaches the
 // server; a refused command ends the association with A-ABORT to both sides; a protocol
 // violation is a security alert and, with enforcement on, an A-ABORT to both sides. Data set

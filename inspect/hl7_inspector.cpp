@@ -1,5 +1,6 @@
 #include "inspect/hl7_inspector.h"
 
+#include <array>
 #include <ctime>
 #include <utility>
 
@@ -19,13 +20,13 @@ using hl7::Side;
 std::size_t index(Side s) { return s == Side::kClient ? 0 : 1; }
 
 // Bytes of wardgate's own acknowledgements waiting for the server's stream to reach a boundary.
-constexpr std::size_t kMaxPendingAnswers = 256 * 1024;
+constexpr std::size_t kMaxPendingAnswers = std::size_t{256} * 1024;
 
 bool positive(hl7::AckCode c) { return c == hl7::AckCode::kAA || c == hl7::AckCode::kCA; }
 
-bool has_rules(const policy::Device* d) {
-  return d != nullptr &&
-         (d->hl7.allowed_message_types || d->hl7.allowed_receiving_applications.has_value());
+bool has_rules(const policy::Hl7Rules* rules) {
+  return rules != nullptr &&
+         (rules->allowed_message_types || rules->allowed_receiving_applications.has_value());
 }
 
 hl7::DecoderLimits limits_for(const Hl7Inspection& settings, const policy::Device* device) {
@@ -41,9 +42,9 @@ std::string hl7_timestamp() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d%H%M%S+0000", &utc);
-  return text;
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y%m%d%H%M%S+0000", &utc);
+  return text.data();
 }
 
 // HL7 table 0357 code for a refusal by `rule`.
@@ -69,30 +70,32 @@ class Hl7Inspector final : public InspectorBase,
       : InspectorBase(settings, info, "hl7"),
         settings_(settings),
         decoder_(*this, limits_for(settings, device())) {
-    if (settings_.enforce && has_rules(device())) {
+    if (settings_.enforce && has_rules(hl7_rules())) {
       gate_.emplace(decoder_, *this);
     }
   }
 
   Action on_data(Direction direction, std::span<const std::byte> chunk) override {
     std::span<const std::byte> forward = chunk;
-    if (direction == Direction::kFromDevice && gate_) {
+    // The rules restrict the messages of the connection's client, the sender: the device on its
+    // own connections, the core on one it opened to the device's listener.
+    if (side_of<Side>(direction) == Side::kClient && gate_) {
       forward = gate_->feed(chunk);
     } else {
       decoder_.feed(side_of<Side>(direction), chunk);
     }
     report_unacknowledged(Clock::now(), settings_.ack_timeout);
-    // wardgate's answers go to the device only between the server's frames (as far as the
-    // inspector has seen them, which the relay guarantees is what the device has been sent): an
+    // wardgate's answers go to the client only between the server's frames (as far as the
+    // inspector has seen them, which the relay guarantees is what the client has been sent): an
     // ACK of wardgate's inside one would corrupt both.
-    if (!to_device_.empty() && decoder_.at_frame_boundary(Side::kServer)) {
-      return Action::inject(forward, Direction::kToDevice, std::exchange(to_device_, {}));
+    if (!to_client_.empty() && decoder_.at_frame_boundary(Side::kServer)) {
+      return Action::inject(forward, toward(Side::kClient), std::exchange(to_client_, {}));
     }
     return Action::forward_released(forward);
   }
 
   void on_close(Direction direction, CloseCause /*cause*/) override {
-    if (direction == Direction::kFromDevice && gate_) {
+    if (side_of<Side>(direction) == Side::kClient && gate_) {
       gate_->end_of_stream();
     } else {
       decoder_.end_of_stream(side_of<Side>(direction));
@@ -110,8 +113,8 @@ class Hl7Inspector final : public InspectorBase,
       return;
     }
     policy::Decision decision;
-    if (from == Side::kClient && device() != nullptr) {
-      decision = policy::check_message(device()->hl7, device()->name, m.message_type,
+    if (from == Side::kClient && hl7_rules() != nullptr) {
+      decision = policy::check_message(*hl7_rules(), rules_holder(), m.message_type,
                                        m.trigger_event, m.receiving_application);
     }
     const bool withheld = !decision.allowed && gate_.has_value();
@@ -152,8 +155,9 @@ class Hl7Inspector final : public InspectorBase,
     emit(std::move(e));
   }
 
-  // hl7::FrameGate::Judge: a frame of the device ended. Forwarded when it holds readable HL7 and
-  // every message in it is allowed; otherwise each message in it gets wardgate's refusal.
+  // hl7::FrameGate::Judge: a frame of the client (the sender) ended. Forwarded when it holds
+  // readable HL7 and every message in it is allowed; otherwise each message in it gets wardgate's
+  // refusal.
   bool settle_frame() override {
     Frame frame = std::exchange(frame_, {});
     const auto now = Clock::now();
@@ -193,7 +197,7 @@ class Hl7Inspector final : public InspectorBase,
   }
 
  private:
-  struct Pending {  // a message of the device's current frame, until the frame is judged
+  struct Pending {  // a message of the client's current frame, until the frame is judged
     std::string header;
     std::string id;
     hl7::AckCode code;
@@ -247,7 +251,7 @@ class Hl7Inspector final : public InspectorBase,
     return e;
   }
 
-  // wardgate answers the device in place of the receiver; the acknowledgement is an event too.
+  // wardgate answers the sender in place of the receiver; the acknowledgement is an event too.
   void refuse(std::string_view header, bool double_byte, const std::string& control_id,
               const hl7::Refusal& refusal, const char* why) {
     const std::string ack = hl7::build_refusal_ack(
@@ -258,11 +262,11 @@ class Hl7Inspector final : public InspectorBase,
     e.fields.set("code", hl7::to_string(refusal.code));
     e.fields.set("acknowledged_control_id", control_id);
     e.fields.set("reason", why);
-    // Answers wait for a boundary of the server's stream; a device that keeps sending refused
+    // Answers wait for a boundary of the server's stream; a sender that keeps sending refused
     // messages while the server sits inside a frame must not grow them without limit.
-    if (to_device_.size() + ack.size() <= kMaxPendingAnswers) {
+    if (to_client_.size() + ack.size() <= kMaxPendingAnswers) {
       const auto* bytes = reinterpret_cast<const std::byte*>(ack.data());
-      to_device_.insert(to_device_.end(), bytes, bytes + ack.size());
+      to_client_.insert(to_client_.end(), bytes, bytes + ack.size());
     } else {
       e.fields.set("answer", "dropped: too many of wardgate's answers are waiting");
     }
@@ -307,11 +311,11 @@ class Hl7Inspector final : public InspectorBase,
 
   const Hl7Inspection& settings_;
   hl7::Decoder decoder_;
-  std::optional<hl7::FrameGate> gate_;  // enforcement: the device's frames are held until judged
-  Frame frame_;                         // the device's frame being decoded (gate only)
-  std::vector<std::byte> to_device_;    // wardgate's acknowledgements waiting for a boundary
+  std::optional<hl7::FrameGate> gate_;  // enforcement: the client's frames are held until judged
+  Frame frame_;                         // the client's frame being decoded (gate only)
+  std::vector<std::byte> to_client_;    // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;
-  hl7::AckCorrelator correlators_[2];  // by the side that sent the message
+  std::array<hl7::AckCorrelator, 2> correlators_;  // by the side that sent the message
   int closed_ = 0;
 };
 

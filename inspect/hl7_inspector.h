@@ -4,10 +4,12 @@
 // latency; framing faults are events of their own; messages still unacknowledged when the
 // connection ends are reported as such.
 //
-// Per-device rules (devices[].hl7) are checked for every message the device sends. A refused
-// message is a security alert; with enforcement on (hl7.enforce) it is also not forwarded:
-// wardgate answers the device itself with an AR (or CR) acknowledgement and the connection goes
-// on (hl7/frame_gate.h holds each frame until it is judged).
+// Per-device rules (devices[].hl7) are checked for every message the device sends; on a
+// connection the core opened to a device's HL7 listener, the published service's rules
+// (devices[].published_services[]) for every message the core sends. A refused message is a
+// security alert; with enforcement on (hl7.enforce) it is also not forwarded: wardgate answers
+// the sender itself with an AR (or CR) acknowledgement and the connection goes on
+// (hl7/frame_gate.h holds each frame until it is judged).
 #include <chrono>
 #include <memory>
 #include <string>

@@ -1,7 +1,10 @@
 #pragma once
 // What the DICOM and HL7 inspectors share: the settings every inspector takes, the device the
 // session belongs to, and the audit events they start from (who, which connection, alerts).
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "audit/event.h"
 #include "audit/patient_data.h"
@@ -32,14 +35,34 @@ class InspectorBase : public proxy::Inspector {
   audit::Event event(const char* action, audit::Outcome outcome) const;
   void emit(audit::Event e) { settings_.sink->record(std::move(e)); }
 
-  // Both decoders name the two ends kClient (the device) and kServer.
+  // Both decoders name the two ends kClient and kServer; the device is the client of the
+  // connections it opens, the server of those the core opens to a service it publishes.
   template <class Side>
-  static Side side_of(Direction d) {
-    return d == Direction::kFromDevice ? Side::kClient : Side::kServer;
+  bool is_device(Side s) const {
+    return (s == Side::kClient) == (info_.device_side == proxy::DeviceSide::kClient);
   }
+  // The side that sent the bytes of `d`.
   template <class Side>
-  static const char* who(Side s) {
-    return s == Side::kClient ? "device" : "server";
+  Side side_of(Direction d) const {
+    return (d == Direction::kFromDevice) == is_device(Side::kClient) ? Side::kClient
+                                                                     : Side::kServer;
+  }
+  // The direction whose bytes `s` receives.
+  template <class Side>
+  Direction toward(Side s) const {
+    return is_device(s) ? Direction::kToDevice : Direction::kFromDevice;
+  }
+  // What wardgate says to `s` when it closes the session.
+  template <class Side>
+  std::optional<std::vector<std::byte>>& response_to(Response& r, Side s) const {
+    return is_device(s) ? r.to_device : r.to_upstream;
+  }
+  // "device"; the other end is "server" on the device's connections and "core" on those the
+  // core opened.
+  template <class Side>
+  const char* who(Side s) const {
+    if (is_device(s)) return "device";
+    return s == Side::kServer ? "server" : "core";
   }
 
  protected:
@@ -52,8 +75,17 @@ class InspectorBase : public proxy::Inspector {
   virtual void annotate(audit::Event& /*e*/) const {}
 
   const SessionInfo& info() const { return info_; }
-  // The configured device the session comes from; null when it is not in devices[].
+  // The configured device the session comes from or goes to; null when it is not in devices[].
   const policy::Device* device() const { return device_; }
+  // On a connection the core opened: the device's service it reached (null if not published).
+  const policy::PublishedService* published() const { return published_; }
+  // The rules the session is checked against: the device's own on its connections, those of the
+  // published service on a connection the core opened. Null: none (an unknown device, or a
+  // service it does not publish, which the upstream routing refuses before).
+  const policy::DicomRules* dicom_rules() const;
+  const policy::Hl7Rules* hl7_rules() const;
+  // Whose rules they are, in refusals: "ct", or "ct (published service storescp)".
+  const std::string& rules_holder() const { return rules_holder_; }
   const audit::PatientDataProtector& patients() const { return *settings_.patients; }
   const std::string& appliance_id() const { return settings_.appliance_id; }
 
@@ -62,7 +94,9 @@ class InspectorBase : public proxy::Inspector {
   SessionInfo info_;
   const char* category_;
   const policy::Device* device_;
+  const policy::PublishedService* published_;
   std::string device_name_;
+  std::string rules_holder_;
 };
 
 }  // namespace wardgate::inspect

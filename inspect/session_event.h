@@ -1,6 +1,7 @@
 #pragma once
 // The audit event every inspector starts from: who (appliance, device), what (category,
-// action, outcome) and which connection (session number, client and server endpoints).
+// action, outcome) and which connection (session number, client and server endpoints, and who
+// opened it: the device, or the core).
 #include <string>
 
 #include "audit/event.h"

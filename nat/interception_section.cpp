@@ -34,7 +34,7 @@ std::vector<InterceptedService> read_services(ObjectReader& r,
   const nlohmann::json* v = r.member("services");
   if (v == nullptr) r.fail("services", "is required: the TCP ports to intercept");
   if (!v->is_array() || v->empty()) {
-    r.fail("services", "must be a non-empty array of {\"name\": ..., \"port\": ...}");
+    r.fail("services", R"(must be a non-empty array of {"name": ..., "port": ...})");
   }
   std::vector<InterceptedService> out;
   std::set<std::uint16_t> ports;

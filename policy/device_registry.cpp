@@ -67,6 +67,13 @@ DeviceRegistry::DeviceRegistry(std::vector<Device> devices) : devices_(std::move
   }
 }
 
+const PublishedService* Device::published(std::uint16_t port) const {
+  for (const auto& s : published_services) {
+    if (s.port == port) return &s;
+  }
+  return nullptr;
+}
+
 const Device* DeviceRegistry::find(std::uint32_t address) const {
   const auto it = by_address_.find(address);
   return it == by_address_.end() ? nullptr : &devices_[it->second];

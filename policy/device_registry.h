@@ -27,13 +27,32 @@ std::optional<DeviceType> parse_device_type(std::string_view name);
 std::optional<std::uint32_t> parse_ipv4(std::string_view text);
 std::string format_ipv4(std::uint32_t address);
 
+// A service the device offers the core (devices[].published_services): a modality's storage SCP
+// that C-MOVE results come back to, a monitor's HL7 listener. The core connects to the device's
+// mapped (or own) address on `port`; wardgate proxies and inspects those connections under these
+// rules, which restrict what the core (the connection's client) sends.
+struct PublishedService {
+  std::string name;
+  std::uint16_t port = 0;
+  std::string protocol;  // the inspector that reads it: "dicom" or "hl7"
+  // dicom: allowed_calling_ae (the core's AE titles), allowed_operations, allowed_sop_classes,
+  // with the reader's defaults filled in; the other DICOM rules are not used.
+  DicomRules dicom;
+  Hl7Rules hl7;  // hl7: allowed_message_types of the core's messages; default_charset: the device's
+  bool operator==(const PublishedService&) const = default;
+};
+
 struct Device {
   std::string name;
   std::uint32_t address = 0;  // IPv4, host byte order
   DeviceType type = DeviceType::kOther;
   DicomRules dicom;
   Hl7Rules hl7;
+  std::vector<PublishedService> published_services;  // ports unique
   bool operator==(const Device&) const = default;
+
+  // The service published on `port`, or null.
+  const PublishedService* published(std::uint16_t port) const;
 };
 
 class DeviceRegistry {

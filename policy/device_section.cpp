@@ -1,8 +1,11 @@
 #include "policy/device_section.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "common/json_reader.h"
 #include "dicom/names.h"
@@ -66,6 +69,21 @@ std::optional<std::vector<std::string>> read_list(
   return out;
 }
 
+// The rule keys of a published service of each protocol, to name the misplaced ones.
+constexpr std::array<std::string_view, 3> kDicomServiceKeys = {
+    "allowed_calling_ae", "allowed_operations", "allowed_sop_classes"};
+constexpr std::array<std::string_view, 1> kHl7ServiceKeys = {"allowed_message_types"};
+
+// The rule keys present in `object` among `keys`, as an object for read_dicom_rules() or
+// read_hl7_rules() (marked as known in `r`).
+nlohmann::json rules_among(ObjectReader& r, std::span<const std::string_view> keys) {
+  nlohmann::json rules = nlohmann::json::object();
+  for (const auto key : keys) {
+    if (const nlohmann::json* v = r.member(std::string(key))) rules[std::string(key)] = *v;
+  }
+  return rules;
+}
+
 }  // namespace
 
 DicomRules read_dicom_rules(const nlohmann::json& object, const std::string& path) {
@@ -109,6 +127,63 @@ Hl7Rules read_hl7_rules(const nlohmann::json& object, const std::string& path) {
   return rules;
 }
 
+std::vector<PublishedService> read_published_services(const nlohmann::json& array,
+                                                      const std::string& path,
+                                                      const Device& device) {
+  if (!array.is_array()) {
+    throw common::ConfigError(path + R"(: must be an array of {"name", "port", "protocol"} (got )" +
+                              shown(array) + ")");
+  }
+  std::vector<PublishedService> out;
+  std::map<std::string, std::string> names;    // name -> its key path
+  std::map<std::uint16_t, std::string> ports;  // port -> service name
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    ObjectReader r(array[i], item_path);
+    PublishedService s;
+    if (r.member("name") == nullptr) r.fail("name", "is required");
+    s.name = r.string("name", "");
+    if (!common::valid_name(s.name, 64)) {
+      r.fail("name", "must be 1 to 64 letters, digits, '-', '_' or '.'");
+    }
+    if (r.member("port") == nullptr) r.fail("port", "is required");
+    s.port = static_cast<std::uint16_t>(r.integer("port", 1, 65535, 0));
+    if (r.member("protocol") == nullptr) r.fail("protocol", "is required: dicom or hl7");
+    s.protocol = r.choice("protocol", std::vector<std::string>{"dicom", "hl7"}, "dicom");
+    const bool dicom = s.protocol == "dicom";
+    for (const auto key : dicom ? std::span<const std::string_view>(kHl7ServiceKeys)
+                                : std::span<const std::string_view>(kDicomServiceKeys)) {
+      if (array[i].contains(std::string(key))) {
+        r.fail(std::string(key), std::string("applies to ") + (dicom ? "hl7" : "dicom") +
+                                     " services only (this one's protocol is " + s.protocol + ")");
+      }
+    }
+    // Same grammar as devices[].dicom and devices[].hl7, and the same key paths in errors.
+    if (dicom) {
+      s.dicom = read_dicom_rules(rules_among(r, kDicomServiceKeys), item_path);
+      if (!s.dicom.allowed_operations) {
+        s.dicom.allowed_operations = std::vector<std::string>{"C-ECHO", "C-STORE"};
+      }
+      if (!s.dicom.allowed_sop_classes) {
+        s.dicom.allowed_sop_classes = device.dicom.allowed_sop_classes;
+      }
+    } else {
+      s.hl7 = read_hl7_rules(rules_among(r, kHl7ServiceKeys), item_path);
+      s.hl7.default_charset = device.hl7.default_charset;
+    }
+    r.reject_unknown_keys();
+    if (const auto [it, fresh] = names.emplace(s.name, r.path_of("name")); !fresh) {
+      r.fail("name", s.name + " is already the name of " + it->second);
+    }
+    if (const auto [it, fresh] = ports.emplace(s.port, s.name); !fresh) {
+      r.fail("port",
+             std::to_string(s.port) + " is already the port of published service " + it->second);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::vector<Device> read_device_section(const nlohmann::json* section) {
   std::vector<Device> out;
   if (section == nullptr) return out;
@@ -145,6 +220,10 @@ std::vector<Device> read_device_section(const nlohmann::json* section) {
       d.dicom = read_dicom_rules(*dicom, r.path_of("dicom"));
     }
     if (const nlohmann::json* hl7 = r.member("hl7")) d.hl7 = read_hl7_rules(*hl7, r.path_of("hl7"));
+    if (const nlohmann::json* published = r.member("published_services")) {
+      d.published_services =
+          read_published_services(*published, r.path_of("published_services"), d);
+    }
     r.reject_unknown_keys();
     if (const auto [it, fresh] = names.emplace(d.name, path); !fresh) {
       r.fail("name", d.name + " is already the name of " + it->second);

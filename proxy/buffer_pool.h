@@ -9,13 +9,16 @@
 
 namespace wardgate::proxy {
 
+// A chunk's size is chosen at run time and its bytes are left uninitialised (the relay writes
+// before it reads): neither std::array (fixed size) nor std::vector (zero-fills) says that.
+using Chunk = std::unique_ptr<std::byte[]>;  // NOLINT(modernize-avoid-c-arrays): see above
+
 class BufferPool {
  public:
   class Lease {
    public:
     Lease() = default;
-    Lease(BufferPool* pool, std::unique_ptr<std::byte[]> data)
-        : pool_(pool), data_(std::move(data)) {}
+    Lease(BufferPool* pool, Chunk data) : pool_(pool), data_(std::move(data)) {}
     Lease(Lease&&) noexcept = default;
     Lease& operator=(Lease&& other) noexcept {
       release();
@@ -35,7 +38,7 @@ class BufferPool {
 
    private:
     BufferPool* pool_ = nullptr;
-    std::unique_ptr<std::byte[]> data_;
+    Chunk data_;
   };
 
   BufferPool(std::size_t chunk_bytes, std::size_t max_free)
@@ -46,11 +49,11 @@ class BufferPool {
   std::size_t free_count() const { return free_.size(); }
 
  private:
-  void give_back(std::unique_ptr<std::byte[]> data);
+  void give_back(Chunk data);
 
   std::size_t chunk_bytes_;
   std::size_t max_free_;
-  std::vector<std::unique_ptr<std::byte[]>> free_;
+  std::vector<Chunk> free_;
 };
 
 }  // namespace wardgate::proxy

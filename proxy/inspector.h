@@ -33,9 +33,18 @@
 
 namespace wardgate::proxy {
 
+// The relay's two legs are the device's and its peer's. The device is the client of the
+// connections it opens and the server of those the core opens to one of its published services
+// (SessionInfo::device_side); directions are named from the device either way.
 enum class Direction : std::uint8_t {
-  kFromDevice,  // device -> core (client -> server)
+  kFromDevice,  // device -> core
   kToDevice,    // core -> device
+};
+
+// Which end of the TCP connection is the device.
+enum class DeviceSide : std::uint8_t {
+  kClient,  // the device opened the connection (to the PACS, the HL7 engine)
+  kServer,  // the core opened it, to a service the device publishes (a C-MOVE's storage SCP)
 };
 
 // What wardgate itself says to each side when an inspector closes the session, before it closes
@@ -69,17 +78,29 @@ struct SessionInfo {
   std::uint64_t id = 0;
   std::string service;   // configured name of the intercepted port, e.g. "pacs-dicom"
   std::string protocol;  // configured protocol of that port: "dicom", "hl7", "tcp"
-  in_addr device_addr{};
-  std::uint16_t device_port = 0;
-  in_addr server_addr{};  // the original destination the device connected to
+  DeviceSide device_side = DeviceSide::kClient;
+  in_addr client_addr{};  // who opened the connection
+  std::uint16_t client_port = 0;
+  // Where wardgate connects: the original destination, or where the upstream route sends it
+  // (a device's own address for a connection the core made to its mapped address).
+  in_addr server_addr{};
   std::uint16_t server_port = 0;
+  in_addr upstream_source{};  // the address wardgate's upstream leg comes from
+
+  // The device's own address on the VLAN.
+  in_addr device_addr() const {
+    return device_side == DeviceSide::kClient ? client_addr : server_addr;
+  }
 };
 
 // "10.1.1.20" and "10.1.1.20:50123", for logs and audit events.
 std::string ip_text(in_addr address);
 std::string endpoint_text(in_addr address, std::uint16_t port);
 
-// "10.1.1.20:50123 -> 10.2.2.10:104 (dicom)", for log lines.
+const char* to_string(DeviceSide s);
+
+// "10.1.1.20:50123 -> 10.2.2.10:104 (dicom)", for log lines; a connection the core opened to a
+// device ends in "(storescp, opened by the core)".
 std::string describe(const SessionInfo& info);
 
 // An inspector's answer to one chunk of `direction`.

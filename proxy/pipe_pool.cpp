@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
+
 namespace wardgate::proxy {
 namespace {
 
@@ -23,8 +25,8 @@ PipePool::Lease PipePool::acquire() {
     free_.pop_back();
     return {this, p};
   }
-  int fds[2];
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return {};
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_NONBLOCK | O_CLOEXEC) != 0) return {};
   Pipe p{fds[0], fds[1]};
   // The default 64 KiB pipe would cost a syscall pair per 64 KiB; if the kernel refuses the size
   // the pipe still works, only with more rounds.

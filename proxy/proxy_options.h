@@ -5,12 +5,26 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "proxy/asio.h"
+#include "proxy/inspector.h"
 #include "proxy/socket_options.h"
 
 namespace wardgate::proxy {
+
+// Where a session's upstream leg goes, and which end of it is the device.
+struct UpstreamRoute {
+  tcp::endpoint connect_to;
+  asio::ip::address_v4 bind_from;  // the leg's source address (used when transparent)
+  DeviceSide device_side = DeviceSide::kClient;
+};
+
+// Asked for each accepted connection with its client and original destination; nullopt refuses
+// the connection (reset).
+using UpstreamRouter = std::function<std::optional<UpstreamRoute>(
+    const tcp::endpoint& client, const tcp::endpoint& original_destination)>;
 
 struct ProxyOptions {
   asio::ip::address_v4 listen_address = asio::ip::address_v4::any();
@@ -23,8 +37,8 @@ struct ProxyOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_device = 256;
-  std::size_t chunk_bytes = 128 * 1024;  // relay read size, and the capacity of splice pipes
-  bool zero_copy = true;                 // splice bytes no inspector needs to see
+  std::size_t chunk_bytes = 128UL * 1024;  // relay read size, and the capacity of splice pipes
+  bool zero_copy = true;                   // splice bytes no inspector needs to see
   int backlog = 4096;
   LegTuning device_leg;
   LegTuning upstream_leg;
@@ -38,6 +52,9 @@ struct ProxyOptions {
   // Asked for each new connection to a "dicom" or "hl7" service; false refuses it (audit store
   // fail-closed: no clinical traffic that could not be audited). Unset: always admitted.
   std::function<bool()> clinical_traffic_allowed;
+  // Unset: the device is the client, and the upstream leg goes to the original destination from
+  // the client's own address.
+  UpstreamRouter route;
 };
 
 }  // namespace wardgate::proxy

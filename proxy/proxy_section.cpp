@@ -13,7 +13,7 @@ ProxySection read_proxy_section(const nlohmann::json* section) {
   o.connect_timeout = std::chrono::milliseconds(
       r.integer("connect_timeout_ms", 100, 600000, o.connect_timeout.count()));
   o.idle_timeout = std::chrono::seconds(
-      r.integer("idle_timeout_s", 1, 7 * 86400,
+      r.integer("idle_timeout_s", 1, std::int64_t{7} * 86400,
                 std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()));
   s.drain_timeout =
       std::chrono::seconds(r.integer("drain_timeout_s", 0, 3600, s.drain_timeout.count()));
@@ -31,7 +31,7 @@ ProxySection read_proxy_section(const nlohmann::json* section) {
   o.zero_copy = r.boolean("zero_copy", o.zero_copy);
   if (!o.device_leg.congestion_control.empty() &&
       !common::valid_name(o.device_leg.congestion_control, 15)) {
-    r.fail("congestion_control", "must be a congestion control name such as \"bbr\" or \"cubic\"");
+    r.fail("congestion_control", R"(must be a congestion control name such as "bbr" or "cubic")");
   }
   r.reject_unknown_keys();
   if (o.max_connections_per_device > o.max_connections) {

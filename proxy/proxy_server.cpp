@@ -21,6 +21,31 @@ bool out_of_resources(const boost::system::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
+SessionInfo session_info(std::uint64_t id, const ProxyOptions::Service& service,
+                         const tcp::endpoint& client, const UpstreamRoute& route) {
+  SessionInfo info;
+  info.id = id;
+  info.service = service.name;
+  info.protocol = service.protocol;
+  info.device_side = route.device_side;
+  info.client_addr.s_addr = htonl(client.address().to_v4().to_uint());
+  info.client_port = client.port();
+  info.server_addr.s_addr = htonl(route.connect_to.address().to_v4().to_uint());
+  info.server_port = route.connect_to.port();
+  info.upstream_source.s_addr = htonl(route.bind_from.to_uint());
+  return info;
+}
+
+common::Family<common::Counter>& refused_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family("wardgate_proxy_connections_refused_total",
+                                "Device connections reset before relaying, by reason.", {"reason"});
+}
+
+common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family("wardgate_proxy_relayed_bytes_total",
+                                "Bytes relayed by ended sessions, by direction.", {"direction"});
+}
+
 void refuse(tcp::socket& socket) {
   set_reset_on_close(socket.native_handle());
   boost::system::error_code ignored;
@@ -48,10 +73,21 @@ struct ProxyServer::Worker {
   std::optional<tcp::acceptor> acceptor;
 };
 
-ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors)
+ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors,
+                         common::MetricsRegistry& metrics)
     : options_(std::move(options)),
       inspectors_(std::move(inspectors)),
-      limiter_(options_.max_connections, options_.max_connections_per_device) {}
+      limiter_(options_.max_connections, options_.max_connections_per_device),
+      sessions_total_(metrics.counter("wardgate_proxy_sessions_total",
+                                      "Device connections admitted and relayed.")),
+      sessions_active_(metrics.gauge("wardgate_proxy_sessions_active", "Sessions open now.")),
+      refused_by_limits_(refused_family(metrics).with({"connection-limit"})),
+      refused_by_audit_(refused_family(metrics).with({"audit-fail-closed"})),
+      upstream_failures_(
+          metrics.counter("wardgate_proxy_upstream_failures_total",
+                          "Sessions whose upstream did not accept the connection (device reset).")),
+      bytes_from_devices_(relayed_family(metrics).with({"from-device"})),
+      bytes_to_devices_(relayed_family(metrics).with({"to-device"})) {}
 
 ProxyServer::~ProxyServer() { stop(); }
 
@@ -102,9 +138,9 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
 
     boost::system::error_code e1;
     boost::system::error_code e2;
-    const tcp::endpoint device = socket.remote_endpoint(e1);
+    const tcp::endpoint client = socket.remote_endpoint(e1);
     const tcp::endpoint original = socket.local_endpoint(e2);
-    if (e1 || e2 || !device.address().is_v4() || !original.address().is_v4()) {
+    if (e1 || e2 || !client.address().is_v4() || !original.address().is_v4()) {
       refuse(socket);
       continue;
     }
@@ -113,38 +149,42 @@ awaitable<void> ProxyServer::accept_loop(Worker& w) {
     const auto service = options_.services.find(original.port());
     if (service == options_.services.end()) {
       spdlog::debug("refusing connection from {} to {}: not an intercepted service port",
-                    device.address().to_string(), original.port());
+                    client.address().to_string(), original.port());
       refuse(socket);
       continue;
     }
     const std::string& protocol = service->second.protocol;
     if ((protocol == "dicom" || protocol == "hl7") && options_.clinical_traffic_allowed &&
         !options_.clinical_traffic_allowed()) {
-      // Logged on the first refusal and every thousandth; the count is in the stats.
-      if (const auto n = refused_by_audit_.fetch_add(1) + 1; n == 1 || n % 1000 == 0) {
+      // Logged on the first refusal and every thousandth; the count is in the metrics.
+      refused_by_audit_.inc();
+      if (const auto n = static_cast<std::uint64_t>(refused_by_audit_.value());
+          n == 1 || n % 1000 == 0) {
         spdlog::warn(
             "refusing {} connection from {}: the audit store is not keeping records "
             "(audit.store.on_failure fail-closed); {} refused so far",
-            protocol, device.address().to_string(), n);
+            protocol, client.address().to_string(), n);
       }
       refuse(socket);
       continue;
     }
-    SessionInfo info;
-    info.id = next_session_id_++;
-    info.service = service->second.name;
-    info.protocol = service->second.protocol;
-    info.device_addr.s_addr = htonl(device.address().to_v4().to_uint());
-    info.device_port = device.port();
-    info.server_addr.s_addr = htonl(original.address().to_v4().to_uint());
-    info.server_port = original.port();
-
-    if (limiter_.try_acquire(info.device_addr) != ConnectionLimiter::Admission::kAdmitted) {
+    const std::optional<UpstreamRoute> route =
+        options_.route ? options_.route(client, original)
+                       : UpstreamRoute{original, client.address().to_v4(), DeviceSide::kClient};
+    if (!route || !route->connect_to.address().is_v4()) {
+      spdlog::debug("refusing connection from {} to {}:{}: no upstream route",
+                    client.address().to_string(), original.address().to_string(), original.port());
       refuse(socket);
       continue;
     }
-    ++sessions_total_;
-    ++sessions_active_;
+    SessionInfo info = session_info(next_session_id_++, service->second, client, *route);
+    if (limiter_.try_acquire(info.device_addr()) != ConnectionLimiter::Admission::kAdmitted) {
+      refused_by_limits_.inc();
+      refuse(socket);
+      continue;
+    }
+    sessions_total_.inc();
+    sessions_active_.inc();
     // The kernel spreads connections over the workers' listeners by hash, which can put the two
     // big transfers of the moment on one core; hand the session to the least busy worker instead.
     Worker& target = least_busy_worker(w);
@@ -176,9 +216,9 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
         worker->sessions.insert(&session);
         co_await session.run();
         worker->sessions.erase(&session);
-        self->limiter_.release(i.device_addr);
+        self->limiter_.release(i.device_addr());
         --worker->active;
-        --self->sessions_active_;
+        self->sessions_active_.dec();
       }(this, &w, std::move(socket), std::move(info)),
       [](const std::exception_ptr& e) {
         if (!e) return;
@@ -194,10 +234,10 @@ void ProxyServer::stop_accepting() { refusing_ = true; }
 
 std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
-  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < until) {
+  while (sessions_active_.value() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const std::size_t remaining = sessions_active_;
+  const auto remaining = static_cast<std::size_t>(sessions_active_.value());
   if (remaining == 0) return 0;
   spdlog::warn("drain deadline reached with {} sessions open; closing them", remaining);
   for (auto& w : workers_) {
@@ -207,7 +247,7 @@ std::size_t ProxyServer::drain(std::chrono::milliseconds deadline) {
     });
   }
   const auto hard_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (sessions_active_ > 0 && std::chrono::steady_clock::now() < hard_until) {
+  while (sessions_active_.value() > 0 && std::chrono::steady_clock::now() < hard_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return remaining;
@@ -223,18 +263,6 @@ void ProxyServer::stop() {
   }
   threads_.clear();
   workers_.clear();
-}
-
-ProxyStats ProxyServer::stats() const {
-  ProxyStats s;
-  s.sessions_total = sessions_total_;
-  s.sessions_active = sessions_active_;
-  s.refused_by_limits = limiter_.refused_total();
-  s.refused_by_audit = refused_by_audit_.load();
-  s.upstream_failures = upstream_failures_;
-  s.bytes_from_devices = bytes_from_devices_;
-  s.bytes_to_devices = bytes_to_devices_;
-  return s;
 }
 
 }  // namespace wardgate::proxy

@@ -2,6 +2,7 @@
 // The proxy core: one worker thread per core, each with its own io_context, its own listener on
 // the shared port (SO_REUSEPORT) and its own buffer pool. A session lives on the worker that
 // accepted it, so its two directions and its timers never need a lock (an implicit strand).
+// Its counters are metrics wardgate_proxy_* in the registry it is given.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,27 +10,20 @@
 #include <thread>
 #include <vector>
 
+#include "common/metrics.h"
 #include "proxy/connection_limiter.h"
 #include "proxy/inspector.h"
 #include "proxy/proxy_options.h"
 
 namespace wardgate::proxy {
 
-struct ProxyStats {
-  std::uint64_t sessions_total = 0;
-  std::uint64_t sessions_active = 0;
-  std::uint64_t refused_by_limits = 0;
-  std::uint64_t refused_by_audit = 0;  // clinical_traffic_allowed() said no
-  std::uint64_t upstream_failures = 0;
-  std::uint64_t bytes_from_devices = 0;
-  std::uint64_t bytes_to_devices = 0;
-};
-
 class ProxySession;
 
 class ProxyServer {
  public:
-  ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors);
+  // `metrics` holds the proxy's wardgate_proxy_* metrics and must outlive the server.
+  ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory> inspectors,
+              common::MetricsRegistry& metrics);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
@@ -45,7 +39,6 @@ class ProxyServer {
   // Stops the workers and joins them.
   void stop();
 
-  ProxyStats stats() const;
   std::uint16_t port() const { return bound_port_; }
 
  private:
@@ -65,12 +58,13 @@ class ProxyServer {
 
   std::atomic<bool> refusing_{false};
   std::atomic<std::uint64_t> next_session_id_{1};
-  std::atomic<std::uint64_t> sessions_total_{0};
-  std::atomic<std::uint64_t> sessions_active_{0};
-  std::atomic<std::uint64_t> upstream_failures_{0};
-  std::atomic<std::uint64_t> refused_by_audit_{0};
-  std::atomic<std::uint64_t> bytes_from_devices_{0};
-  std::atomic<std::uint64_t> bytes_to_devices_{0};
+  common::Counter& sessions_total_;
+  common::Gauge& sessions_active_;
+  common::Counter& refused_by_limits_;
+  common::Counter& refused_by_audit_;  // clinical_traffic_allowed() said no
+  common::Counter& upstream_failures_;
+  common::Counter& bytes_from_devices_;
+  common::Counter& bytes_to_devices_;
 };
 
 }  // namespace wardgate::proxy

@@ -1,7 +1,8 @@
 #pragma once
-// One intercepted connection: learn where the device was going, connect there from the device's
-// own address (with a timeout), then relay until both directions end, and log one summary line.
-// If the upstream refuses or does not answer, the device is reset promptly.
+// One intercepted connection: connect where its upstream route says (by default where the device
+// was going, from the device's own address), with a timeout, then relay until both directions
+// end, and log one summary line. If the upstream refuses or does not answer, the client is reset
+// promptly.
 #include <memory>
 
 #include "proxy/asio.h"
@@ -16,7 +17,7 @@ class ProxyServer;
 
 class ProxySession {
  public:
-  ProxySession(ProxyServer& server, BufferPool& buffers, PipePool& pipes, tcp::socket device,
+  ProxySession(ProxyServer& server, BufferPool& buffers, PipePool& pipes, tcp::socket client,
                SessionInfo info);
 
   awaitable<void> run();
@@ -29,8 +30,8 @@ class ProxySession {
   ProxyServer& server_;
   BufferPool& buffers_;
   PipePool& pipes_;
-  tcp::socket device_;
-  tcp::socket upstream_;
+  tcp::socket client_;    // accepted
+  tcp::socket upstream_;  // opened by wardgate
   SessionInfo info_;
   std::unique_ptr<Relay> relay_;
   bool shut_down_ = false;

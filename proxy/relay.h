@@ -11,6 +11,7 @@
 // response when it closes the session) waits in that direction's outbox, and the pump writes it
 // between two chunks, waking from its read wait for it. So wardgate's own bytes never interleave
 // with relayed ones, and they land right after the bytes the inspector had seen when it asked.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,7 @@ struct RelayCounters {
 class Relay {
  public:
   // Both sockets must be connected; the relay sets them non-blocking and closes them when done.
+  // `device`: the device's leg, whichever end opened the connection; `upstream`: its peer's.
   // Without an inspector every byte is opaque.
   Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, PipePool& pipes,
         Inspector* inspector, RelayOptions options);
@@ -112,7 +114,7 @@ class Relay {
   RelayOptions options_;
   RelayCounters counters_;
   std::chrono::steady_clock::time_point last_activity_;
-  Outbox outboxes_[2];  // by direction: [0] to upstream, [1] to the device
+  std::array<Outbox, 2> outboxes_;  // by direction: [0] to upstream, [1] to the device
   // Set while the inspector's close is answered; past it, both sides are reset.
   std::optional<std::chrono::steady_clock::time_point> closing_deadline_;
   asio::steady_timer* watchdog_timer_ = nullptr;  // while the watchdog waits

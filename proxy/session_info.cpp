@@ -1,12 +1,14 @@
 #include <arpa/inet.h>
 
+#include <array>
+
 #include "proxy/inspector.h"
 
 namespace wardgate::proxy {
 std::string ip_text(in_addr address) {
-  char buf[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &address, buf, sizeof buf);
-  return buf;
+  std::array<char, INET_ADDRSTRLEN> buf{};
+  ::inet_ntop(AF_INET, &address, buf.data(), buf.size());
+  return buf.data();
 }
 
 std::string endpoint_text(in_addr address, std::uint16_t port) {
@@ -35,9 +37,12 @@ const char* to_string(CloseCause c) {
   return "unknown";
 }
 
+const char* to_string(DeviceSide s) { return s == DeviceSide::kClient ? "client" : "server"; }
+
 std::string describe(const SessionInfo& info) {
-  return endpoint_text(info.device_addr, info.device_port) + " -> " +
-         endpoint_text(info.server_addr, info.server_port) + " (" + info.service + ")";
+  return endpoint_text(info.client_addr, info.client_port) + " -> " +
+         endpoint_text(info.server_addr, info.server_port) + " (" + info.service +
+         (info.device_side == DeviceSide::kServer ? ", opened by the core)" : ")");
 }
 
 }  // namespace wardgate::proxy

@@ -20,7 +20,7 @@ CommitSubscription CommitNotifier::subscribe(std::function<void(std::uint64_t)> 
   const std::lock_guard lock(mutex_);
   const std::uint64_t id = next_id_++;
   subscribers_.emplace(id, std::move(wake));
-  return CommitSubscription(this, id);
+  return {this, id};
 }
 
 void CommitNotifier::notify(std::uint64_t committed_seq) {

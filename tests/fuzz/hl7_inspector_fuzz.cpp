@@ -100,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wardgate::inspect::Hl7InspectorFactory plain_factory(settings);
   wardgate::proxy::SessionInfo info;
   info.id = 1;
-  info.device_addr.s_addr = htonl(monitor.address);
+  info.client_addr.s_addr = htonl(monitor.address);
   const auto scripted = factory.create(info);
   const auto plain = plain_factory.create(info);
 

@@ -468,8 +468,8 @@ class DicomInspectionTests(LabTestCase):
         self.assertEqual(f["suboperations_completed"], STUDY_SIZE)
         self.assertEqual(f.get("suboperations_failed", 0), 0)
         # The sub-association (ARCHIVE -> CTSTORE at ct:11113) goes from the core to the VLAN:
-        # today only connections arriving on vlan0 are intercepted, so wardgate neither relays
-        # nor records it (DESIGN.md roadmap: proxied and audited later).
+        # the lab's CT publishes no service, so wardgate neither relays nor records it
+        # (test_core_to_device.py: a published storage SCP is proxied and audited).
         self.assertEqual(len(self.since(mark, "association-requested")), 1)
         self.assertEqual(self.since(mark, "association-requested", calling_ae="ARCHIVE"), [])
         self.assertNotIn(":11113", self.wardgate.log())

@@ -155,27 +155,35 @@ class JsonLinesSink : public AuditSink {
   std::ofstream out_;
 };
 
-nlohmann::json to_json_health(const ExporterHealth& h) {
+std::uint64_t whole(double v) { return static_cast<std::uint64_t>(v); }
+
+// The status file's keys (the integration tests read them), from the exporter's metrics.
+nlohmann::json to_json_health(const std::string& name, const ExporterMetrics& m,
+                              const SyslogExporter& exporter) {
   nlohmann::json failures = nlohmann::json::object();
   for (std::size_t i = 0; i < kLinkFailureCount; ++i) {
-    if (h.failures[i] != 0) failures[to_string(static_cast<LinkFailure>(i))] = h.failures[i];
+    const auto f = static_cast<LinkFailure>(i);
+    if (m.failures_of(f) != 0) failures[to_string(f)] = m.failures_of(f);
   }
-  nlohmann::json j{{"name", h.name},
-                   {"connected", h.connected},
-                   {"cursor", h.cursor},
-                   {"last_sent", h.last_sent},
-                   {"backlog", h.backlog},
-                   {"records_sent", h.records_sent},
-                   {"duplicates_sent", h.duplicates_sent},
-                   {"records_skipped", h.records_skipped},
-                   {"connects", h.connects},
-                   {"handshake_successes", h.handshake_successes},
-                   {"handshake_failures", h.handshake_failures()},
+  nlohmann::json j{{"name", name},
+                   {"connected", m.connected.value() != 0},
+                   {"cursor", whole(m.delivered.value())},
+                   {"last_sent", whole(m.sent.value())},
+                   {"backlog", whole(m.backlog.value())},
+                   {"records_sent", whole(m.records_sent.value())},
+                   {"duplicates_sent", whole(m.duplicates_sent.value())},
+                   {"records_skipped", whole(m.records_skipped.value())},
+                   {"connects", whole(m.connects.value())},
+                   {"handshake_successes", whole(m.handshakes.value())},
+                   {"handshake_failures", m.handshake_failures()},
                    {"failures", failures},
-                   {"tls_reloads", h.tls_reloads},
-                   {"last_error", h.last_error}};
-  if (h.client_cert_days_left) j["client_cert_days_left"] = *h.client_cert_days_left;
-  if (h.ca_days_left) j["ca_days_left"] = *h.ca_days_left;
+                   {"tls_reloads", whole(m.tls_reloads.value())},
+                   {"last_error", exporter.last_error()}};
+  constexpr double kSecondsPerDay = 86400;
+  if (const auto s = m.expiry(CertificateRole::kClient)) {
+    j["client_cert_days_left"] = *s / kSecondsPerDay;
+  }
+  if (const auto s = m.expiry(CertificateRole::kCa)) j["ca_days_left"] = *s / kSecondsPerDay;
   return j;
 }
 
@@ -283,7 +291,9 @@ int run(int argc, char** argv) {
   if (!events_path.empty()) events = std::make_unique<JsonLinesSink>(events_path);
 
   asio::io_context io;
-  SyslogExporter exporter(io.get_executor(), o, source, cursors, events.get());
+  wardgate::common::MetricsRegistry metrics;
+  SyslogExporter exporter(io.get_executor(), o, source, cursors, metrics, events.get());
+  const ExporterMetrics view(metrics, o.name);
   asio::co_spawn(io, exporter.run(), asio::detached);
 
   std::signal(SIGTERM, [](int) { g_stop = true; });
@@ -294,11 +304,10 @@ int run(int argc, char** argv) {
     const auto started = Clock::now();
     std::optional<double> done_after;
     while (!g_stop) {
-      const ExporterHealth h = exporter.health();
-      nlohmann::json j = to_json_health(h);
+      nlohmann::json j = to_json_health(o.name, view, exporter);
       const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
       j["elapsed_s"] = elapsed;
-      if (h.cursor >= count && !done_after) done_after = elapsed;
+      if (j["cursor"].get<std::uint64_t>() >= count && !done_after) done_after = elapsed;
       if (done_after) j["done_after_s"] = *done_after;
       write_status(status_path, j);
       if (exit_when_done && done_after) break;
@@ -308,7 +317,7 @@ int run(int argc, char** argv) {
   });
   io.run();
   monitor.join();
-  const nlohmann::json final_health = to_json_health(exporter.health());
+  const nlohmann::json final_health = to_json_health(o.name, view, exporter);
   write_status(status_path, final_health);
   std::cout << final_health.dump() << std::endl;
   return 0;

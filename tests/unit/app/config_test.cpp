@@ -592,3 +592,23 @@ TEST(Config, AuditStoreOptionsFollowTheConfiguration) {
 
 }  // namespace
 }  // namespace wardgate::app
+
+namespace wardgate::app {
+namespace {
+
+TEST(Config, PublishedServicesAreProxiedAndAPortMeansOneProtocol) {
+  const Config c = parse_config(R"({"interception": {"services": [{"name": "d", "port": 104,
+    "protocol": "dicom"}]}, "devices": [{"name": "ct", "address": "10.1.1.20", "type": "modality",
+    "published_services": [{"name": "storescp", "port": 11113, "protocol": "dicom"}]}]})",
+                                "test.json");
+  ASSERT_EQ(c.proxy.options.services.count(11113), 1U);
+  EXPECT_EQ(c.proxy.options.services.at(11113).protocol, "dicom");
+  EXPECT_EQ(c.proxy.options.services.at(11113).name, "storescp");
+  EXPECT_EQ(error_of(R"({"interception": {"services": [{"name": "d", "port": 104,
+    "protocol": "dicom"}]}, "devices": [{"name": "mon", "address": "10.1.1.30", "type": "monitor",
+    "published_services": [{"name": "adt", "port": 104, "protocol": "hl7"}]}]})"),
+            "devices[0].published_services[0].protocol: port 104 is dicom already (service d)");
+}
+
+}  // namespace
+}  // namespace wardgate::app

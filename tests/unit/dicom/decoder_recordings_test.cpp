@@ -184,6 +184,17 @@ TEST(DicomRecordings, MoveAndItsSubAssociation) {
   EXPECT_EQ(count(sub, "END client ctx=31 bytes=8586"), 2U);
 }
 
+TEST(DicomRecordings, MoveSubOperationStoresNameTheRetrieveThatCausedThem) {
+  // dcmqrscp's C-STORE-RQs on the sub-association carry the C-MOVE's requester and Message ID
+  // (PS3.7 9.1.1.1): MOVESCU's C-MOVE-RQ was Message ID 1 (move.rec).
+  const std::string sub = clean_log("move-suboperations.rec");
+  EXPECT_EQ(count(sub, "field=0001 "), 2U) << sub;
+  EXPECT_EQ(count(sub, "orig=[MOVESCU]/1\n"), 2U) << sub;
+  // Nothing else carries them: not the responses, not the C-MOVE itself.
+  EXPECT_EQ(count(sub, "orig=[]/-\n"), count(sub, "CMD ") - 2) << sub;
+  EXPECT_EQ(count(clean_log("move.rec"), "orig=[MOVESCU]"), 0U);
+}
+
 // ---- grinding ----------------------------------------------------------------------------
 
 class DicomGrind : public ::testing::TestWithParam<std::string> {

@@ -129,7 +129,8 @@ void LogCallbacks::on_command(Side from, const Command& c) {
       << " sub=" << opt(c.remaining_suboperations) << "/" << opt(c.completed_suboperations) << "/"
       << opt(c.failed_suboperations) << "/" << opt(c.warning_suboperations)
       << " action=" << opt(c.action_type_id) << " event=" << opt(c.event_type_id) << " err=["
-      << c.error_comment << "]";
+      << c.error_comment << "] orig=[" << c.move_originator_ae << "]/"
+      << opt(c.move_originator_message_id);
   log += out.str() + "\n";
 }
 

@@ -39,7 +39,7 @@ TEST(DicomElementScanner, ExplicitLittleShortAndLongForms) {
   EXPECT_EQ(el.offset, 0U);
   EXPECT_EQ(el.length, 8U + 26U - 1U);  // odd values are read as encoded
   EXPECT_EQ(el.value_length, 25U);
-  EXPECT_EQ(std::string(el.vr, 2), "UI");
+  EXPECT_EQ(std::string(el.vr.data(), el.vr.size()), "UI");
   ASSERT_TRUE(s.next(el));
   EXPECT_EQ(el.tag, 0x00080060U);
   ASSERT_TRUE(s.next(el));

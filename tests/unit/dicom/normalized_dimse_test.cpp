@@ -38,25 +38,25 @@ TEST(DicomNormalizedDimse, MppsAndStorageCommitmentIncludingEventReportFromTheSe
   const std::string tail = " dest=[] sub=-/-/-/-";
   const std::vector<std::string> expected = {
       "CMD client ctx=1 field=0140 id=1 re=- status=- prio=- data=1 asc=" + mpps + " asi=" + mi +
-          " rsc= rsi=" + tail + " action=- event=- err=[]",
+          " rsc= rsi=" + tail + " action=- event=- err=[] orig=[]/-",
       end_line("client", 1, mpps_create_data_set().size()),
       "CMD server ctx=1 field=8140 id=- re=1 status=0000 prio=- data=0 asc=" + mpps + " asi=" + mi +
-          " rsc= rsi=" + tail + " action=- event=- err=[]",
+          " rsc= rsi=" + tail + " action=- event=- err=[] orig=[]/-",
       "CMD client ctx=1 field=0120 id=2 re=- status=- prio=- data=1 asc= asi= rsc=" + mpps +
-          " rsi=" + mi + tail + " action=- event=- err=[]",
+          " rsi=" + mi + tail + " action=- event=- err=[] orig=[]/-",
       end_line("client", 1, mpps_set_data_set().size()),
       "CMD server ctx=1 field=8120 id=- re=2 status=0000 prio=- data=0 asc=" + mpps + " asi=" + mi +
-          " rsc= rsi=" + tail + " action=- event=- err=[]",
+          " rsc= rsi=" + tail + " action=- event=- err=[] orig=[]/-",
       "CMD client ctx=3 field=0130 id=3 re=- status=- prio=- data=1 asc= asi= rsc=" + sc +
-          " rsi=" + si + tail + " action=1 event=- err=[]",
+          " rsi=" + si + tail + " action=1 event=- err=[] orig=[]/-",
       end_line("client", 3, commitment_action_data_set().size()),
       "CMD server ctx=3 field=8130 id=- re=3 status=0000 prio=- data=0 asc=" + sc + " asi=" + si +
-          " rsc= rsi=" + tail + " action=1 event=- err=[]",
+          " rsc= rsi=" + tail + " action=1 event=- err=[] orig=[]/-",
       "CMD server ctx=3 field=0100 id=1 re=- status=- prio=- data=1 asc=" + sc + " asi=" + si +
-          " rsc= rsi=" + tail + " action=- event=1 err=[]",
+          " rsc= rsi=" + tail + " action=- event=1 err=[] orig=[]/-",
       end_line("server", 3, commitment_event_data_set().size()),
       "CMD client ctx=3 field=8100 id=- re=1 status=0000 prio=- data=0 asc=" + sc + " asi=" + si +
-          " rsc= rsi=" + tail + " action=- event=1 err=[]",
+          " rsc= rsi=" + tail + " action=- event=1 err=[] orig=[]/-",
   };
   EXPECT_EQ(commands_and_ends(whole.log), expected) << whole.log;
   // The N-CREATE data set is peeked like any other (Implicit VR LE on context 1).

@@ -129,6 +129,10 @@ ExporterOptions tcp_options(std::uint16_t port) {
   return o;
 }
 
+// A metric of the exporter as a whole number, as the tests compare it.
+std::uint64_t value_of(const common::Gauge& g) { return static_cast<std::uint64_t>(g.value()); }
+std::uint64_t value_of(const common::Counter& c) { return static_cast<std::uint64_t>(c.value()); }
+
 // Runs the io_context until `done` holds or 10 s passed; then stops the exporter.
 void run_until(asio::io_context& io, SyslogExporter& ex, const std::function<bool()>& done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -145,16 +149,28 @@ TEST(SyslogExporter, TcpDeliversEverythingInOrderAndSavesTheCursor) {
   asio::co_spawn(io, c.serve(), asio::detached);
   VectorSource source(2000);
   MapCursors cursors;
-  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
-  run_until(io, ex, [&] { return ex.health().cursor == 2000; });
-  const ExporterHealth h = ex.health();
-  EXPECT_EQ(h.cursor, 2000U);
-  EXPECT_EQ(h.backlog, 0U);
-  EXPECT_EQ(h.duplicates_sent, 0U);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 2000; });
+  EXPECT_EQ(value_of(m.delivered), 2000U);
+  EXPECT_EQ(value_of(m.backlog), 0U);
+  EXPECT_EQ(value_of(m.duplicates_sent), 0U);
   EXPECT_EQ(cursors.values["siem"], 2000U);
   ASSERT_EQ(c.seqs.size(), 2000U);
   for (std::size_t i = 0; i < c.seqs.size(); ++i) EXPECT_EQ(c.seqs[i], i + 1);
+  // The same numbers on the /metrics page, labelled by destination; every failure reason shows
+  // from the start.
+  const std::string text = metrics.render();
+  for (const char* line : {"wardgate_export_delivered_seq{destination=\"siem\"} 2000\n",
+                           "wardgate_export_records_sent_total{destination=\"siem\"} 2000\n",
+                           "wardgate_export_backlog_records{destination=\"siem\"} 0\n",
+                           "wardgate_export_connects_total{destination=\"siem\"} 1\n",
+                           "wardgate_export_link_failures_total{destination=\"siem\","
+                           "reason=\"connect-refused\"} 0\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
 }
 
 TEST(SyslogExporter, ResendsTheUnconfirmedWindowAfterTheCollectorDrops) {
@@ -167,13 +183,14 @@ TEST(SyslogExporter, ResendsTheUnconfirmedWindowAfterTheCollectorDrops) {
   audit::MemorySink events;
   ExporterOptions o = tcp_options(c.port());
   o.confirm_delay = std::chrono::milliseconds(2000);  // nothing confirmed before the cut
-  SyslogExporter ex(io.get_executor(), o, source, cursors, &events);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, &events);
   asio::co_spawn(io, ex.run(), asio::detached);
-  run_until(io, ex, [&] { return ex.health().cursor == 3000; });
-  const ExporterHealth h = ex.health();
-  EXPECT_EQ(h.cursor, 3000U);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 3000; });
+  EXPECT_EQ(value_of(m.delivered), 3000U);
   EXPECT_GE(c.connections, 2);
-  EXPECT_GE(h.failures_of(LinkFailure::kClosedByPeer) + h.failures_of(LinkFailure::kNetwork), 1U);
+  EXPECT_GE(m.failures_of(LinkFailure::kClosedByPeer) + m.failures_of(LinkFailure::kNetwork), 1U);
   // No gap: every seq arrives; the first connection's records come again, and are counted.
   std::vector<bool> seen(3001, false);
   std::uint64_t highest = 0;
@@ -189,7 +206,7 @@ TEST(SyslogExporter, ResendsTheUnconfirmedWindowAfterTheCollectorDrops) {
   }
   EXPECT_EQ(highest, 3000U);
   EXPECT_GE(duplicates, 750U);
-  EXPECT_GE(h.duplicates_sent, duplicates);
+  EXPECT_GE(value_of(m.duplicates_sent), duplicates);
   bool disconnected_event = false;
   for (const auto& e : events.events()) disconnected_event |= e.action == "export-disconnected";
   EXPECT_TRUE(disconnected_event);
@@ -203,12 +220,14 @@ TEST(SyslogExporter, ResumesAfterItsCursorAndCountsPossibleDuplicatesAfterAResta
   MapCursors cursors;
   cursors.values["siem"] = 200;       // carried before the "kill -9"
   cursors.values["siem#sent"] = 260;  // written, not confirmed
-  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
-  run_until(io, ex, [&] { return ex.health().cursor == 500; });
+  run_until(io, ex, [&] { return value_of(m.delivered) == 500; });
   ASSERT_EQ(c.seqs.size(), 300U);
   EXPECT_EQ(c.seqs.front(), 201U);
-  EXPECT_EQ(ex.health().duplicates_sent, 60U);
+  EXPECT_EQ(value_of(m.duplicates_sent), 60U);
 }
 
 TEST(SyslogExporter, NeverMoreThanTheWindowUnconfirmed) {
@@ -220,11 +239,13 @@ TEST(SyslogExporter, NeverMoreThanTheWindowUnconfirmed) {
   ExporterOptions o = tcp_options(c.port());
   o.confirm_delay = std::chrono::hours(1);  // nothing is ever confirmed
   o.max_unconfirmed = 250;
-  SyslogExporter ex(io.get_executor(), o, source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
   io.run_for(std::chrono::milliseconds(400));
-  EXPECT_EQ(ex.health().last_sent, 250U);
-  EXPECT_EQ(ex.health().cursor, 0U);
+  EXPECT_EQ(value_of(m.sent), 250U);
+  EXPECT_EQ(value_of(m.delivered), 0U);
   EXPECT_EQ(c.seqs.size(), 250U);
   EXPECT_EQ(cursors.values["siem#sent"], 250U);
   ex.stop();
@@ -238,17 +259,18 @@ TEST(SyslogExporter, RefusedConnectionKeepsTheBacklogAndBacksOff) {
   probe.close();  // nobody listens there now
   VectorSource source(100);
   MapCursors cursors;
-  SyslogExporter ex(io.get_executor(), tcp_options(port), source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), tcp_options(port), source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
   io.run_for(std::chrono::milliseconds(600));
-  const ExporterHealth h = ex.health();
-  EXPECT_FALSE(h.connected);
-  EXPECT_EQ(h.cursor, 0U);
-  EXPECT_EQ(h.backlog, 100U);
-  const auto refused = h.failures_of(LinkFailure::kConnectRefused);
+  EXPECT_EQ(m.connected.value(), 0.0);
+  EXPECT_EQ(value_of(m.delivered), 0U);
+  EXPECT_EQ(value_of(m.backlog), 100U);
+  const auto refused = m.failures_of(LinkFailure::kConnectRefused);
   EXPECT_GE(refused, 3U);
   EXPECT_LE(refused, 12U);  // 20, 40, 80, 100, 100 ... ms: backoff, not a busy loop
-  EXPECT_EQ(h.last_error.rfind("connect-refused", 0), 0U);
+  EXPECT_EQ(ex.last_error().rfind("connect-refused", 0), 0U);
   ex.stop();
   io.run_for(std::chrono::milliseconds(100));
 }
@@ -262,13 +284,14 @@ TEST(SyslogExporter, UnreadableTlsFilesAreAHandshakeFailureWithAnAlert) {
   o.transport.kind = TransportKind::kTls;
   o.transport.tls = {"/nonexistent/client.pem", "/nonexistent/client.key", "/nonexistent/ca.pem",
                      ""};
-  SyslogExporter ex(io.get_executor(), o, source, cursors, &events);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, &events);
   asio::co_spawn(io, ex.run(), asio::detached);
   io.run_for(std::chrono::milliseconds(300));
-  const ExporterHealth h = ex.health();
-  EXPECT_GE(h.failures_of(LinkFailure::kLocalCredentials), 1U);
-  EXPECT_GE(h.handshake_failures(), 1U);
-  EXPECT_EQ(h.backlog, 10U);
+  EXPECT_GE(m.failures_of(LinkFailure::kLocalCredentials), 1U);
+  EXPECT_GE(m.handshake_failures(), 1U);
+  EXPECT_EQ(value_of(m.backlog), 10U);
   const auto all = events.events();
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front().action, "export-handshake-failed");
@@ -286,10 +309,12 @@ TEST(SyslogExporter, UdpCarriesOnSend) {
   o.transport.kind = TransportKind::kUdp;
   VectorSource source(50);
   MapCursors cursors;
-  SyslogExporter ex(io.get_executor(), o, source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
-  run_until(io, ex, [&] { return ex.health().cursor == 50; });
-  EXPECT_EQ(ex.health().cursor, 50U);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 50; });
+  EXPECT_EQ(value_of(m.delivered), 50U);
   std::size_t datagrams = 0;
   std::array<char, 65536> buf{};
   boost::system::error_code ec;
@@ -309,11 +334,13 @@ TEST(SyslogExporter, AtnaSkipsEventsWithoutAnAuditMessageAndStillAdvances) {
   MapCursors cursors;
   ExporterOptions o = tcp_options(c.port());
   o.format = ExportFormat::kAtna;
-  SyslogExporter ex(io.get_executor(), o, source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
-  run_until(io, ex, [&] { return ex.health().cursor == 100; });
-  EXPECT_EQ(ex.health().cursor, 100U);
-  EXPECT_EQ(ex.health().records_skipped, 100U);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 100; });
+  EXPECT_EQ(value_of(m.delivered), 100U);
+  EXPECT_EQ(value_of(m.records_skipped), 100U);
   EXPECT_TRUE(c.seqs.empty());
 }
 
@@ -328,19 +355,21 @@ TEST(SyslogExporter, WakesOnCommit) {
   MapCursors cursors;
   ExporterOptions o = tcp_options(c.port());
   o.idle_interval = std::chrono::hours(1);
-  SyslogExporter ex(io.get_executor(), o, source, cursors, nullptr);
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), o, source, cursors, metrics, nullptr);
   asio::co_spawn(io, ex.run(), asio::detached);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ex.health().cursor < 50 && std::chrono::steady_clock::now() < deadline) {
+  while (value_of(m.delivered) < 50 && std::chrono::steady_clock::now() < deadline) {
     io.run_for(std::chrono::milliseconds(20));
   }
-  ASSERT_EQ(ex.health().cursor, 50U);
+  ASSERT_EQ(value_of(m.delivered), 50U);
   io.run_for(std::chrono::milliseconds(100));  // asleep now, nothing to send
-  EXPECT_EQ(ex.health().last_sent, 50U);
+  EXPECT_EQ(value_of(m.sent), 50U);
   const auto committed_at = std::chrono::steady_clock::now();
   source.commit();
-  run_until(io, ex, [&] { return ex.health().cursor == 100; });
-  EXPECT_EQ(ex.health().cursor, 100U);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 100; });
+  EXPECT_EQ(value_of(m.delivered), 100U);
   EXPECT_LT(std::chrono::steady_clock::now() - committed_at, std::chrono::seconds(5));
   EXPECT_EQ(c.seqs.size(), 100U);
 }

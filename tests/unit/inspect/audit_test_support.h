@@ -39,18 +39,22 @@ inline std::uint64_t number_field(const audit::Event& e, std::string_view key) {
   return UINT64_MAX - 1;
 }
 
-// The session an inspector under test watches: `device`:`device_port` -> `server`:`server_port`.
+// The session an inspector under test watches: `client`:`client_port` -> `server`:`server_port`,
+// the device being the `device_side` end.
 inline proxy::SessionInfo session_info(std::uint64_t id, const std::string& protocol,
-                                       const char* device, std::uint16_t device_port,
-                                       const char* server, std::uint16_t server_port) {
+                                       const char* client, std::uint16_t client_port,
+                                       const char* server, std::uint16_t server_port,
+                                       proxy::DeviceSide device_side = proxy::DeviceSide::kClient) {
   proxy::SessionInfo info;
   info.id = id;
   info.service = protocol == "dicom" ? "pacs-dicom" : protocol;
   info.protocol = protocol;
-  ::inet_pton(AF_INET, device, &info.device_addr);
-  info.device_port = device_port;
+  info.device_side = device_side;
+  ::inet_pton(AF_INET, client, &info.client_addr);
+  info.client_port = client_port;
   ::inet_pton(AF_INET, server, &info.server_addr);
   info.server_port = server_port;
+  info.upstream_source = info.client_addr;
   return info;
 }
 

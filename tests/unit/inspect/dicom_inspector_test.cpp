@@ -224,5 +224,153 @@ TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
   EXPECT_EQ(number(rejected[0], "reason"), 3U);
 }
 
+// -- a connection the core opened to the device's published storage SCP ----------------------
+
+using dicom::testing::concat;
+using dicom::testing::element;
+using dicom::testing::le16;
+
+// `text` padded to an even length with `pad` (PS3.5 6.2: UIDs with NUL, AE titles with space).
+std::vector<std::byte> padded(std::string_view text, char pad) {
+  auto out = dicom::testing::bytes_of(text);
+  if (out.size() % 2 != 0) out.push_back(static_cast<std::byte>(pad));
+  return out;
+}
+
+// A command set: the group length, then `body`.
+std::vector<std::byte> command_set(const std::vector<std::byte>& body) {
+  return concat(
+      {element(0x0000, 0x0000, concat({le16(static_cast<std::uint16_t>(body.size())), le16(0)})),
+       body});
+}
+
+// The C-STORE-RQ a PACS sends on a C-MOVE's sub-association (PS3.7 9.1.1.1), without data set.
+std::vector<std::byte> move_store_rq(std::uint16_t id, std::string_view originator,
+                                     std::uint16_t originator_id) {
+  return command_set(
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.5.1.4.1.1.2", '\0')),
+              element(0x0000, 0x0100, le16(0x0001)), element(0x0000, 0x0110, le16(id)),
+              element(0x0000, 0x0700, le16(0)), element(0x0000, 0x0800, le16(0x0101)),
+              element(0x0000, 0x1000, padded("1.2.3.4.5.6", '\0')),
+              element(0x0000, 0x1030, padded(originator, ' ')),
+              element(0x0000, 0x1031, le16(originator_id))}));
+}
+
+std::vector<std::byte> store_rsp(std::uint16_t id) {
+  return command_set(
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.5.1.4.1.1.2", '\0')),
+              element(0x0000, 0x0100, le16(0x8001)), element(0x0000, 0x0120, le16(id)),
+              element(0x0000, 0x0800, le16(0x0101)), element(0x0000, 0x0900, le16(0)),
+              element(0x0000, 0x1000, padded("1.2.3.4.5.6", '\0'))}));
+}
+
+class PublishedStorageTest : public DicomInspectorTest {
+ protected:
+  // The core (10.2.2.10) connected to the CT's storage SCP; `calling_ae` may call it.
+  void make_inspector_for_core(const std::string& calling_ae) {
+    info_ = testing::session_info(8, "dicom", "10.2.2.10", 40000, kDeviceAddress, 11113,
+                                  proxy::DeviceSide::kServer);
+    policy::Device device;
+    device.name = "ct-1";
+    device.address = *policy::parse_ipv4(kDeviceAddress);
+    device.type = policy::DeviceType::kModality;
+    // The CT's own rules allow only echo; what the core may do is the published service's.
+    device.dicom.allowed_operations = std::vector<std::string>{"C-ECHO"};
+    policy::PublishedService storescp;
+    storescp.name = "storescp";
+    storescp.port = 11113;
+    storescp.protocol = "dicom";
+    storescp.dicom.allowed_calling_ae = std::vector<std::string>{calling_ae};
+    storescp.dicom.allowed_operations = std::vector<std::string>{"C-ECHO", "C-STORE"};
+    device.published_services.push_back(storescp);
+    devices_ = std::make_unique<policy::DeviceRegistry>(std::vector<policy::Device>{device});
+    DicomInspection settings;
+    settings.sink = &sink_;
+    settings.devices = devices_.get();
+    settings.patients = &patients_;
+    settings.appliance_id = "wg-test";
+    factory_ = std::make_unique<DicomInspectorFactory>(std::move(settings));
+    inspector_ = factory_->create(info_);
+    ASSERT_NE(inspector_, nullptr);
+  }
+
+  // The association's requester is the core: its bytes go to the device.
+  static Direction from(Side side) {
+    return side == Side::kClient ? Direction::kToDevice : Direction::kFromDevice;
+  }
+};
+
+TEST_F(PublishedStorageTest, TheCoresMoveStoreIsRecordedWithItsMoveOriginator) {
+  make_inspector_for_core("CALLING");
+  for (const Chunk& c : dicom::testing::normalized_association(true)) {
+    ASSERT_EQ(inspector_->on_data(from(c.side), c.bytes).kind, Action::Kind::kForward);
+  }
+  ASSERT_EQ(
+      inspector_
+          ->on_data(Direction::kToDevice, dicom::testing::pdata(5, 3, move_store_rq(3, "PACS", 17)))
+          .kind,
+      Action::Kind::kForward);
+  ASSERT_EQ(
+      inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, store_rsp(3))).kind,
+      Action::Kind::kForward);
+  close();
+
+  EXPECT_TRUE(events("security-alert").empty());
+  const auto ops = events("operation");
+  ASSERT_EQ(ops.size(), 1U);
+  const audit::Event& store = ops[0];
+  EXPECT_EQ(store.device, "ct-1");
+  EXPECT_EQ(text(store, "command"), "C-STORE");
+  EXPECT_EQ(text(store, "requested_by"), "core");
+  EXPECT_EQ(text(store, "initiator"), "core");
+  EXPECT_EQ(text(store, "client"), "10.2.2.10:40000");
+  EXPECT_EQ(text(store, "server"), "10.1.1.20:11113");
+  EXPECT_EQ(text(store, "status_class"), "success");
+  EXPECT_EQ(text(store, "move_originator_ae"), "PACS");
+  EXPECT_EQ(number(store, "move_originator_message_id"), 17U);
+  const auto summary = events("association-summary");
+  ASSERT_EQ(summary.size(), 1U);
+  EXPECT_EQ(number(summary[0], "objects"), 1U);
+  // Counted from the device: what the core sent went to it.
+  EXPECT_GT(number(summary[0], "bytes_to_device"), number(summary[0], "bytes_from_device"));
+}
+
+TEST_F(PublishedStorageTest, ACallingAeTheServiceDoesNotAllowIsRejectedTowardTheCore) {
+  make_inspector_for_core("PACS");
+  const Recording association = dicom::testing::normalized_association(false);
+  ASSERT_EQ(association[0].side, Side::kClient);
+  const Action a = inspector_->on_data(Direction::kToDevice, association[0].bytes);
+  ASSERT_EQ(a.kind, Action::Kind::kClose);
+  // The A-ASSOCIATE-RJ goes to the requester, the core; the device sees a plain close.
+  ASSERT_TRUE(a.response.to_upstream.has_value());
+  EXPECT_EQ(*a.response.to_upstream,
+            bytes({0x03, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x01, 0x03}));
+  ASSERT_TRUE(a.response.to_device.has_value());
+  EXPECT_TRUE(a.response.to_device->empty());
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_calling_ae");
+  EXPECT_EQ(alerts[0].device, "ct-1");
+  EXPECT_EQ(text(alerts[0], "initiator"), "core");
+  EXPECT_NE(text(alerts[0], "reason").find("ct-1 (published service storescp)"), std::string::npos)
+      << text(alerts[0], "reason");
+}
+
+TEST_F(PublishedStorageTest, AnOperationTheServiceDoesNotAllowIsAborted) {
+  make_inspector_for_core("CALLING");
+  // The N-CREATE the exchange starts with is not among the service's C-ECHO and C-STORE.
+  Action last;
+  for (const Chunk& c : dicom::testing::normalized_dimse_exchange()) {
+    last = inspector_->on_data(from(c.side), c.bytes);
+    if (last.kind != Action::Kind::kForward) break;
+  }
+  ASSERT_EQ(last.kind, Action::Kind::kClose);
+  EXPECT_TRUE(last.response.to_device.has_value());
+  EXPECT_TRUE(last.response.to_upstream.has_value());
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_operations");
+}
+
 }  // namespace
 }  // namespace wardgate::inspect

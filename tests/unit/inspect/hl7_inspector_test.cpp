@@ -245,5 +245,65 @@ TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
   EXPECT_EQ(text(messages[0], "patient_name"), "\xe5\xbc\xa0^\xe4\xbc\x9f");
 }
 
+// The core (the HL7 engine) connected to the monitor's published listener: the core is the
+// sender, the service's message types apply, and wardgate's refusal goes back to the core.
+TEST_F(Hl7InspectorTest, OnTheMonitorsListenerTheCoresMessagesAreCheckedAndAnswered) {
+  info_ = testing::session_info(10, "hl7", "10.2.2.20", 41000, kMonitor, 2576,
+                                proxy::DeviceSide::kServer);
+  policy::Device device;
+  device.name = "monitor-1";
+  device.address = *policy::parse_ipv4(kMonitor);
+  device.type = policy::DeviceType::kMonitor;
+  device.hl7 = oru_only();  // what the monitor itself may send: not what the core may
+  policy::PublishedService adt_in;
+  adt_in.name = "adt-in";
+  adt_in.port = 2576;
+  adt_in.protocol = "hl7";
+  adt_in.hl7.allowed_message_types = std::vector<std::string>{"ADT^A01"};
+  device.published_services.push_back(adt_in);
+  devices_ = std::make_unique<policy::DeviceRegistry>(std::vector<policy::Device>{device});
+  Hl7Inspection settings;
+  settings.sink = &sink_;
+  settings.devices = devices_.get();
+  settings.patients = &patients_;
+  settings.appliance_id = "wg-test";
+  settings.enforce = true;
+  factory_ = std::make_unique<Hl7InspectorFactory>(std::move(settings));
+  inspector_ = factory_->create(info_);
+
+  // The core's bytes go to the device; an allowed ADT^A01 passes whole.
+  const std::string a01 = mllp(message("ADT^A01^ADT_A01", "ENG1"));
+  const auto a01_bytes = bytes_of(a01);
+  Action a = inspector_->on_data(Direction::kToDevice, a01_bytes);
+  ASSERT_NE(a.kind, Action::Kind::kClose);
+  EXPECT_EQ(a.kind == Action::Kind::kForward ? a01 : text_of(a.released), a01);
+  const std::string ack =
+      mllp("MSH|^~\\&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|2026||ACK^A01|M1|P|2.5\rMSA|AA|ENG1");
+  const auto ack_bytes = bytes_of(ack);
+  a = inspector_->on_data(Direction::kFromDevice, ack_bytes);
+  ASSERT_NE(a.kind, Action::Kind::kClose);
+
+  // An ORU^R01 from the core is not among the service's types: withheld, answered to the core.
+  const std::string oru = mllp(message("ORU^R01^ORU_R01", "ENG2"));
+  const auto oru_bytes = bytes_of(oru);
+  a = inspector_->on_data(Direction::kToDevice, oru_bytes);
+  ASSERT_EQ(a.kind, Action::Kind::kInject);
+  EXPECT_TRUE(a.released.empty());
+  EXPECT_EQ(a.into, Direction::kFromDevice);  // toward the core, the client
+  EXPECT_NE(text_of(a.message).find("MSA|AR|ENG2|"), std::string::npos) << text_of(a.message);
+
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].device, "monitor-1");
+  EXPECT_EQ(text(alerts[0], "initiator"), "core");
+  EXPECT_NE(text(alerts[0], "reason").find("monitor-1 (published service adt-in)"),
+            std::string::npos)
+      << text(alerts[0], "reason");
+  const auto messages = events("message");
+  ASSERT_EQ(messages.size(), 2U);
+  EXPECT_EQ(text(messages[0], "from"), "core");
+  EXPECT_EQ(text(messages[1], "forwarded"), "false");
+}
+
 }  // namespace
 }  // namespace wardgate::inspect

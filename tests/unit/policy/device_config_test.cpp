@@ -95,3 +95,107 @@ TEST(DeviceConfig, ReadersSeeOneRegistryOrTheOtherWhileItIsReplaced) {
 
 }  // namespace
 }  // namespace wardgate::policy
+
+namespace wardgate::policy {
+namespace {
+
+// -- devices[].published_services -----------------------------------------------------------
+
+std::string error_of(const std::string& section) {
+  try {
+    devices_of(section);
+  } catch (const common::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A CT whose own rules restrict its SOP classes, with `services` as its published_services.
+std::string ct_publishing(const std::string& services) {
+  return R"([{"name": "ct", "address": "10.1.1.20", "type": "modality",
+    "dicom": {"allowed_sop_classes": ["1.2.840.10008.5.1.4.1.1.2"]},
+    "published_services": )" +
+         services + "}]";
+}
+
+TEST(PublishedServices, ADicomServiceTakesItsRulesAndTheDefaults) {
+  const auto devices = devices_of(ct_publishing(R"([
+      {"name": "storescp", "port": 11113, "protocol": "dicom", "allowed_calling_ae": ["PACS"]},
+      {"name": "echo-only", "port": 11114, "protocol": "dicom", "allowed_operations": ["C-ECHO"],
+       "allowed_sop_classes": ["1.2.840.10008.1.1"]}])"));
+  ASSERT_EQ(devices.size(), 1U);
+  const Device& ct = devices[0];
+  ASSERT_EQ(ct.published_services.size(), 2U);
+  const PublishedService* store = ct.published(11113);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->name, "storescp");
+  EXPECT_EQ(store->protocol, "dicom");
+  EXPECT_EQ(store->dicom.allowed_calling_ae, std::vector<std::string>{"PACS"});
+  // Defaults: the core may store and echo, objects of the SOP classes the device itself may send.
+  EXPECT_EQ(store->dicom.allowed_operations, (std::vector<std::string>{"C-ECHO", "C-STORE"}));
+  EXPECT_EQ(store->dicom.allowed_sop_classes,
+            std::vector<std::string>{"1.2.840.10008.5.1.4.1.1.2"});
+  const PublishedService* echo = ct.published(11114);
+  ASSERT_NE(echo, nullptr);
+  EXPECT_EQ(echo->dicom.allowed_operations, std::vector<std::string>{"C-ECHO"});
+  EXPECT_EQ(echo->dicom.allowed_sop_classes, std::vector<std::string>{"1.2.840.10008.1.1"});
+  EXPECT_EQ(ct.published(104), nullptr);
+}
+
+TEST(PublishedServices, AnHl7ServiceTakesItsMessageTypesAndTheDevicesCharset) {
+  const auto devices = devices_of(R"([{"name": "mon", "address": "10.1.1.30", "type": "monitor",
+    "hl7": {"default_charset": "8859/1"},
+    "published_services": [{"name": "adt-in", "port": 2576, "protocol": "hl7",
+                            "allowed_message_types": ["ADT^A01", "ADT^A08"]}]}])");
+  const PublishedService* s = devices.at(0).published(2576);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->protocol, "hl7");
+  EXPECT_EQ(s->hl7.allowed_message_types, (std::vector<std::string>{"ADT^A01", "ADT^A08"}));
+  EXPECT_EQ(s->hl7.default_charset, "8859/1");
+}
+
+TEST(PublishedServices, MistakesAreRefusedNamingTheKey) {
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 11113, "protocol": "dicom"},
+                                         {"name": "b", "port": 11113, "protocol": "dicom"}])")),
+            "devices[0].published_services[1].port: 11113 is already the port of published "
+            "service a");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 11113, "protocol": "dicom"},
+                                         {"name": "a", "port": 11114, "protocol": "dicom"}])")),
+            "devices[0].published_services[1].name: a is already the name of "
+            "devices[0].published_services[0].name");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 0, "protocol": "dicom"}])")),
+            "devices[0].published_services[0].port: must be an integer from 1 to 65535 (got 0)");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 70000, "protocol": "dicom"}])")),
+            "devices[0].published_services[0].port: must be an integer from 1 to 65535 (got "
+            "70000)");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "protocol": "dicom"}])")),
+            "devices[0].published_services[0].port: is required");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 80, "protocol": "http"}])")),
+            "devices[0].published_services[0].protocol: must be one of dicom, hl7 (got \"http\")");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 80, "protocol": "hl7",
+                                         "allowed_calling_ae": ["PACS"]}])")),
+            "devices[0].published_services[0].allowed_calling_ae: applies to dicom services only "
+            "(this one's protocol is hl7)");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 80, "protocol": "dicom",
+                                         "allowed_calling_ae": ["PACS\\1"]}])")),
+            "devices[0].published_services[0].allowed_calling_ae[0]: must be an AE title: 1 to 16 "
+            "printable ASCII characters, no backslash, not only spaces (got \"PACS\\\\1\")");
+  EXPECT_EQ(error_of(ct_publishing(R"([{"name": "a", "port": 80, "protocol": "dicom",
+                                         "allowed_called_ae": ["CT"]}])")),
+            "devices[0].published_services[0].allowed_called_ae: unknown key");
+  EXPECT_EQ(error_of(ct_publishing(R"({"name": "a"})")),
+            "devices[0].published_services: must be an array of {\"name\", \"port\", "
+            "\"protocol\"} (got {\"name\":\"a\"})");
+}
+
+TEST(PublishedServices, AChangedServiceMakesTheDeviceDiffer) {
+  const auto a =
+      devices_of(ct_publishing(R"([{"name": "s", "port": 11113, "protocol": "dicom"}])"));
+  const auto b = devices_of(ct_publishing(
+      R"([{"name": "s", "port": 11113, "protocol": "dicom", "allowed_calling_ae": ["PACS"]}])"));
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, devices_of(ct_publishing(R"([{"name": "s", "port": 11113, "protocol": "dicom"}])")));
+}
+
+}  // namespace
+}  // namespace wardgate::policy
