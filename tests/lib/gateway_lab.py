@@ -424,6 +424,13 @@ class NatLab(GatewayMixin, TunnelLab):
             self._sysctl(role, "net.ipv4.ip_forward", 1)
             self._sysctl(role, "net.ipv4.conf.all.rp_filter", 0)
             self._sysctl(role, "net.ipv4.conf.default.rp_filter", 0)
+            # As lab/wardgate-lab: with br_netfilter loaded on the host, frames entering a bridge
+            # would meet the IP hooks in the bridge's context, where a TPROXY socket assignment
+            # is lost (the kernel resets the device's SYN). Keep the lab the same either way.
+            for family in ("iptables", "ip6tables", "arptables"):
+                key = f"net.bridge.bridge-nf-call-{family}"
+                self.run(role, ["sh", "-c", f"[ ! -e /proc/sys/{key.replace('.', '/')} ] || "
+                                            f"sysctl -qw {key}=0"])
         # The concentrator's core bridge and the PACS on it.
         self.run("conc", ["ip", "link", "add", "core0", "type", "bridge", "stp_state", "0",
                           "forward_delay", "0"])
