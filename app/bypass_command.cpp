@@ -15,21 +15,15 @@ namespace wardgate::app {
 namespace {
 
 std::optional<Config> gateway_config(const std::string& path, int& status) {
-  try {
-    Config c = load_config_file(path);
-    if (!c.gateway) {
-      std::cerr << "wardgate: " << path
-                << " has no \"gateway\" section: wardgate does not control forwarding there, so "
-                   "there is nothing to bypass\n";
-      status = kExitBadConfig;
-      return std::nullopt;
-    }
-    return c;
-  } catch (const ConfigError& e) {
-    std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
-    status = kExitBadConfig;
-    return std::nullopt;
+  auto c = load_config_or_explain(path);
+  if (c && !c->gateway) {
+    std::cerr << "wardgate: " << path
+              << " has no \"gateway\" section: wardgate does not control forwarding there, so "
+                 "there is nothing to bypass\n";
+    c.reset();
   }
+  if (!c) status = kExitBadConfig;
+  return c;
 }
 
 // nft's "No such file or directory" for a missing table or set, said so an operator can act.

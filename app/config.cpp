@@ -6,6 +6,7 @@
 #include <array>
 #include <climits>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "export/export_section.h"
@@ -151,6 +152,15 @@ Config load_config_file(const std::string& path) {
     // Key paths get the file name in front; JSON syntax errors already carry it.
     if (what.rfind(path, 0) == 0) throw;
     throw ConfigError(path + ": " + what);
+  }
+}
+
+std::optional<Config> load_config_or_explain(const std::string& path) {
+  try {
+    return load_config_file(path);
+  } catch (const ConfigError& e) {
+    std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
+    return std::nullopt;
   }
 }
 

@@ -51,5 +51,7 @@ std::vector<nat::DeviceName> gateway_devices(const std::vector<policy::Device>& 
 
 Config parse_config(const std::string& json_text, const std::string& source_name);
 Config load_config_file(const std::string& path);
+// For subcommands: load_config_file(), or nullopt after saying on stderr why the file was refused.
+std::optional<Config> load_config_or_explain(const std::string& path);
 
 }  // namespace wardgate::app

@@ -13,13 +13,9 @@
 namespace wardgate::app {
 
 int gateway_remove_command(const std::string& config_path, const std::string& reason) {
-  Config config;
-  try {
-    config = load_config_file(config_path);
-  } catch (const ConfigError& e) {
-    std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
-    return kExitBadConfig;
-  }
+  const auto loaded = load_config_or_explain(config_path);
+  if (!loaded) return kExitBadConfig;
+  const Config& config = *loaded;
   // The same checks as a bypass's reason (it goes into the audit trail verbatim).
   if (const auto problem = check_bypass_request({1, reason, ""}); !problem.empty()) {
     std::cerr << "wardgate gateway remove: " << problem << "\n";

@@ -28,19 +28,13 @@ namespace {
 
 // The configuration with a tunnel section, or an exit status after saying what is wrong.
 std::optional<Config> tunnel_config(const std::string& path, int& status) {
-  try {
-    Config c = load_config_file(path);
-    if (!c.tunnel) {
-      std::cerr << "wardgate: " << path << " has no \"tunnel\" section\n";
-      status = kExitBadConfig;
-      return std::nullopt;
-    }
-    return c;
-  } catch (const ConfigError& e) {
-    std::cerr << "wardgate: invalid configuration: " << e.what() << "\n";
-    status = kExitBadConfig;
-    return std::nullopt;
+  auto c = load_config_or_explain(path);
+  if (c && !c->tunnel) {
+    std::cerr << "wardgate: " << path << " has no \"tunnel\" section\n";
+    c.reset();
   }
+  if (!c) status = kExitBadConfig;
+  return c;
 }
 
 std::string next_key_path(const tunnel::TunnelConfig& t) { return t.private_key_file + ".next"; }

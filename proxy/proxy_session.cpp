@@ -55,11 +55,12 @@ awaitable<bool> ProxySession::connect_upstream() {
   if (shut_down_) co_return false;
 
   server_.upstream_failures_.inc();
+  const char* opener = info_.device_side == DeviceSide::kClient ? "device" : "core";
   spdlog::warn(
-      "session {}: upstream {}:{} did not accept the connection {} ({}); "
-      "resetting the client's connection",
-      info_.id, target.address().to_string(), target.port(), describe(info_),
-      ec == asio::error::timed_out ? "no answer within connect timeout" : ec.message());
+      "session {}: upstream {}:{} did not accept the connection from {} {} ({}); "
+      "resetting the {}'s connection",
+      info_.id, target.address().to_string(), target.port(), opener, describe(info_),
+      ec == asio::error::timed_out ? "no answer within connect timeout" : ec.message(), opener);
   // The client sees what it would have seen without wardgate: a prompt reset.
   set_reset_on_close(client_.native_handle());
   boost::system::error_code ignored;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -44,11 +45,11 @@ void sync_directory(const fs::path& dir) {
 // process, and by time across processes.
 std::string next_name(const audit::Event& event) {
   static std::atomic<unsigned> sequence{0};
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%020lld-%d-%06u%s",
+  std::array<char, 96> buf{};
+  std::snprintf(buf.data(), buf.size(), "%020lld-%d-%06u%s",
                 static_cast<long long>(audit::to_unix_us(event.time)), static_cast<int>(::getpid()),
                 sequence.fetch_add(1) % 1000000U, kSuffix);
-  return buf;
+  return buf.data();
 }
 
 }  // namespace

@@ -612,3 +612,51 @@ TEST(Config, PublishedServicesAreProxiedAndAPortMeansOneProtocol) {
 
 }  // namespace
 }  // namespace wardgate::app
+
+namespace wardgate::app {
+namespace {
+
+// A gateway for 192.168.1.0/24 with a tunnel; `extra` adds top-level sections.
+std::string gateway_with_tunnel(const std::string& advertised, const std::string& extra) {
+  return R"({"interception": {"interfaces": ["vlan0"], "services": [{"name": "d", "port": 104}]},
+    "gateway": {"vlan_prefix": "192.168.1.0/24", "gateway_address": "192.168.1.1",
+                "core_networks": ["10.2.2.0/24"]},
+    "devices": [{"name": "ct", "address": "192.168.1.20", "type": "modality"}],
+    "tunnel": {)" +
+         advertised + "}" + extra + "}";
+}
+
+std::vector<std::string> advertised(const Config& c) {
+  std::vector<std::string> out;
+  for (const auto& n : c.tunnel->advertised_networks) out.push_back(n.to_string());
+  return out;
+}
+
+TEST(Config, TheTunnelAdvertisesThePrefixTheCoreSeesTheVlanUnder) {
+  // Without NAT the VLAN prefix itself, also when nothing is listed.
+  EXPECT_EQ(advertised(parse_config(gateway_with_tunnel("", ""), "t")),
+            std::vector<std::string>{"192.168.1.0/24"});
+  // With NAT the mapped prefix: listed VLAN networks follow the mapping, host part kept.
+  const std::string nat = R"(, "nat": {"mapped_prefix": "10.250.3.0/24"})";
+  EXPECT_EQ(advertised(parse_config(gateway_with_tunnel("", nat), "t")),
+            std::vector<std::string>{"10.250.3.0/24"});
+  EXPECT_EQ(advertised(parse_config(gateway_with_tunnel(R"("advertised_networks": ["192.168.1.0/24",
+                                     "192.168.1.16/28", "172.16.0.0/16"])",
+                                                        nat),
+                                    "t")),
+            (std::vector<std::string>{"10.250.3.0/24", "10.250.3.16/28", "172.16.0.0/16"}));
+}
+
+TEST(Config, AGatewayConfigurationThatCannotWorkIsRefusedByItsKey) {
+  const std::string base = gateway_with_tunnel("", "");
+  EXPECT_NE(error_of(gateway_with_tunnel("", R"(, "nat": {"mapped_prefix": "10.2.2.0/24"})"))
+                .find("nat.mapped_prefix"),
+            std::string::npos);
+  EXPECT_NE(error_of(gateway_with_tunnel("", R"(, "nat": {"mapped_prefix": "10.250.0.0/16"})"))
+                .find("nat.mapped_prefix"),
+            std::string::npos);
+  EXPECT_EQ(error_of(base), "");
+}
+
+}  // namespace
+}  // namespace wardgate::app
