@@ -13,6 +13,8 @@ packages=(
   # lab and test peers
   dcmtk sqlite3 nftables iproute2 iputils-ping iperf3 python3-hl7 python3-pydicom tshark procps psmisc openssl util-linux
   rsyslog rsyslog-openssl
+  # the gateway's lab (issue 12): what a device on the VLAN may try, and what the core sees
+  nmap hping3 smbclient tcpdump conntrack
   # WireGuard: the userspace backend and the tools; qemu and busybox boot Debian's kernel for the
   # kernel-backend test (its wireguard.ko)
   wireguard-go wireguard-tools qemu-system-x86 busybox-static cpio kmod

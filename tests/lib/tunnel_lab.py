@@ -90,7 +90,8 @@ class TunnelLab(Lab):
     # -- the concentrator -----------------------------------------------------------------
     def start_concentrator(self, peer_block, port=None, log_level="error"):
         """wireguard-go in the concentrator namespace, configured with wg setconf from its own
-        [Interface] and the appliance's exported [Peer] block; routes the VLAN into the tunnel."""
+        [Interface] and the appliances' exported [Peer] blocks (one after the other in
+        peer_block); routes concentrator_routes() into the tunnel."""
         if port is not None:
             self.conc_port = port
         conf = self.workdir / "concentrator.conf"
@@ -105,8 +106,14 @@ class TunnelLab(Lab):
         self.wg(["setconf", self.conc_if, str(conf)], role="conc")
         self._sh("conc", f"ip addr replace {self.tunnel_net}.1/24 dev {self.conc_if}")
         self._sh("conc", f"ip link set {self.conc_if} mtu 1420 up")
-        self._sh("conc", f"ip route replace {self.vlan_net}.0/24 dev {self.conc_if}")
+        for network in self.concentrator_routes():
+            self._sh("conc", f"ip route replace {network} dev {self.conc_if}")
         return proc
+
+    def concentrator_routes(self):
+        """The networks the concentrator routes into its interface (wg picks the peer by its
+        AllowedIPs): the appliance's VLAN here; a lab with several appliances lists theirs."""
+        return [f"{self.vlan_net}.0/24"]
 
     def conc_dump(self):
         """wg show dump of the concentrator: {public_key: {endpoint, handshake, rx, tx}}."""
