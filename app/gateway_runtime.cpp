@@ -12,7 +12,11 @@ GatewayRuntime::GatewayRuntime(const Config& config, audit::AuditSink& sink,
                                    config.interception)),
       devices_(std::make_shared<const policy::DeviceRegistry>(config.devices)),
       flow_audit_(sink, devices_, config.appliance_id, common::SystemClock::instance()),
-      flow_log_(flow_audit_, metrics) {}
+      flow_log_(flow_audit_, metrics) {
+  if (config.gateway->unknown_devices == nat::UnknownDevices::allow) {
+    flow_audit_.set_first_seen_severity(audit::Severity::kNotice);
+  }
+}
 
 std::string GatewayRuntime::start() {
   // install_gateway() replaces the table atomically and carries a running bypass over with its

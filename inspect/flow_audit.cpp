@@ -12,6 +12,9 @@ constexpr std::string_view kFromCore = "deny-core";
 // A spoofed source is not a device that appeared: it stays out of the first-seen memory, whose
 // entries are thereby bounded by the VLAN prefix.
 constexpr std::string_view kSpoof = "spoof";
+// Logged, not dropped: the first packets of an unregistered address under unknown_devices audit
+// or allow (nat/gateway_rules.h log_prefix::kUnknownSeen).
+constexpr std::string_view kUnknownSeen = "unknown-seen";
 
 std::string mac_text(const std::array<std::uint8_t, 6>& mac) {
   std::array<char, 18> text{};
@@ -85,7 +88,11 @@ void FlowAudit::on_observation(const common::FlowObservation& flow) {
   }
   std::vector<policy::DeniedFlowRecord> records;
   const std::lock_guard lock(mutex_);
-  aggregator_.add(source, flow, records);
+  if (flow.reason == kUnknownSeen) {
+    aggregator_.seen(source, flow, records);
+  } else {
+    aggregator_.add(source, flow, records);
+  }
   emit(records);
 }
 
@@ -135,7 +142,7 @@ audit::Event FlowAudit::to_event(const policy::DeniedFlowRecord& record) const {
     case Kind::kFirstSeen: {
       audit::Event e =
           audit::make_event(appliance_id_, std::move(device), kCategory, "device-first-seen",
-                            audit::Outcome::kWarning, audit::Severity::kWarning);
+                            audit::Outcome::kWarning, first_seen_severity_);
       e.time = f.time;
       set_flow_fields(e, f);
       return e;

@@ -32,6 +32,9 @@ class FlowAudit {
             policy::DeniedFlowLimits limits = {});
 
   void set_observer(Observer observer);
+  // How loud a device-first-seen is: kWarning (default; unknown_devices deny/audit) or kNotice
+  // (unknown_devices allow: guests are expected). Call before the first observation.
+  void set_first_seen_severity(audit::Severity severity) { first_seen_severity_ = severity; }
 
   // One observation (FlowLogReader's callback). Thread-safe, as are tick() and flush().
   void on_observation(const common::FlowObservation& flow);
@@ -54,6 +57,7 @@ class FlowAudit {
   const common::Clock& clock_;
   std::chrono::seconds window_;
   Observer observer_;
+  audit::Severity first_seen_severity_ = audit::Severity::kWarning;
   mutable std::mutex mutex_;
   policy::DeniedFlowAggregator aggregator_;
 };

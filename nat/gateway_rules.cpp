@@ -215,6 +215,9 @@ std::string render_gateway_script(const GatewayPlan& p) {
     << "    iifname @vlan_ifaces ip saddr @known_devices ip daddr != " << vlan << " tcp dport "
     << intercepted << " counter " << tproxy << "\n";
   if (p.intercept_unknown) {
+    // Logged without a verdict, so an unregistered address's first-seen event carries its MAC
+    // even when all it does is use the intercepted services.
+    s << "    iifname @vlan_ifaces ip saddr != @known_devices ct state new jump unknown_seen\n";
     s << "    iifname @vlan_ifaces ip saddr " << vlan << " ip saddr != " << gateway
       << " ip daddr != " << vlan << " tcp dport " << intercepted << " counter " << tproxy << "\n";
   }
@@ -254,6 +257,9 @@ std::string render_gateway_script(const GatewayPlan& p) {
     << "    counter drop\n"
     << "  }\n";
 
+  if (p.intercept_unknown) {
+    render_deny_chain(s, p, "unknown_seen", log_prefix::kUnknownSeen, "counter return");
+  }
   render_deny_chain(s, p, "deny_ipv6", log_prefix::kIpv6, "counter drop");
   render_deny_chain(s, p, "deny_spoof", log_prefix::kSpoof, "counter drop");
   render_deny_chain(s, p, "deny_unknown", log_prefix::kUnknown, "counter drop");

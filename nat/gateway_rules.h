@@ -80,6 +80,9 @@ inline constexpr const char* kSpoof = "wg:spoof";
 inline constexpr const char* kIpv6 = "wg:ipv6";
 inline constexpr const char* kNoListener = "wg:no-listener";
 inline constexpr const char* kVlanInput = "wg:vlan-input";
+// Not a denial: the new flows of an unregistered address whose intercepted connections are
+// proxied (unknown_devices audit/allow), logged so its first-seen event has its MAC.
+inline constexpr const char* kUnknownSeen = "wg:unknown-seen";
 }  // namespace log_prefix
 
 }  // namespace wardgate::nat

@@ -89,6 +89,12 @@ class DeniedFlowAggregator {
   // source's window that ended or of an evicted source) are appended to `out`.
   void add(const FlowSource& source, const common::FlowObservation& flow,
            std::vector<DeniedFlowRecord>& out);
+  // A packet that was let through (an unregistered address whose intercepted connections are
+  // proxied): only its kFirstSeen, if it is the address's first; nothing is counted as denied.
+  void seen(const FlowSource& source, const common::FlowObservation& flow,
+            std::vector<DeniedFlowRecord>& out) {
+    if (source.unregistered) note_first_seen(source, flow, out);
+  }
   // Ends the windows that have passed, appending their summaries: call it periodically (every
   // second or so), or summaries wait until the source's next packet.
   void expire(std::vector<DeniedFlowRecord>& out);

@@ -123,6 +123,20 @@ TEST_F(FlowAuditTest, UnregisteredAddressIsFirstSeenOnce) {
   EXPECT_EQ(sink_.events().front().action, "device-first-seen");
 }
 
+TEST_F(FlowAuditTest, AnUnregisteredAddressLetThroughIsFirstSeenButNotDenied) {
+  // unknown_devices audit/allow: its proxied connections are logged as "unknown-seen".
+  observe(flow("10.1.1.99", kStranger, "10.2.2.5", kPacs, 104, "unknown-seen"));
+  observe(flow("10.1.1.99", kStranger, "10.2.2.5", kPacs, 104, "unknown-seen"));
+  const auto seen = events_of(sink_, "device-first-seen");
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(text_field(seen[0], "mac"), "00:1b:21:0a:0b:0c");
+  EXPECT_EQ(seen[0].severity, audit::Severity::kWarning);
+  EXPECT_TRUE(events_of(sink_, "flow-denied").empty());
+  clock_.advance(std::chrono::minutes(5));
+  audit_.tick();
+  EXPECT_TRUE(events_of(sink_, "flow-denied-summary").empty()) << "nothing was denied";
+}
+
 TEST_F(FlowAuditTest, RegisteredDeviceAndSpoofedSourcesAreNotFirstSeen) {
   observe(flow("10.1.1.20", kCt, "10.2.2.5", kPacs, 445));
   observe(flow("192.0.2.1", 0xc0000201, "10.2.2.5", kPacs, 445, "spoof"));

@@ -133,6 +133,9 @@ TEST(GatewayRules, NatAndUnknownDevicesChangeTheRuleset) {
   EXPECT_TRUE(has(s,
                   "iifname @vlan_ifaces ip saddr 10.1.1.0/24 ip saddr != 10.1.1.1 ip daddr != "
                   "10.1.1.0/24 tcp dport { 104, 2575 } counter tproxy"));
+  // Their new flows are logged (not dropped) so that the first-seen event has their MAC.
+  EXPECT_TRUE(has(s, "ip saddr != @known_devices ct state new jump unknown_seen"));
+  EXPECT_TRUE(has(s, "log prefix \"wg:unknown-seen\""));
   EXPECT_FALSE(has(s, "tcp dport { 22 }"));
 }
 
