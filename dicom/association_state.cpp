@@ -69,7 +69,10 @@ std::uint32_t AssociationState::max_pdu_length(Side from, const DecoderLimits& l
 void AssociationState::request(const Associate& rq) {
   phase_ = Phase::kAwaitingResponse;
   client_max_pdu_ = rq.user.max_pdu_length;
-  for (const PresentationContext& pc : rq.contexts) proposed_[pc.id] = true;
+  for (const PresentationContext& pc : rq.contexts) {
+    proposed_[pc.id] = true;
+    abstract_syntaxes_.emplace_back(pc.id, pc.abstract_syntax);
+  }
 }
 
 std::optional<Failure> AssociationState::accept(const Associate& ac) {
@@ -93,6 +96,9 @@ std::optional<Failure> AssociationState::accept(const Associate& ac) {
     if (pc.result != spec::kPresentationContextAccepted) continue;
     AcceptedContext c;
     c.id = pc.id;
+    for (const auto& [id, uid] : abstract_syntaxes_) {
+      if (id == pc.id) c.abstract_syntax = uid;  // the last proposal of the id, like proposed_
+    }
     c.transfer_syntax = pc.transfer_syntaxes.front();
     c.coding = classify_transfer_syntax(c.transfer_syntax);
     accepted_.push_back(std::move(c));

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dicom/decoder.h"
@@ -21,6 +22,7 @@ namespace wardgate::dicom {
 
 struct AcceptedContext {
   std::uint8_t id = 0;
+  std::string abstract_syntax;  // as the A-ASSOCIATE-RQ proposed it
   std::string transfer_syntax;
   DataSetCoding coding = DataSetCoding::kUnknown;
 };
@@ -55,6 +57,7 @@ class AssociationState {
   std::uint32_t client_max_pdu_ = 0;  // from the RQ: what the client receives
   std::uint32_t server_max_pdu_ = 0;  // from the AC: what the server receives
   std::array<bool, 256> proposed_{};
+  std::vector<std::pair<std::uint8_t, std::string>> abstract_syntaxes_;  // as proposed, by id
   std::vector<AcceptedContext> accepted_;
 };
 

@@ -1,5 +1,8 @@
 #include "dicom/command_decoder.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <vector>
 
 #include "dicom/dcmtk_support.h"
@@ -22,7 +25,9 @@ std::optional<Failure> decode_command(std::span<const std::byte> bytes, std::uin
   ElementScanner scanner(bytes, ElementEncoding::kImplicitLittle);
   TopLevelElement element;
   bool foreign = false;
+  std::vector<std::uint32_t> tags;
   while (scanner.next(element)) {
+    tags.push_back(element.tag);
     if ((element.tag >> 16) != 0x0000) {
       foreign = true;
     } else if (element.undefined_length) {
@@ -35,6 +40,15 @@ std::optional<Failure> decode_command(std::span<const std::byte> bytes, std::uin
                                        ? "command set ends inside the element at byte "
                                        : "malformed command element at byte ") +
                        std::to_string(scanner.offset()));
+  }
+  // Two values for one element: the receiver may act on the other one than wardgate checked.
+  std::optional<Failure> irregular;
+  std::sort(tags.begin(), tags.end());
+  if (const auto twice = std::adjacent_find(tags.begin(), tags.end()); twice != tags.end()) {
+    std::array<char, 16> tag{};
+    std::snprintf(tag.data(), tag.size(), "(%04X,%04X)", *twice >> 16, *twice & 0xFFFF);
+    irregular = Failure{Violation::kDuplicateCommandElement,
+                        std::string("command element ") + tag.data() + " appears twice"};
   }
   std::vector<std::byte> filtered;
   std::span<const std::byte> input = bytes;
@@ -78,7 +92,12 @@ std::optional<Failure> decode_command(std::span<const std::byte> bytes, std::uin
   out.error_comment = dcmtk::string_value(data, spec::kErrorComment);
   out.move_originator_ae = dcmtk::string_value(data, spec::kMoveOriginatorAeTitle);
   out.move_originator_message_id = dcmtk::u16_value(data, spec::kMoveOriginatorMessageId);
-  return std::nullopt;
+  // Every request but C-CANCEL-RQ carries a Message ID (PS3.7 9.3, 10.3).
+  if (!irregular && !out.message_id && !spec::is_response(out.command_field) &&
+      out.command_field != spec::kCCancelRq) {
+    irregular = Failure{Violation::kMissingMessageId, "request without a Message ID (0000,0110)"};
+  }
+  return irregular;
 }
 
 }  // namespace wardgate::dicom

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,34 @@ std::string unknown_type_detail(std::uint8_t type) {
                 "PDU type 0x%02X%s is not a DICOM Upper Layer PDU (PS3.8 9.3)", type,
                 printable.data());
   return text.data();
+}
+
+// UIDs may be padded with a trailing NUL to an even length (PS3.5 9.1).
+std::string_view trim_uid(std::string_view uid) {
+  while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' ')) uid.remove_suffix(1);
+  return uid;
+}
+
+// A request names the SOP class of the presentation context it travels on (PS3.7 9.1.1, 10.1):
+// anything else lets a device send what the association never negotiated. Print management
+// commands name the Meta SOP Class's component classes instead (PS3.4 H.3).
+std::optional<Failure> check_sop_class(const Command& command, const AcceptedContext& context) {
+  if (spec::is_response(command.command_field) || command.command_field == spec::kCCancelRq) {
+    return std::nullopt;
+  }
+  const std::string_view negotiated = trim_uid(context.abstract_syntax);
+  if (spec::is_meta_sop_class(negotiated)) return std::nullopt;
+  const std::string_view named =
+      trim_uid(command.affected_sop_class_uid.empty() ? command.requested_sop_class_uid
+                                                      : command.affected_sop_class_uid);
+  if (named == negotiated) return std::nullopt;
+  std::array<char, 8> field{};
+  std::snprintf(field.data(), field.size(), "0x%04X", command.command_field);
+  return Failure{Violation::kSopClassNotNegotiated,
+                 "request " + std::string(field.data()) + " of SOP class " +
+                     (named.empty() ? std::string("(none)") : std::string(named)) +
+                     " on presentation context " + std::to_string(context.id) + " negotiated for " +
+                     std::string(negotiated)};
 }
 
 bool peekable(DataSetCoding coding) {
@@ -80,8 +109,26 @@ const char* to_string(Violation v) {
       return "command-undecodable";
     case Violation::kTooManyOutstanding:
       return "too-many-outstanding";
+    case Violation::kMissingMessageId:
+      return "missing-message-id";
+    case Violation::kDuplicateCommandElement:
+      return "duplicate-command-element";
+    case Violation::kSopClassNotNegotiated:
+      return "sop-class-not-negotiated";
   }
   return "unknown";
+}
+
+bool loses_sync(Violation v) {
+  switch (v) {
+    case Violation::kTooManyOutstanding:  // the command is whole: only the ledger is full
+    case Violation::kMissingMessageId:
+    case Violation::kDuplicateCommandElement:
+    case Violation::kSopClassNotNegotiated:
+      return false;
+    default:
+      return true;
+  }
 }
 
 class Decoder::Impl {
@@ -334,18 +381,20 @@ class Decoder::Impl {
     switch (e.kind) {
       case PdvStream::Event::Kind::kCommand: {
         Command command;
-        auto failure = decode_command(e.bytes, e.context_id, command);
-        if (!failure) {
-          const auto now = now_ ? now_() : std::chrono::steady_clock::time_point{};
-          failure = operations_.record(from, command, now);
-        }
-        if (failure) {
+        std::optional<Failure> failure = decode_command(e.bytes, e.context_id, command);
+        if (failure && loses_sync(failure->what)) {
           violate(from, failure->what, failure->detail);
           return;
         }
         const AcceptedContext* context = association_.context(e.context_id);
+        if (!failure && context != nullptr) failure = check_sop_class(command, *context);
+        const auto now = now_ ? now_() : std::chrono::steady_clock::time_point{};
+        auto untracked = operations_.record(from, command, now);
+        if (!failure) failure = std::move(untracked);
         const bool peek = context != nullptr && peekable(context->coding);
         d.pdv.command_done(e.context_id, command.has_data_set, peek, command.command_field);
+        // The command is whole and framing intact: report, then go on decoding.
+        if (failure) callbacks_.on_violation(from, failure->what, failure->detail);
         callbacks_.on_command(from, command);
         if (auto completed = operations_.take_completed()) callbacks_.on_operation(*completed);
         return;

@@ -5,10 +5,13 @@
 // Envoy/Suricata split: framing (pdu_framer, pdv_stream), parsing (association_parser,
 // command_decoder and data_set_peek with DCMTK behind element_scanner), state (association_state,
 // operation_tracker: the ledger of open operations, per-context reassembly in pdv_stream),
-// emission (DecoderCallbacks, from decoder.cpp). On a protocol violation it reports once through
-// on_violation() and goes out of sync for the whole connection: it interprets nothing more (the
-// relay goes on; the policy decides whether to cut it). Callbacks may query the decoder but must
-// not feed() or skip() it.
+// emission (DecoderCallbacks, from decoder.cpp). A violation that loses the stream's framing
+// (loses_sync()) is reported once through on_violation() and puts the whole connection out of
+// sync: it interprets nothing more (the relay goes on; the policy decides whether to cut it). A
+// violation inside a well-framed command set (a missing Message ID, a duplicate element, a SOP
+// class other than its context's) is reported each time and decoding goes on, so that an
+// audit-only deployment keeps auditing. Callbacks may query the decoder but must not feed() or
+// skip() it.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -48,8 +51,14 @@ enum class Violation : std::uint8_t {
   kCommandTooLong,
   kCommandUndecodable,  // DCMTK could not read the command set
   kTooManyOutstanding,
+  // Inside a well-framed command set: reported, then the command itself (on_command()).
+  kMissingMessageId,         // a request without Message ID (PS3.7 9.3)
+  kDuplicateCommandElement,  // the same tag twice in one command set (PS3.5 7.1)
+  kSopClassNotNegotiated,    // SOP class other than the context's abstract syntax (PS3.7 9.1.1)
 };
 const char* to_string(Violation v);
+// Whether the decoder can no longer follow the stream after `v` (it goes out of sync for good).
+bool loses_sync(Violation v);
 
 class DecoderCallbacks {
  public:
@@ -71,7 +80,8 @@ class DecoderCallbacks {
   // An operation's final response was decoded (right after its on_command()): the request with
   // what followed it. Operations still open are listed by Decoder::open_operations().
   virtual void on_operation(const Operation& /*op*/) {}
-  // Reported once; afterwards nothing more is reported for the connection.
+  // A violation that loses_sync() is reported once and nothing more follows for the connection;
+  // the others come right before the on_command() of the command they concern.
   virtual void on_violation(Side /*from*/, Violation /*what*/, std::string_view /*detail*/) {}
 };
 

@@ -187,6 +187,14 @@ constexpr const char* to_string(StatusClass c) {
 // PS3.4 A.4: the Verification SOP Class, used only by C-ECHO.
 inline constexpr std::string_view kVerificationSopClass = "1.2.840.10008.1.1";
 
+// PS3.4 H.3: Print Management Meta SOP Classes, whose contexts carry their component classes'
+// commands (Basic Film Session, Basic Film Box, ...). Basic Grayscale, Basic Color.
+inline constexpr std::string_view kGrayscalePrintMeta = "1.2.840.10008.5.1.1.9";
+inline constexpr std::string_view kColorPrintMeta = "1.2.840.10008.5.1.1.18";
+constexpr bool is_meta_sop_class(std::string_view uid) {
+  return uid == kGrayscalePrintMeta || uid == kColorPrintMeta;
+}
+
 // Data element tags as (group << 16 | element).
 constexpr std::uint32_t tag(std::uint16_t group, std::uint16_t element) {
   return (std::uint32_t{group} << 16) | element;

@@ -91,12 +91,12 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   void on_abort(Side from, const dicom::Abort& abort) override { trail_.aborted(from, abort); }
 
   void on_command(Side from, const dicom::Command& c) override {
-    // A C-CANCEL names another operation.
-    if (dicom::spec::is_response(c.command_field) || !c.message_id ||
-        c.command_field == dicom::spec::kCCancelRq) {
+    // A C-CANCEL names another operation. A request without Message ID is checked all the same
+    // (the decoder reported the violation just before).
+    if (dicom::spec::is_response(c.command_field) || c.command_field == dicom::spec::kCCancelRq) {
       return;
     }
-    trail_.request(from, *c.message_id);
+    if (c.message_id) trail_.request(from, *c.message_id);
     // The rules restrict what the association's requester asks (the device's own requests, or
     // the core's on a connection it opened to the device).
     if (dicom_rules() == nullptr || from != Side::kClient) return;
@@ -107,7 +107,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
     if (d.allowed) return;
     alert("command-refused", d, enforce_);
     if (!enforce_) return;
-    trail_.refused(from, *c.message_id);
+    if (c.message_id) trail_.refused(from, *c.message_id);
     abort_both("command-refused");
   }
   void on_operation(const dicom::Operation& op) override { trail_.operation(op); }
@@ -116,6 +116,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   }
 
   void on_violation(Side from, dicom::Violation what, std::string_view detail) override {
+    // Audit-only: a violation that keeps the decoder in sync leaves the rest audited as usual.
     trail_.violation(from, what, detail, enforce_ ? "a-abort" : "none (audit only)");
     if (enforce_) abort_both("protocol-violation");
   }

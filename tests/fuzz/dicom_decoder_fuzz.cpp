@@ -7,8 +7,11 @@
 //     byte by byte.
 // Oracle: a second decoder gets the same bytes, each record in one feed() call, never skipping;
 // both must report exactly the same callbacks (completed operations included) and keep the same
-// operations open. Any divergence, a crash, a sanitizer report or a
-// buffer beyond the caps is a finding. Seeds: tests/tools/record-dicom-streams fuzz-seeds.
+// operations open. A violation that loses sync is the last callback; one that does not comes
+// right before the command it concerns; an internal error (an exception the decoder turned into a
+// violation, "decoder failure: ...") is a finding, not a protocol violation. Any divergence, a
+// crash, a sanitizer report or a buffer beyond the caps is a finding. Seeds:
+// tests/tools/record-dicom-streams fuzz-seeds.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -24,40 +27,81 @@ namespace {
 
 using wardgate::dicom::Side;
 
+using wardgate::fuzz::check;
+
 class Log final : public wardgate::dicom::DecoderCallbacks {
  public:
   std::string text;
 
-  void on_associate_request(const wardgate::dicom::Associate& a) override { add("RQ", a); }
-  void on_associate_accept(const wardgate::dicom::Associate& a) override { add("AC", a); }
+  // Every callback but on_command(): nothing after a sync-losing violation, and a command
+  // violation is followed by its command.
+  void step() {
+    check(!lost_sync_, "a callback after a violation that loses sync");
+    check(!command_due_, "a command violation not followed by its command");
+  }
+
+  void on_associate_request(const wardgate::dicom::Associate& a) override {
+    step();
+    add("RQ", a);
+  }
+  void on_associate_accept(const wardgate::dicom::Associate& a) override {
+    step();
+    add("AC", a);
+  }
   void on_associate_reject(const wardgate::dicom::AssociateReject& r) override {
+    step();
     text += "RJ" + std::to_string(r.result) + std::to_string(r.source) + std::to_string(r.reason);
   }
-  void on_release_request(Side s) override { text += side("RLQ", s); }
-  void on_release_response(Side s) override { text += side("RLP", s); }
+  void on_release_request(Side s) override {
+    step();
+    text += side("RLQ", s);
+  }
+  void on_release_response(Side s) override {
+    step();
+    text += side("RLP", s);
+  }
   void on_abort(Side s, const wardgate::dicom::Abort& a) override {
+    step();
     text += side("AB", s) + std::to_string(a.source) + std::to_string(a.reason);
   }
   void on_command(Side s, const wardgate::dicom::Command& c) override {
+    check(!lost_sync_, "a command after a violation that loses sync");
+    command_due_ = false;
     text += side("CMD", s) + std::to_string(c.context_id) + "/" + std::to_string(c.command_field) +
             "/" + std::to_string(c.message_id.value_or(0)) + "/" + std::to_string(c.has_data_set) +
             c.affected_sop_instance_uid + "|" + c.error_comment + "\n";
   }
   void on_data_set_identifiers(Side s, std::uint8_t ctx,
                                const wardgate::dicom::DataSetIdentifiers& ids) override {
+    step();
     text += side("IDS", s) + std::to_string(ctx) + ids.sop_instance_uid + "|" + ids.patient_id +
             "|" + ids.study_instance_uid + "|" + ids.query_retrieve_level + "|" + ids.note + "|" +
             std::to_string(ids.query_keys.size()) + "\n";
   }
   void on_data_set_end(Side s, std::uint8_t ctx, std::uint64_t bytes) override {
+    step();
     text += side("END", s) + std::to_string(ctx) + "/" + std::to_string(bytes) + "\n";
   }
-  void on_operation(const wardgate::dicom::Operation& op) override { add("OP", op); }
+  // Right after its final response's on_command().
+  void on_operation(const wardgate::dicom::Operation& op) override {
+    step();
+    add("OP", op);
+  }
   void on_violation(Side s, wardgate::dicom::Violation v, std::string_view detail) override {
+    step();
+    check(detail.rfind("decoder failure: ", 0) != 0, "internal error reported as a violation");
+    if (wardgate::dicom::loses_sync(v)) {
+      lost_sync_ = true;
+    } else {
+      command_due_ = true;
+    }
     text += side("VIOLATION", s) + wardgate::dicom::to_string(v) + " " + std::string(detail) + "\n";
   }
 
  private:
+  bool lost_sync_ = false;
+  bool command_due_ = false;
+
   static std::string side(const char* what, Side s) {
     return std::string(what) + (s == Side::kClient ? "c " : "s ");
   }
@@ -85,8 +129,6 @@ wardgate::dicom::DecoderLimits limits_for(std::uint8_t config) {
   if ((config & 128) != 0) limits.pdu_slack = 0;
   return limits;
 }
-
-using wardgate::fuzz::check;
 
 }  // namespace
 

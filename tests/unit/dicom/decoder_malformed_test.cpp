@@ -1,6 +1,7 @@
 // Hostile and broken inputs: each must give exactly one violation of the right kind, leave the
 // decoder out of sync (nothing more reported, everything skippable), and never make it buffer
-// more than its caps allow.
+// more than its caps allow. Violations inside a well-framed command set are the exception: the
+// command is still reported and decoding goes on.
 #include <gtest/gtest.h>
 
 #include "dicom_test_support.h"
@@ -45,6 +46,22 @@ struct Fixture {
     decoder.skip(Side::kClient, 1000);
     decoder.end_of_stream(Side::kClient);
     EXPECT_EQ(cb.log, before);
+  }
+
+  // One violation of `what`, right before the command it concerns, which is still reported; the
+  // decoder stays in sync and decodes what follows.
+  void expect_command_violation(Violation what, std::string_view detail_part) {
+    EXPECT_EQ(cb.violations, 1) << cb.log;
+    const std::size_t at = cb.log.rfind("VIOLATION ");
+    ASSERT_NE(at, std::string::npos) << cb.log;
+    const std::string line = cb.log.substr(at, cb.log.find('\n', at) - at);
+    EXPECT_NE(line.find(std::string(" ") + to_string(what) + " "), std::string::npos) << line;
+    EXPECT_NE(line.find(detail_part), std::string::npos) << line;
+    EXPECT_EQ(cb.log.compare(at + line.size() + 1, 11, "CMD client "), 0) << cb.log;
+    EXPECT_TRUE(decoder.in_sync());
+    feed(Side::kClient, pdata(1, 3, echo_command(9)));
+    EXPECT_NE(cb.log.find("CMD client ctx=1 field=0030 id=9 "), std::string::npos) << cb.log;
+    EXPECT_EQ(cb.violations, 1) << cb.log;
   }
 
   LogCallbacks cb;
@@ -290,7 +307,102 @@ TEST(DicomMalformed, TooManyOutstandingOperations) {
               element(0x0000, 0x0800, le16(0x0101)), element(0x0000, 0x0900, le16(0xFF00))});
   f.feed(Side::kServer, pdata(1, 3, pending));
   f.feed(Side::kClient, pdata(1, 3, echo_command(4)));
-  f.expect_violation(Violation::kTooManyOutstanding, "Message ID 4");
+  // The command is whole: only the ledger is full, so the command is reported, left out of the
+  // ledger, and decoding goes on.
+  EXPECT_EQ(f.cb.violations, 1) << f.cb.log;
+  EXPECT_NE(f.cb.log.find("VIOLATION client too-many-outstanding more than 2 operations without a "
+                          "final response (Message ID 4)\nCMD client ctx=1 field=0030 id=4 "),
+            std::string::npos)
+      << f.cb.log;
+  EXPECT_TRUE(f.decoder.in_sync());
+  EXPECT_EQ(f.decoder.open_operations().size(), 2U);
+  // The final response of operation 2 frees a place.
+  const auto final_2 =
+      concat({element(0x0000, 0x0100, le16(0x8030)), element(0x0000, 0x0120, le16(2)),
+              element(0x0000, 0x0800, le16(0x0101)), element(0x0000, 0x0900, le16(0))});
+  f.feed(Side::kServer, pdata(1, 3, final_2));
+  f.feed(Side::kClient, pdata(1, 3, echo_command(5)));
+  EXPECT_EQ(f.cb.violations, 1) << f.cb.log;
+  EXPECT_EQ(f.decoder.open_operations().size(), 2U);
+}
+
+// C-ECHO-RQ command sets built element by element (the group length is optional).
+std::vector<std::byte> echo_elements(std::initializer_list<std::vector<std::byte>> elements) {
+  return concat(elements);
+}
+std::vector<std::byte> uid_value(std::string_view uid) {
+  auto v = bytes_of(uid);
+  if (v.size() % 2 != 0) v.push_back(std::byte{0});
+  return v;
+}
+
+TEST(DicomMalformed, RequestWithoutMessageIdIsReportedAndStillDecoded) {
+  Fixture f;
+  f.associate();
+  f.feed(Side::kClient,
+         pdata(1, 3,
+               echo_elements({element(0x0000, 0x0002, uid_value("1.2.840.10008.1.1")),
+                              element(0x0000, 0x0100, le16(0x0030)),
+                              element(0x0000, 0x0800, le16(0x0101))})));
+  f.expect_command_violation(Violation::kMissingMessageId, "without a Message ID");
+  EXPECT_NE(f.cb.log.find("CMD client ctx=1 field=0030 id=- "), std::string::npos) << f.cb.log;
+}
+
+TEST(DicomMalformed, DuplicateCommandElement) {
+  // Two Affected SOP Class UIDs: wardgate's reading and the receiver's may differ.
+  for (const bool adjacent : {true, false}) {
+    Fixture f;
+    f.associate();
+    const auto first = element(0x0000, 0x0002, uid_value("1.2.840.10008.1.1"));
+    const auto second = element(0x0000, 0x0002, uid_value("1.2.840.10008.5.1.4.1.1.2"));
+    const auto field = element(0x0000, 0x0100, le16(0x0030));
+    const auto id = element(0x0000, 0x0110, le16(1));
+    const auto no_data = element(0x0000, 0x0800, le16(0x0101));
+    f.feed(Side::kClient, pdata(1, 3,
+                                adjacent ? echo_elements({first, second, field, id, no_data})
+                                         : echo_elements({first, field, id, no_data, second})));
+    f.expect_command_violation(Violation::kDuplicateCommandElement, "(0000,0002) appears twice");
+  }
+}
+
+TEST(DicomMalformed, DuplicateMessageIdElement) {
+  Fixture f;
+  f.associate();
+  f.feed(Side::kClient,
+         pdata(1, 3,
+               echo_elements({element(0x0000, 0x0002, uid_value("1.2.840.10008.1.1")),
+                              element(0x0000, 0x0100, le16(0x0030)),
+                              element(0x0000, 0x0110, le16(1)), element(0x0000, 0x0110, le16(2)),
+                              element(0x0000, 0x0800, le16(0x0101))})));
+  f.expect_command_violation(Violation::kDuplicateCommandElement, "(0000,0110) appears twice");
+}
+
+TEST(DicomMalformed, SopClassOtherThanTheContextNegotiated) {
+  // The echo association negotiated Verification on context 1; a C-STORE of CT Image Storage
+  // (or a C-ECHO naming it) travels there.
+  for (const std::uint16_t field : {std::uint16_t{0x0001}, std::uint16_t{0x0030}}) {
+    Fixture f;
+    f.associate();
+    f.feed(
+        Side::kClient,
+        pdata(1, 3,
+              echo_elements({element(0x0000, 0x0002, uid_value("1.2.840.10008.5.1.4.1.1.2")),
+                             element(0x0000, 0x0100, le16(field)), element(0x0000, 0x0110, le16(1)),
+                             element(0x0000, 0x0800, le16(0x0101))})));
+    f.expect_command_violation(Violation::kSopClassNotNegotiated,
+                               "SOP class 1.2.840.10008.5.1.4.1.1.2 on presentation context 1 "
+                               "negotiated for 1.2.840.10008.1.1");
+  }
+}
+
+TEST(DicomMalformed, RequestWithoutSopClassOnAContext) {
+  Fixture f;
+  f.associate();
+  f.feed(Side::kClient, pdata(1, 3,
+                              echo_elements({element(0x0000, 0x0100, le16(0x0030)),
+                                             element(0x0000, 0x0110, le16(1)),
+                                             element(0x0000, 0x0800, le16(0x0101))})));
+  f.expect_command_violation(Violation::kSopClassNotNegotiated, "SOP class (none)");
 }
 
 TEST(DicomMalformed, FixedSizePduWithAnotherLength) {

@@ -23,10 +23,13 @@ std::vector<std::byte> context_ac(int id, std::string_view ts, int result = 0) {
 
 std::vector<std::byte> max_length(std::uint32_t max) { return item(0x50, item(0x51, be32(max))); }
 
-// A C-STORE-RQ command set announcing a data set.
-std::vector<std::byte> store_command(std::uint16_t id) {
-  return concat({element(0x0000, 0x0100, le16(0x0001)), element(0x0000, 0x0110, le16(id)),
-                 element(0x0000, 0x0800, le16(0x0000))});
+// A C-STORE-RQ command set announcing a data set (CT Image Storage unless told).
+std::vector<std::byte> store_command(std::uint16_t id,
+                                     std::string_view sop_class = "1.2.840.10008.5.1.4.1.1.2") {
+  auto uid = bytes_of(sop_class);
+  if (uid.size() % 2 != 0) uid.push_back(std::byte{0});
+  return concat({element(0x0000, 0x0002, uid), element(0x0000, 0x0100, le16(0x0001)),
+                 element(0x0000, 0x0110, le16(id)), element(0x0000, 0x0800, le16(0x0000))});
 }
 
 std::vector<std::byte> release(std::uint8_t type) { return pdu(type, std::vector<std::byte>(4)); }
@@ -41,7 +44,7 @@ TEST(DicomDecoderState, InterleavedMessagesOnTwoContexts) {
   d.feed(Side::kServer, associate(0x02, concat({context_ac(1, "1.2.840.10008.1.2"),
                                                 context_ac(3, "1.2.840.10008.1.2")})));
   const auto a = store_command(1);
-  const auto b = store_command(2);
+  const auto b = store_command(2, "1.2.840.10008.5.1.4.1.1.4");
   const std::vector<std::byte> a1(a.begin(), a.begin() + 10), a2(a.begin() + 10, a.end());
   d.feed(Side::kClient, pdata(1, 1, a1));
   d.feed(Side::kClient, pdata(3, 3, b));  // a whole message on 3 while 1 is mid-command

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ class DicomInspectorTest : public ::testing::Test {
   }
 
   // One device at the session's address; `calling_ae` is its only allowed calling AE title.
-  void make_inspector(const std::string& calling_ae = "CALLING") {
+  void make_inspector(const std::string& calling_ae = "CALLING", bool enforce = true) {
     policy::Device device;
     device.name = "ct-1";
     device.address = *policy::parse_ipv4(kDeviceAddress);
@@ -51,6 +52,7 @@ class DicomInspectorTest : public ::testing::Test {
         std::vector<std::string>{"C-ECHO", "N-CREATE", "N-SET", "N-ACTION"};
     devices_ = std::make_unique<policy::DeviceRegistry>(std::vector<policy::Device>{device});
     DicomInspection settings;
+    settings.enforce = enforce;
     settings.sink = &sink_;
     settings.devices = devices_.get();
     settings.patients = &patients_;
@@ -299,6 +301,111 @@ class PublishedStorageTest : public DicomInspectorTest {
     return side == Side::kClient ? Direction::kToDevice : Direction::kFromDevice;
   }
 };
+
+// -- commands that violate DIMSE inside a well-framed command set ------------------------------
+
+// An N-CREATE-RQ of the Modality Performed Procedure Step SOP class (allowed) without data set.
+std::vector<std::byte> mpps_create(std::uint16_t id) {
+  return command_set(
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.3.1.2.3.3", '\0')),
+              element(0x0000, 0x0100, le16(0x0140)), element(0x0000, 0x0110, le16(id)),
+              element(0x0000, 0x0800, le16(0x0101))}));
+}
+
+// A C-STORE-RQ of CT Image Storage (an operation the CT's rules do not allow), no data set,
+// with or without a Message ID.
+std::vector<std::byte> ct_store(std::optional<std::uint16_t> id) {
+  std::vector<std::byte> body =
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.5.1.4.1.1.2", '\0')),
+              element(0x0000, 0x0100, le16(0x0001))});
+  if (id) body = concat({body, element(0x0000, 0x0110, le16(*id))});
+  body = concat({body, element(0x0000, 0x0700, le16(0)), element(0x0000, 0x0800, le16(0x0101)),
+                 element(0x0000, 0x1000, padded("1.2.3.4.5.6", '\0'))});
+  return command_set(body);
+}
+
+TEST_F(DicomInspectorTest, ARequestWithoutMessageIdIsStillPoliced) {
+  // Audit only, so that the missing Message ID alone does not end the association: the rules
+  // must still see the C-STORE.
+  make_inspector("CALLING", false);
+  feed(dicom::testing::normalized_association(true));
+  ASSERT_EQ(
+      inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, ct_store({}))).kind,
+      Action::Kind::kForward);
+  const auto violations = events("protocol-violation");
+  ASSERT_EQ(violations.size(), 1U);
+  EXPECT_EQ(text(violations[0], "violation"), "missing-message-id");
+  EXPECT_EQ(text(violations[0], "reaction"), "none (audit only)");
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(text(alerts[0], "alert"), "command-refused");
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_operations");
+}
+
+TEST_F(DicomInspectorTest, ARequestWithoutMessageIdIsAbortedUnderEnforcement) {
+  make_inspector();
+  feed(dicom::testing::normalized_association(true));
+  const Action a =
+      inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, ct_store({})));
+  ASSERT_EQ(a.kind, Action::Kind::kClose);
+  EXPECT_TRUE(a.response.to_device.has_value());
+  EXPECT_TRUE(a.response.to_upstream.has_value());
+  ASSERT_EQ(events("protocol-violation").size(), 1U);
+  EXPECT_EQ(text(events("protocol-violation")[0], "violation"), "missing-message-id");
+  EXPECT_EQ(text(events("protocol-violation")[0], "reaction"), "a-abort");
+}
+
+TEST_F(DicomInspectorTest, ACommandOnAContextNegotiatedForAnotherSopClassIsAborted) {
+  make_inspector();
+  feed(dicom::testing::normalized_association(true));
+  // An N-CREATE of MPPS (allowed operation, no SOP class rule) sent on the CT storage context.
+  const Action a =
+      inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(5, 3, mpps_create(4)));
+  ASSERT_EQ(a.kind, Action::Kind::kClose);
+  const auto abort = bytes({0x07, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x02, 0x00});
+  ASSERT_TRUE(a.response.to_device.has_value());
+  ASSERT_TRUE(a.response.to_upstream.has_value());
+  EXPECT_EQ(*a.response.to_device, abort);
+  EXPECT_EQ(*a.response.to_upstream, abort);
+  const auto violations = events("protocol-violation");
+  ASSERT_EQ(violations.size(), 1U);
+  EXPECT_EQ(text(violations[0], "violation"), "sop-class-not-negotiated");
+  EXPECT_NE(text(violations[0], "detail").find("1.2.840.10008.3.1.2.3.3 on presentation context 5"),
+            std::string::npos)
+      << text(violations[0], "detail");
+  const auto aborted = events("association-aborted");
+  ASSERT_EQ(aborted.size(), 1U);
+  EXPECT_EQ(text(aborted[0], "why"), "protocol-violation");
+}
+
+TEST_F(DicomInspectorTest, AuditOnlyKeepsAuditingAfterACommandViolation) {
+  make_inspector("CALLING", false);
+  const Recording exchange = dicom::testing::normalized_dimse_exchange();
+  // After the association (RQ, AC): a command with a duplicate element, then the exchange's
+  // operations as usual.
+  ASSERT_GE(exchange.size(), 2U);
+  feed(Recording(exchange.begin(), exchange.begin() + 2));
+  const auto twice = command_set(
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.3.1.2.3.3", '\0')),
+              element(0x0000, 0x0100, le16(0x0140)), element(0x0000, 0x0110, le16(40)),
+              element(0x0000, 0x0110, le16(41)), element(0x0000, 0x0800, le16(0x0101))}));
+  ASSERT_EQ(inspector_->on_data(Direction::kFromDevice, dicom::testing::pdata(1, 3, twice)).kind,
+            Action::Kind::kForward);
+  feed(Recording(exchange.begin() + 2, exchange.end()));
+  close();
+  const auto violations = events("protocol-violation");
+  ASSERT_EQ(violations.size(), 1U);
+  EXPECT_EQ(text(violations[0], "violation"), "duplicate-command-element");
+  // The four operations that followed are audited, then the unanswered N-CREATE as still open.
+  const auto ops = events("operation");
+  ASSERT_EQ(ops.size(), 5U);
+  std::vector<std::string> commands;
+  for (const auto& e : ops) commands.push_back(text(e, "command"));
+  EXPECT_EQ(commands, (std::vector<std::string>{"N-CREATE", "N-SET", "N-ACTION", "N-EVENT-REPORT",
+                                                "N-CREATE"}));
+  EXPECT_EQ(text(ops[4], "status_class"), "no-response");
+  EXPECT_EQ(events("association-released").size(), 1U);
+}
 
 TEST_F(PublishedStorageTest, TheCoresMoveStoreIsRecordedWithItsMoveOriginator) {
   make_inspector_for_core("CALLING");
