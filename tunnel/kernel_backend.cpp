@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "tunnel/netlink_codec.h"
+#include "tunnel/netlink_receive.h"
 
 namespace wardgate::tunnel {
 namespace {
@@ -84,20 +85,10 @@ class GenlChannel {
         nl_sendto(sock_.get(), const_cast<std::uint8_t*>(message.data()), message.size());
     return sent < 0 ? "netlink send: " + nl_error(sent) : std::string();
   }
-  // Reads one datagram and splits it into messages.
+  // Reads the kernel's next datagram and splits it into messages.
   std::string receive(std::vector<wgnl::Message>& messages) {
-    sockaddr_nl peer{};
-    unsigned char* raw = nullptr;
-    const int got = nl_recv(sock_.get(), &peer, &raw, nullptr);
-    if (got <= 0) {
-      std::free(raw);
-      return got == 0 ? std::string("netlink: the kernel closed the conversation")
-                      : "netlink receive: " + nl_error(got);
-    }
-    sodium_memzero(buffer_.data(), buffer_.size());
-    buffer_.assign(raw, raw + got);
-    sodium_memzero(raw, static_cast<std::size_t>(got));
-    std::free(raw);
+    if (auto error = receive_from_kernel(nl_socket_get_fd(sock_.get()), buffer_); !error.empty())
+      return error;
     messages.clear();
     return wgnl::split_messages(buffer_, messages);
   }
