@@ -67,13 +67,14 @@ std::vector<std::uint8_t> genl_message(std::uint16_t type, std::uint8_t cmd, std
 
 // CTRL_CMD_GETFAMILY for "nlctrl": a request every kernel answers.
 std::vector<std::uint8_t> get_nlctrl(std::uint32_t seq) {
-  const char name[] = "nlctrl";
-  std::vector<std::uint8_t> attr(NLA_HDRLEN + NLA_ALIGN(sizeof name), 0);
+  const std::string name = "nlctrl";
+  const std::size_t name_bytes = name.size() + 1;  // with its NUL, as the kernel expects
+  std::vector<std::uint8_t> attr(NLA_HDRLEN + NLA_ALIGN(name_bytes), 0);
   nlattr a{};
-  a.nla_len = static_cast<std::uint16_t>(NLA_HDRLEN + sizeof name);
+  a.nla_len = static_cast<std::uint16_t>(NLA_HDRLEN + name_bytes);
   a.nla_type = CTRL_ATTR_FAMILY_NAME;
   std::memcpy(attr.data(), &a, sizeof a);
-  std::memcpy(attr.data() + NLA_HDRLEN, name, sizeof name);
+  std::memcpy(attr.data() + NLA_HDRLEN, name.c_str(), name_bytes);
   return genl_message(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, seq, attr);
 }
 

@@ -47,8 +47,8 @@ pid_t serve_once(const std::string& path, uid_t uid) {
   const int conn = ::accept(listener, nullptr, nullptr);
   std::array<char, 4096> buf{};
   (void)::recv(conn, buf.data(), buf.size(), 0);
-  const char reply[] = "listen_port=51820\nerrno=0\n\n";
-  (void)::send(conn, reply, sizeof reply - 1, MSG_NOSIGNAL);
+  const std::string reply = "listen_port=51820\nerrno=0\n\n";
+  (void)::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
   ::close(conn);
   ::_exit(0);
 }
@@ -56,8 +56,8 @@ pid_t serve_once(const std::string& path, uid_t uid) {
 class UapiPeerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/wardgate-uapi-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string tmpl = "/tmp/wardgate-uapi-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     ::chmod(dir_.c_str(), 0777);  // the daemon serving as nobody creates its socket here
   }
