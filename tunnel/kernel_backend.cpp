@@ -38,6 +38,13 @@ using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
 
 std::string nl_error(int error) { return nl_geterror(error); }
 
+// libnl's own conversations (family resolution, link lookups) take only the kernel's messages
+// too; GenlChannel reads its replies through receive_from_kernel().
+int skip_unless_from_kernel(nl_msg* msg, void* /*arg*/) {
+  const sockaddr_nl* sender = nlmsg_get_src(msg);
+  return sender != nullptr && sender->nl_pid == 0 ? NL_OK : NL_SKIP;
+}
+
 // A connected netlink socket of the protocol, or an error.
 std::string open_socket(int protocol, Socket& sock) {
   sock.reset(nl_socket_alloc());
@@ -52,6 +59,7 @@ std::string open_socket(int protocol, Socket& sock) {
   // Extended acks carry the kernel's own words for a refused request.
   ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
   nl_socket_enable_msg_peek(sock.get());  // dump messages larger than libnl's default buffer
+  nl_socket_modify_cb(sock.get(), NL_CB_MSG_IN, NL_CB_CUSTOM, skip_unless_from_kernel, nullptr);
   return {};
 }
 
