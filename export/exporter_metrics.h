@@ -28,8 +28,9 @@ class ExporterMetrics {
   common::Counter& duplicates_sent;  // resends of records possibly delivered already
   common::Counter& records_skipped;  // ATNA: events without an audit message type
   common::Counter& connects;
-  common::Counter& handshakes;   // TLS handshakes completed
-  common::Counter& tls_reloads;  // reconnects because the TLS files changed
+  common::Counter& handshakes;            // TLS handshakes completed
+  common::Counter& tls_reloads;           // reconnects because the TLS files changed
+  common::Counter& cursor_save_failures;  // the store did not take a cursor save
 
   common::Counter& failures(LinkFailure f) { return *failures_[static_cast<std::size_t>(f)]; }
   std::uint64_t failures_of(LinkFailure f) const;

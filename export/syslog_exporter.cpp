@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "export/octet_counting.h"
+#include "store/store_error.h"
 #include "tls/certificate_dates.h"
 
 namespace wardgate::exporter {
@@ -112,16 +113,52 @@ void SyslogExporter::emit(std::string action, audit::Outcome outcome, audit::Sev
   events_->record(std::move(e));
 }
 
-void SyslogExporter::save_cursor(bool force) {
-  const auto now = Clock::now();
-  if (cursor_ == saved_cursor_) return;
-  if (!force && now - last_save_ < options_.cursor_save_interval) return;
-  if (const std::error_code ec = cursors_.save_cursor(options_.name, cursor_)) {
-    set_last_error("store: " + ec.message());  // tried again at the next save
-    return;
+std::error_code SyslogExporter::write_cursor(const std::string& key, std::uint64_t seq) {
+  // A store that throws (sqlite wrapper, allocation) must not end run(): it is a detached
+  // coroutine, and an exception leaving it would terminate the process.
+  std::error_code ec;
+  std::string detail;
+  try {
+    ec = cursors_.save_cursor(key, seq);
+    if (ec) detail = ec.message();
+  } catch (const std::exception& e) {
+    ec = store::make_error_code(store::Errc::kWriteFailed);
+    detail = e.what();
+  } catch (...) {
+    ec = store::make_error_code(store::Errc::kWriteFailed);
+    detail = ec.message();
   }
+  if (!ec) {
+    if (cursor_save_failures_ > 0) {
+      audit::Fields f;
+      f.set("failed_attempts", cursor_save_failures_);
+      f.set("cursor", seq);
+      emit("export-cursor-saved", audit::Outcome::kSuccess, audit::Severity::kNotice, std::move(f));
+      cursor_save_failures_ = 0;
+    }
+    return ec;
+  }
+  metrics_.cursor_save_failures.inc();
+  set_last_error("store: cannot save the cursor: " + detail);
+  // One event per failure episode; the metric counts every attempt.
+  if (cursor_save_failures_++ == 0) {
+    audit::Fields f;
+    f.set("reason", detail);
+    f.set("cursor", seq);
+    emit("export-cursor-save-failed", audit::Outcome::kFailure, audit::Severity::kWarning,
+         std::move(f));
+  }
+  return ec;
+}
+
+bool SyslogExporter::save_cursor(bool force) {
+  const auto now = Clock::now();
+  if (cursor_ == saved_cursor_) return true;
+  if (!force && now - last_save_ < options_.cursor_save_interval) return true;
+  last_save_ = now;  // a failed save is tried again after the same interval
+  if (write_cursor(options_.name, cursor_)) return false;
   saved_cursor_ = cursor_;
-  last_save_ = now;
+  return true;
 }
 
 void SyslogExporter::confirm(std::vector<InFlight>& inflight, bool force_save) {
@@ -190,12 +227,25 @@ asio::awaitable<void> SyslogExporter::run() {
     committed_ = true;
     asio::post(executor_, [this] { commit_wake_.cancel(); });
   });
-  cursor_ = cursors_.load_cursor(options_.name);
+  auto backoff = options_.backoff_initial;
+  // Starting without the cursor would resend the whole store: wait for the store instead.
+  while (!stopping_) {
+    try {
+      cursor_ = cursors_.load_cursor(options_.name);
+      saved_sent_ = std::max(cursor_, cursors_.load_cursor(sent_key(options_.name)));
+      break;
+    } catch (const std::exception& e) {
+      set_last_error(std::string("store: cannot read the cursor: ") + e.what());
+    } catch (...) {
+      set_last_error("store: cannot read the cursor");
+    }
+    co_await sleep(backoff);
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  }
+  backoff = options_.backoff_initial;
   saved_cursor_ = cursor_;
-  saved_sent_ = std::max(cursor_, cursors_.load_cursor(sent_key(options_.name)));
   resend_until_ = saved_sent_;
   last_sent_ = cursor_;
-  auto backoff = options_.backoff_initial;
 
   while (!stopping_) {
     check_certificates();
@@ -316,7 +366,7 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     // records are sent again, whatever the cursor in memory had reached.
     const std::uint64_t in_window = last_sent_ - std::min(last_sent_, saved_cursor_);
     if (in_window >= options_.max_unconfirmed && cursor_ > saved_cursor_) {
-      save_cursor(true);
+      if (!save_cursor(true)) co_await sleep(options_.poll_interval);
       continue;
     }
     if (in_window >= options_.max_unconfirmed) {
@@ -372,7 +422,7 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     if (stream && !batch.empty()) {
       if (batch_last > saved_sent_) {
         // Before the bytes leave: after a kill -9, the next run knows they may have arrived.
-        if (!cursors_.save_cursor(sent_key(options_.name), batch_last)) saved_sent_ = batch_last;
+        if (!write_cursor(sent_key(options_.name), batch_last)) saved_sent_ = batch_last;
       }
       if (auto err = co_await link_.write(batch)) co_return *err;
     }

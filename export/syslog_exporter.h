@@ -89,7 +89,10 @@ class SyslogExporter {
   // Until the store commits (or idle_interval, or stop()).
   boost::asio::awaitable<void> wait_for_commit();
   void confirm(std::vector<InFlight>& inflight, bool force_save);
-  void save_cursor(bool force);
+  // False if the store did not take the cursor (recorded, tried again later).
+  bool save_cursor(bool force);
+  // Saves one cursor key, turning a store exception into an error; counts and reports failures.
+  std::error_code write_cursor(const std::string& key, std::uint64_t seq);
   bool format_record(const store::StoredRecord& record, std::string& out);
   void check_certificates();
   void emit(std::string action, audit::Outcome outcome, audit::Severity severity,
@@ -121,6 +124,7 @@ class SyslogExporter {
   std::uint64_t attempted_ = 0;     // highest seq handed to a write, finished or not
   std::uint64_t saved_sent_ = 0;
   std::chrono::steady_clock::time_point last_save_{};
+  std::uint64_t cursor_save_failures_ = 0;  // in a row, since the last successful save
   std::string files_signature_;
   bool reload_requested_ = false;
   int expiry_level_client_ = 0;  // 0 none, 1 <= 30 days warned, 2 <= 7 days warned

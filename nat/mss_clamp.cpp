@@ -4,7 +4,18 @@
 
 namespace wardgate::nat {
 
-std::string mss_clamp_script(const MssClamp& c) {
+bool nft_safe_name(std::string_view name) {
+  if (name.empty() || name.size() > 15) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> mss_clamp_script(const MssClamp& c) {
+  if (!nft_safe_name(c.table) || !nft_safe_name(c.interface)) return std::nullopt;
   // IPv4 header 20 + TCP 20; IPv6 header 40 + TCP 20. Only lowered, never raised.
   const std::string v4 = std::to_string(c.mtu - 40);
   const std::string v6 = std::to_string(c.mtu - 60);
@@ -32,11 +43,14 @@ std::string mss_clamp_script(const MssClamp& c) {
 }
 
 std::string install_mss_clamp(const MssClamp& c) {
-  const auto result = run_nft_script(mss_clamp_script(c));
+  const std::optional<std::string> script = mss_clamp_script(c);
+  if (!script) return "cannot install MSS clamping: table or interface name not allowed in nft";
+  const auto result = run_nft_script(*script);
   return result.ok ? std::string() : "cannot install MSS clamping: " + result.error;
 }
 
 std::string remove_mss_clamp(const MssClamp& c) {
+  if (!nft_safe_name(c.table)) return "cannot remove MSS clamping: table name not allowed in nft";
   const auto result =
       run_nft_script("add table inet " + c.table + "\ndelete table inet " + c.table + "\n");
   return result.ok ? std::string() : "cannot remove MSS clamping: " + result.error;

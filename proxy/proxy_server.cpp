@@ -86,6 +86,9 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
       upstream_failures_(
           metrics.counter("wardgate_proxy_upstream_failures_total",
                           "Sessions whose upstream did not accept the connection (device reset).")),
+      inspector_failures_(
+          metrics.counter("wardgate_proxy_inspector_failures_total",
+                          "Sessions reset because their inspector failed (threw an exception).")),
       bytes_from_devices_(relayed_family(metrics).with({"from-device"})),
       bytes_to_devices_(relayed_family(metrics).with({"to-device"})) {}
 
@@ -209,16 +212,39 @@ ProxyServer::Worker& ProxyServer::least_busy_worker(Worker& preferred) {
 }
 
 void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info) {
+  // Undoes what admitting the session did, however the session's coroutine ends: normally, by an
+  // exception (a throwing inspector), or destroyed unfinished with the worker's io_context. A
+  // session that skipped this would hold its device's connection slot for good and stay in the
+  // worker's set for drain() to follow after its frame is gone.
+  class Bookkeeping {
+   public:
+    Bookkeeping(ProxyServer& server, Worker& worker, ProxySession& session, in_addr device)
+        : server_(server), worker_(worker), session_(session), device_(device) {
+      worker_.sessions.insert(&session_);
+    }
+    ~Bookkeeping() {
+      worker_.sessions.erase(&session_);
+      server_.limiter_.release(device_);
+      --worker_.active;
+      server_.sessions_active_.dec();
+    }
+    Bookkeeping(const Bookkeeping&) = delete;
+    Bookkeeping& operator=(const Bookkeeping&) = delete;
+
+   private:
+    ProxyServer& server_;
+    Worker& worker_;
+    ProxySession& session_;
+    in_addr device_;
+  };
+
   asio::co_spawn(
       w.io,
       [](ProxyServer* self, Worker* worker, tcp::socket s, SessionInfo i) -> awaitable<void> {
-        ProxySession session(*self, worker->pool, worker->pipes, std::move(s), i);
-        worker->sessions.insert(&session);
+        const in_addr device = i.device_addr();
+        ProxySession session(*self, worker->pool, worker->pipes, std::move(s), std::move(i));
+        const Bookkeeping bookkeeping(*self, *worker, session, device);
         co_await session.run();
-        worker->sessions.erase(&session);
-        self->limiter_.release(i.device_addr());
-        --worker->active;
-        self->sessions_active_.dec();
       }(this, &w, std::move(socket), std::move(info)),
       [](const std::exception_ptr& e) {
         if (!e) return;
@@ -226,6 +252,8 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
           std::rethrow_exception(e);
         } catch (const std::exception& ex) {
           spdlog::error("session ended by an unexpected error: {}", ex.what());
+        } catch (...) {
+          spdlog::error("session ended by an unexpected error of unknown type");
         }
       });
 }

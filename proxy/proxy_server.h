@@ -63,6 +63,7 @@ class ProxyServer {
   common::Counter& refused_by_limits_;
   common::Counter& refused_by_audit_;  // clinical_traffic_allowed() said no
   common::Counter& upstream_failures_;
+  common::Counter& inspector_failures_;  // an inspector threw; its session was reset
   common::Counter& bytes_from_devices_;
   common::Counter& bytes_to_devices_;
 };

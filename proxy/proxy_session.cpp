@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/guarded_inspector.h"
 #include "proxy/proxy_server.h"
 #include "proxy/transparent_socket.h"
 
@@ -81,7 +82,16 @@ awaitable<void> ProxySession::run() {
   if (!co_await connect_upstream()) co_return;
 
   std::unique_ptr<Inspector> inspector;
-  if (server_.inspectors_) inspector = server_.inspectors_->create(info_);
+  if (server_.inspectors_) {
+    if (auto inner = server_.inspectors_->create(info_)) {
+      inspector = std::make_unique<GuardedInspector>(std::move(inner), [this](const char* call) {
+        server_.inspector_failures_.inc();
+        // Not the exception's text: it may quote the bytes that made the inspector fail.
+        spdlog::error("session {}: {}: the inspector failed in {}; resetting the session", info_.id,
+                      describe(info_), call);
+      });
+    }
+  }
   RelayOptions relay_options;
   relay_options.idle_timeout = opt.idle_timeout;
   relay_options.zero_copy = opt.zero_copy;

@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "tunnel/netlink_codec.h"
+#include "tunnel/netlink_receive.h"
 
 namespace wardgate::tunnel {
 namespace {
@@ -37,6 +38,13 @@ using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
 
 std::string nl_error(int error) { return nl_geterror(error); }
 
+// libnl's own conversations (family resolution, link lookups) take only the kernel's messages
+// too; GenlChannel reads its replies through receive_from_kernel().
+int skip_unless_from_kernel(nl_msg* msg, void* /*arg*/) {
+  const sockaddr_nl* sender = nlmsg_get_src(msg);
+  return sender != nullptr && sender->nl_pid == 0 ? NL_OK : NL_SKIP;
+}
+
 // A connected netlink socket of the protocol, or an error.
 std::string open_socket(int protocol, Socket& sock) {
   sock.reset(nl_socket_alloc());
@@ -51,6 +59,7 @@ std::string open_socket(int protocol, Socket& sock) {
   // Extended acks carry the kernel's own words for a refused request.
   ::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
   nl_socket_enable_msg_peek(sock.get());  // dump messages larger than libnl's default buffer
+  nl_socket_modify_cb(sock.get(), NL_CB_MSG_IN, NL_CB_CUSTOM, skip_unless_from_kernel, nullptr);
   return {};
 }
 
@@ -84,20 +93,10 @@ class GenlChannel {
         nl_sendto(sock_.get(), const_cast<std::uint8_t*>(message.data()), message.size());
     return sent < 0 ? "netlink send: " + nl_error(sent) : std::string();
   }
-  // Reads one datagram and splits it into messages.
+  // Reads the kernel's next datagram and splits it into messages.
   std::string receive(std::vector<wgnl::Message>& messages) {
-    sockaddr_nl peer{};
-    unsigned char* raw = nullptr;
-    const int got = nl_recv(sock_.get(), &peer, &raw, nullptr);
-    if (got <= 0) {
-      std::free(raw);
-      return got == 0 ? std::string("netlink: the kernel closed the conversation")
-                      : "netlink receive: " + nl_error(got);
-    }
-    sodium_memzero(buffer_.data(), buffer_.size());
-    buffer_.assign(raw, raw + got);
-    sodium_memzero(raw, static_cast<std::size_t>(got));
-    std::free(raw);
+    if (auto error = receive_from_kernel(nl_socket_get_fd(sock_.get()), buffer_); !error.empty())
+      return error;
     messages.clear();
     return wgnl::split_messages(buffer_, messages);
   }

@@ -123,9 +123,14 @@ std::string read_key_file(const std::string& path, Key& key) {
 
 std::string write_key_file(const std::string& path, const Key& key) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Always a new file: whatever is at the temporary path (a symlink or a hard link planted
+  // there to have the key written elsewhere, or a file left by a crash) is unlinked, never
+  // followed nor written through. A name that reappears in between makes the write fail.
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::open(tmp.c_str(), kFlags, 0600);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)
+    fd = ::open(tmp.c_str(), kFlags, 0600);
   if (fd < 0) return tmp + ": " + std::strerror(errno);
-  ::fchmod(fd, 0600);  // in case the file existed with other bits
   const std::string line = to_base64(key) + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
                   ::fsync(fd) == 0;

@@ -15,11 +15,15 @@ using common::shown;
 constexpr std::size_t kMaxPeers = 64;
 constexpr std::size_t kMaxPrefixes = 1024;
 
-// Linux interface names: 1 to 15 characters, no '/', no whitespace, not "." or "..".
+// Interface names: 1 to 15 characters (IFNAMSIZ - 1) of letters, digits, '-', '_', '.', not "."
+// or "..". Narrower than Linux allows: the name goes into nft scripts, socket paths and logs.
 bool interface_name(const std::string& s) {
   if (s.empty() || s.size() > 15 || s == "." || s == "..") return false;
-  for (const unsigned char c : s)
-    if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':') return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
   return true;
 }
 
@@ -85,8 +89,7 @@ std::optional<TunnelConfig> read_tunnel_section(const nlohmann::json* section) {
   TunnelConfig c;
   c.interface = r.string("interface", c.interface);
   if (!interface_name(c.interface))
-    r.fail("interface",
-           "must be a Linux interface name (1 to 15 characters, no '/', ':' or spaces)");
+    r.fail("interface", "must be an interface name of 1 to 15 letters, digits, '-', '_' or '.'");
   c.backend = r.choice(
       "backend", {BackendChoice::kAuto, BackendChoice::kKernel, BackendChoice::kUapi}, c.backend);
   c.private_key_file = key_file(r, "private_key_file", c.private_key_file);

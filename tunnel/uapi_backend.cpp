@@ -69,6 +69,15 @@ std::string UapiBackend::exchange(const std::string& request, std::string& reply
   const int fd = sock.get();
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return errno_text("connect to " + path);
+  // The socket takes the private key: it must be the daemon root or wardgate itself started,
+  // not one another user put at that path.
+  ucred peer{};
+  socklen_t peer_len = sizeof peer;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0)
+    return errno_text("peer credentials of " + path);
+  if (peer.uid != 0 && peer.uid != ::geteuid())
+    return path + ": refused: the socket is served by uid " + std::to_string(peer.uid) + " (pid " +
+           std::to_string(peer.pid) + "), not by root or wardgate's own uid";
   const auto deadline = Clock::now() + kIoTimeout;
   std::size_t sent = 0;
   while (sent < request.size()) {

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "audit/memory_sink.h"
+#include "store/store_error.h"
 
 namespace wardgate::exporter {
 namespace {
@@ -65,6 +66,30 @@ class MapCursors : public store::CursorStore {
     values[std::string(d)] = seq;
     return {};
   }
+  std::map<std::string, std::uint64_t> values;
+};
+
+// A store whose cursor table fails: its first `failing_saves` saves throw (odd ones) or report
+// a write error (even ones), and its first `failing_loads` loads throw.
+class FailingCursors : public store::CursorStore {
+ public:
+  std::uint64_t load_cursor(std::string_view d) override {
+    if (failing_loads > 0) {
+      --failing_loads;
+      throw std::runtime_error("database is locked");
+    }
+    return values[std::string(d)];
+  }
+  std::error_code save_cursor(std::string_view d, std::uint64_t seq) override {
+    if (failing_saves > 0) {
+      if (failing_saves-- % 2 == 1) throw std::runtime_error("disk I/O error");
+      return store::make_error_code(store::Errc::kWriteFailed);
+    }
+    values[std::string(d)] = seq;
+    return {};
+  }
+  int failing_saves = 0;
+  int failing_loads = 0;
   std::map<std::string, std::uint64_t> values;
 };
 
@@ -372,6 +397,51 @@ TEST(SyslogExporter, WakesOnCommit) {
   EXPECT_EQ(value_of(m.delivered), 100U);
   EXPECT_LT(std::chrono::steady_clock::now() - committed_at, std::chrono::seconds(5));
   EXPECT_EQ(c.seqs.size(), 100U);
+}
+
+TEST(SyslogExporter, CursorSaveFailuresAreRecordedAndRetriedWithoutEndingTheExporter) {
+  asio::io_context io;
+  Collector c(io);
+  asio::co_spawn(io, c.serve(), asio::detached);
+  VectorSource source(2000);
+  FailingCursors cursors;
+  cursors.failing_saves = 6;
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  audit::MemorySink events;
+  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, metrics, &events);
+  asio::co_spawn(io, ex.run(), asio::detached);
+  run_until(io, ex, [&] { return cursors.values["siem"] == 2000; });
+  EXPECT_EQ(value_of(m.delivered), 2000U);
+  EXPECT_EQ(cursors.values["siem"], 2000U) << "the cursor was not saved once the store recovered";
+  EXPECT_EQ(value_of(m.cursor_save_failures), 6U);
+  ASSERT_EQ(c.seqs.size(), 2000U);
+  int failed = 0;
+  int recovered = 0;
+  for (const audit::Event& e : events.events()) {
+    failed += e.action == "export-cursor-save-failed" ? 1 : 0;
+    recovered += e.action == "export-cursor-saved" ? 1 : 0;
+  }
+  EXPECT_EQ(failed, 1) << "one event for the failure episode";
+  EXPECT_EQ(recovered, 1);
+}
+
+TEST(SyslogExporter, WaitsForAStoreThatCannotReadTheCursorAndResumesAfterIt) {
+  asio::io_context io;
+  Collector c(io);
+  asio::co_spawn(io, c.serve(), asio::detached);
+  VectorSource source(2000);
+  FailingCursors cursors;
+  cursors.failing_loads = 2;
+  cursors.values["siem"] = 1500;
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, metrics, nullptr);
+  asio::co_spawn(io, ex.run(), asio::detached);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 2000; });
+  EXPECT_EQ(value_of(m.delivered), 2000U);
+  ASSERT_EQ(c.seqs.size(), 500U) << "records before the stored cursor were sent again";
+  EXPECT_EQ(c.seqs.front(), 1501U);
 }
 
 TEST(SyslogTransport, Names) {

@@ -44,7 +44,7 @@ TEST(MssClamp, ValuesFollowTheMtuAndTheTableAndInterfaceAreUsed) {
   c.table = "wg_test";
   c.interface = "tun7";
   c.mtu = 1280;  // the IPv6 minimum, the smallest MTU the configuration allows
-  const std::string s = mss_clamp_script(c);
+  const std::string s = mss_clamp_script(c).value_or("");
   EXPECT_NE(s.find("size > 1240 tcp option maxseg size set 1240\n"), std::string::npos) << s;
   EXPECT_NE(s.find("size > 1220 tcp option maxseg size set 1220\n"), std::string::npos) << s;
   EXPECT_EQ(s.find("1380"), std::string::npos) << s;
@@ -52,6 +52,28 @@ TEST(MssClamp, ValuesFollowTheMtuAndTheTableAndInterfaceAreUsed) {
   EXPECT_NE(s.find("oifname \"tun7\""), std::string::npos);
   EXPECT_NE(s.find("iifname \"tun7\""), std::string::npos);
   EXPECT_EQ(s.find("wg0"), std::string::npos);
+}
+
+// An interface name reaches the script inside quotes: one that could end them is refused, so no
+// name can add rules of its own (or delete other tables) to the script.
+TEST(MssClamp, NamesThatCouldEscapeTheScriptAreRefused) {
+  for (const char* name :
+       {"wg0\" oifname \"eth0", "wg0\"", "wg0;", "wg0}", "wg0\ndelete table inet x", "wg 0", "wg{0",
+        "wg\\0", "", "wg0123456789abcd"}) {
+    MssClamp c;
+    c.interface = name;
+    EXPECT_FALSE(mss_clamp_script(c).has_value()) << name;
+    EXPECT_NE(install_mss_clamp(c), "") << name;
+  }
+  MssClamp table;
+  table.interface = "wg0";
+  table.table = "x { }\ndelete table inet wardgate";
+  EXPECT_FALSE(mss_clamp_script(table).has_value());
+  for (const char* name : {"wg0", "wg-core_1.a", "wg012345678abcd"}) {
+    MssClamp c;
+    c.interface = name;
+    EXPECT_TRUE(mss_clamp_script(c).has_value()) << name;
+  }
 }
 
 }  // namespace

@@ -255,6 +255,34 @@ TEST(Key, WriteKeyFileReplacesAtomically) {
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
+TEST(Key, WriteKeyFileNeverWritesThroughWhatIsPlantedAtTheTemporaryPath) {
+  // Someone able to write the key directory plants a symlink (or a hard link) at the temporary
+  // path, to have the private key written into a file of their choice, or a file of ours
+  // truncated. The key goes into a new file of its own; the targets stay as they were.
+  for (const bool symbolic : {true, false}) {
+    TempDir dir;
+    const auto path = dir.file("private");
+    const auto victim = dir.file("victim");
+    write_text(victim, "victim\n", 0644);
+    if (symbolic) {
+      ASSERT_EQ(::symlink(victim.c_str(), (path + ".tmp").c_str()), 0);
+    } else {
+      ASSERT_EQ(::link(victim.c_str(), (path + ".tmp").c_str()), 0);
+    }
+    const Key k = generate_private_key();
+    ASSERT_EQ(write_key_file(path, k), "") << (symbolic ? "symlink" : "hard link");
+    EXPECT_EQ(read_text(victim), "victim\n") << (symbolic ? "symlink" : "hard link");
+    struct stat st {};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << "the key file is a link";
+    EXPECT_EQ(st.st_nlink, 1U);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(read_text(path), to_base64(k) + "\n");
+    ASSERT_EQ(::lstat(victim.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u);
+  }
+}
+
 TEST(Key, WriteKeyFileReportsAnUnwritableDirectory) {
   TempDir dir;
   const auto path = dir.file("no-such-dir/private");

@@ -144,6 +144,15 @@ TEST(TunnelConfig, BadInterfaceNames) {
   EXPECT_EQ(error_of(R"({"interface": "wg/0"})").rfind("tunnel.interface: ", 0), 0u);
   EXPECT_EQ(error_of(R"({"interface": "wg:0"})").rfind("tunnel.interface: ", 0), 0u);
   EXPECT_EQ(error_of(R"({"interface": ".."})").rfind("tunnel.interface: ", 0), 0u);
+  // Characters that would end a quoted name in the MSS-clamp nft script, or start a new command.
+  for (const char* name : {R"(wg0\" oifname \"eth0)", R"(wg0\")", "wg0;", "wg{0}", "wg$0", "wg'0",
+                           R"(wg\\0)", R"(wg0\n)"}) {
+    EXPECT_EQ(
+        error_of(std::string(R"({"interface": ")") + name + "\"}").rfind("tunnel.interface: ", 0),
+        0u)
+        << name;
+  }
+  EXPECT_EQ(error_of(R"({"interface": "wg-core_1.a"})"), "");
 }
 
 TEST(TunnelConfig, BadKeys) {
