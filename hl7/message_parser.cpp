@@ -265,7 +265,7 @@ class Text {
   }
 
   // HL7 v2.5.1 section 2.7: \F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\; highlighting (\H\ \N\) dropped;
-  // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, unterminated) kept verbatim.
+  // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, empty, unterminated) kept verbatim.
   void unescape(std::string_view raw, std::string& out) const {
     if (!gb_ && (sep_.escape == kNone || raw.find(static_cast<char>(sep_.escape)) == raw.npos)) {
       out.append(raw);
@@ -298,6 +298,7 @@ class Text {
   }
 
   bool expand(std::string_view seq, std::string& out) const {
+    if (seq.empty()) return false;  // "\\": no sequence at all, kept as sent
     if (seq.size() == 1) {
       int ch = kNone;
       switch (seq[0]) {
