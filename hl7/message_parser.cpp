@@ -265,7 +265,7 @@ class Text {
   }
 
   // HL7 v2.5.1 section 2.7: \F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\; highlighting (\H\ \N\) dropped;
-  // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, unterminated) kept verbatim.
+  // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, empty, unterminated) kept verbatim.
   void unescape(std::string_view raw, std::string& out) const {
     if (!gb_ && (sep_.escape == kNone || raw.find(static_cast<char>(sep_.escape)) == raw.npos)) {
       out.append(raw);
@@ -298,6 +298,7 @@ class Text {
   }
 
   bool expand(std::string_view seq, std::string& out) const {
+    if (seq.empty()) return false;  // "\\": no sequence at all, kept as sent
     if (seq.size() == 1) {
       int ch = kNone;
       switch (seq[0]) {
@@ -557,6 +558,13 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
   t.set_component(t.nth_component(msh_field(12), 0), m.version);
   t.set_composite(msh_field(15), m.accept_ack_type);
   t.set_composite(msh_field(16), m.application_ack_type);
+  // Whole fields, not their first repetition: MSH-5 and MSH-9 do not repeat, and an engine that
+  // reads "ORU~ADT" as one type must not see the type checked be "ORU".
+  m.raw_message_type = piece(msh_field(9), sep_.component, t.gb(), 0);
+  m.raw_trigger_event = piece(msh_field(9), sep_.component, t.gb(), 1);
+  m.raw_receiving_application = msh_field(5);
+  m.raw_receiving_namespace = piece(msh_field(5), sep_.component, t.gb(), 0);
+  m.component_separator = sep_.component;
   return true;
 }
 
@@ -637,6 +645,10 @@ void MessageParser::end_message(std::size_t size, bool line_feed, MessageSink& s
   // Memory stays bounded as before the Message was reused: a large value does not keep its
   // buffer until the next message.
   m.header = {};
+  m.raw_message_type = {};
+  m.raw_trigger_event = {};
+  m.raw_receiving_application = {};
+  m.raw_receiving_namespace = {};
   m.notes.clear();
   for (std::string* text :
        {&m.sending_application, &m.sending_facility, &m.receiving_application,

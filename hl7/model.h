@@ -69,6 +69,14 @@ struct Message {
   // The MSH segment exactly as sent (its charset and separators), without the terminator. Valid
   // only during the on_message callback: wardgate's own acknowledgements are built from it.
   std::string_view header;
+  // MSH-9 and MSH-5 as a receiving engine reads them, for policy: bytes as sent (escape sequences
+  // not decoded, no charset conversion), the whole field cut only at MSH-2's component separator
+  // (kept in `component_separator`, -1 if none). Valid only during on_message, like `header`.
+  std::string_view raw_message_type;           // MSH-9.1
+  std::string_view raw_trigger_event;          // MSH-9.2
+  std::string_view raw_receiving_application;  // MSH-5
+  std::string_view raw_receiving_namespace;    // MSH-5.1
+  int component_separator = -1;
 };
 
 }  // namespace wardgate::hl7

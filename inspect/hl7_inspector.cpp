@@ -47,6 +47,13 @@ std::string hl7_timestamp() {
   return text.data();
 }
 
+// What the rules compare: MSH-5 and MSH-9 as the receiving engine reads them.
+policy::Hl7Addressing addressing(const hl7::Message& m) {
+  return {m.raw_message_type,        m.raw_trigger_event,    m.raw_receiving_application,
+          m.raw_receiving_namespace, m.component_separator,  m.message_type,
+          m.trigger_event,           m.receiving_application};
+}
+
 // HL7 table 0357 code for a refusal by `rule`.
 hl7::Refusal refusal_for(policy::Rule rule) {
   switch (rule) {
@@ -108,14 +115,21 @@ class Hl7Inspector final : public InspectorBase,
   void on_message(Side from, const hl7::Message& m) override {
     const auto now = Clock::now();
     if (from == Side::kClient) ++frame_.readable;
-    if (m.ack) {
+    // The server answers: what it sends with an MSA (ACK, or a response naming the message in
+    // MSA-2) is an acknowledgement. The client sends: each of its messages is checked against the
+    // rules whatever segments it holds (an ADT^A08 carrying an MSA is an ADT^A08), and only an
+    // allowed one whose MSH-9 says ACK is then taken as an answer to the server.
+    if (from == Side::kServer && m.ack) {
       on_acknowledgement(from, m, now);
       return;
     }
     policy::Decision decision;
     if (from == Side::kClient && hl7_rules() != nullptr) {
-      decision = policy::check_message(*hl7_rules(), rules_holder(), m.message_type,
-                                       m.trigger_event, m.receiving_application);
+      decision = policy::check_message(*hl7_rules(), rules_holder(), addressing(m));
+    }
+    if (decision.allowed && m.ack && m.raw_message_type == "ACK") {
+      on_acknowledgement(from, m, now);
+      return;
     }
     const bool withheld = !decision.allowed && gate_.has_value();
     emit(message_event(from, m, withheld));

@@ -124,6 +124,21 @@ class Hl7EnforcementTests(unittest.TestCase):
         self.assertEqual([msa[1] for _, msa, _ in ct_acks], [b"AA"])
         self.assertEqual(self.engine_got(4)[-1]["control_id"], "MON0006")
 
+    def test_what_a_message_holds_does_not_get_it_past_the_rules(self):
+        # An ADT^A08 carrying an MSA segment is still an ADT^A08; "HL7ENGINE\S\X" names another
+        # application than HL7ENGINE (the engine reads "HL7ENGINE^X" as one namespace ID).
+        wardgate = self.lab.start_wardgate(self.lab.wardgate_config(hl7={"enforce": True}))
+        cid, adt = message(1, "ADT^A08^ADT_A01")
+        traffic = [(cid, adt + b"\rMSA|AA|ENG0001"), message(2, receiver="HL7ENGINE\\S\\X"),
+                   message(3)]
+        acks = self.send("mon", traffic, "disguised")
+        self.assertEqual([(msa[1], msa[2]) for _, msa, _ in acks],
+                         [(b"AR", b"MON0001"), (b"AR", b"MON0002"), (b"AA", b"MON0003")])
+        self.assertEqual([r["control_id"] for r in self.engine_got(1)], ["MON0003"])
+        alerts = self.hl7_events(wardgate, "security-alert")
+        self.assertEqual([a["fields"]["rule"] for a in alerts],
+                         ["allowed_message_types", "allowed_receiving_applications"])
+
     def test_bytes_wardgate_cannot_check_are_withheld_when_enforcing(self):
         # An ADT sent without MLLP framing (a lenient engine might still read it), then a frame
         # with a stray 0x1C (engines end the frame there), then a good ORU^R01, one connection.

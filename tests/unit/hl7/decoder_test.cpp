@@ -179,6 +179,17 @@ TEST(Hl7Decoder, EscapeSequences) {
   EXPECT_EQ(m.patient_name, "Line1\nLine2^ABCD^bold^\\Zcustom\\^bad\\X4\\^open\\X");
 }
 
+// An empty escape sequence (two escape characters) means nothing in HL7: it is kept as sent.
+// Debug builds check libstdc++'s preconditions (hl7/CMakeLists.txt): reading the first character
+// of the empty sequence aborted here.
+TEST(Hl7Decoder, EmptyEscapeKeptVerbatim) {
+  const Message m = one("MSH|^~\\&|A\\\\B|\\\\|C^\\\\|D|1||ORU^R01|X|P|2.5\rPID|||1||\\\\\r");
+  EXPECT_EQ(m.sending_application, "A\\\\B");
+  EXPECT_EQ(m.sending_facility, "\\\\");
+  EXPECT_EQ(m.receiving_application, "C^\\\\");
+  EXPECT_EQ(m.patient_name, "\\\\");
+}
+
 TEST(Hl7Decoder, SegmentTerminatorsTolerated) {
   for (const char* sep : {"\n", "\r\n"}) {
     const std::string text = std::string("MSH|^~\\&|A|B|C|D|1||ADT^A01|X|P|2.5") + sep +

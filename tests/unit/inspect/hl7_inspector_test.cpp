@@ -190,6 +190,57 @@ TEST_F(Hl7InspectorTest, ReceivingApplicationRule) {
   EXPECT_EQ(text(events("security-alert").at(0), "rule"), "allowed_receiving_applications");
 }
 
+// An MSA segment does not make a device's message an acknowledgement: MSH-9 says what it is.
+TEST_F(Hl7InspectorTest, AMessageCarryingAnMsaIsCheckedLikeAnyOther) {
+  make(true, oru_only());
+  const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2") + "\rMSA|AA|E1");
+  EXPECT_EQ(device_sends(adt), "");
+  EXPECT_NE(injected().find("MSA|AR|MON2|Refused by wardgate: message type not allowed"),
+            std::string::npos);
+  EXPECT_EQ(text(events("security-alert").at(0), "rule"), "allowed_message_types");
+  EXPECT_EQ(text(events("message").at(0), "message_type"), "ADT^A08");
+  // Even one that says it is an acknowledgement: this device may send ORU^R01 only.
+  EXPECT_EQ(device_sends(mllp("MSH|^~\\&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|2026||ACK^R01|MON3|P|"
+                              "2.5\rMSA|AA|E1")),
+            "");
+  EXPECT_NE(injected().find("MSA|AR|MON3|"), std::string::npos);
+  EXPECT_EQ(events("security-alert").size(), 2u);
+}
+
+TEST_F(Hl7InspectorTest, AMessageCarryingAnMsaIsAuditedAsAViolationWithoutEnforcement) {
+  make(false, oru_only());
+  const std::string adt = mllp(message("ADT^A08^ADT_A01", "MON2") + "\rMSA|AA|E1");
+  EXPECT_EQ(device_sends(adt), adt);
+  const auto alerts = events("security-alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(text(alerts[0], "rule"), "allowed_message_types");
+  EXPECT_EQ(text(events("message").at(0), "message_type"), "ADT^A08");
+  EXPECT_EQ(events("acknowledgement").size(), 0u);
+}
+
+// The rules compare what the engine reads: values as sent, cut at the message's own component
+// separator. Decoded, each of these would look allowed.
+TEST_F(Hl7InspectorTest, RulesCompareRawFieldsSplitAsTheEngineSplitsThem) {
+  policy::Hl7Rules rules = oru_only();
+  rules.allowed_receiving_applications = std::vector<std::string>{"HL7ENGINE"};
+  make(true, rules);
+  const auto sent = [&](const std::string& msh) {
+    return device_sends(mllp(msh + "\rOBX|1|NM|8867-4^HR^LN||72")) != "";
+  };
+  // \S\ is a '^' inside the namespace ID, not a component separator.
+  EXPECT_FALSE(sent("MSH|^~\\&|MON|W3|HL7ENGINE\\S\\X|H|2026||ORU^R01|M1|P|2.5"));
+  // With '#' as the component separator, '^' is an ordinary character of the namespace ID.
+  EXPECT_FALSE(sent("MSH|#~\\&|MON|W3|HL7ENGINE^X|H|2026||ORU#R01|M2|P|2.5"));
+  EXPECT_TRUE(sent("MSH|#~\\&|MON|W3|HL7ENGINE#2.16.1#ISO|H|2026||ORU#R01|M3|P|2.5"));
+  // MSH-5 and MSH-9 do not repeat: the engine does not read the first repetition only.
+  EXPECT_FALSE(sent("MSH|^~\\&|MON|W3|HL7ENGINE~BILLING|H|2026||ORU^R01|M4|P|2.5"));
+  EXPECT_FALSE(sent("MSH|^~\\&|MON|W3|HL7ENGINE|H|2026||ORU~ADT^R01|M5|P|2.5"));
+  // An escaped type is not the type it decodes to.
+  EXPECT_FALSE(sent("MSH|^~\\&|MON|W3|HL7ENGINE|H|2026||OR\\X55\\^R01|M6|P|2.5"));
+  EXPECT_TRUE(sent("MSH|^~\\&|MON|W3|HL7ENGINE^2.16.1^ISO|H|2026||ORU^R01|M7|P|2.5"));
+  EXPECT_EQ(events("security-alert").size(), 5u);
+}
+
 TEST_F(Hl7InspectorTest, UnreadableFramesAndJunkAreWithheldUnderEnforcement) {
   make(true, oru_only());
   EXPECT_EQ(device_sends(mllp("PID|1||not a message")), "");
