@@ -75,6 +75,11 @@ class GatewayTests(LabTestCase):
         cls.study = lab.make_ct_study(5)
 
         # The control: with no gateway ruleset yet, a device's packets reach the core's counters.
+        # Neighbour discovery on a fresh lab can take a while (IPv6 most of all), and packets
+        # sent before it finishes may be dropped, so first wait until both paths answer.
+        for address in (lab.ip("pacs"), lab.ip6("pacs"), lab.ip("hl7")):
+            assert lab.wait_reachable("ct", address, timeout=20), lab.neighbour_report(
+                ["ct", "gw", "pacs"], f"{address} never answered a ping from the CT")
         before = cls.count()
         lab.udp_send("ct", lab.ip("pacs"), UNLISTED_PORT)
         lab.udp_send("ct", lab.ip6("pacs"), UNLISTED_PORT)
@@ -83,11 +88,15 @@ class GatewayTests(LabTestCase):
             lab.run("ct", ["hping3", "-q", "-c", "2", "-i", "u20000", "-S", "-p",
                            UNLISTED_PORT, "-a", SPOOFED_SOURCE, lab.ip("pacs")],
                     check=False, timeout=20)
-        seen = delta(before, cls.count())
-        assert seen["pacs"]["vlan_other"] >= 3, seen
-        assert seen["pacs"]["vlan_ipv6"] >= 3, seen
-        assert seen["hl7"]["vlan_other"] >= 1, seen
-        assert not which("hping3") or seen["pacs"]["foreign"] >= 2, seen
+
+        def control_seen():
+            seen = delta(before, cls.count())
+            return (seen["pacs"]["vlan_other"] >= 3 and seen["pacs"]["vlan_ipv6"] >= 3
+                    and seen["hl7"]["vlan_other"] >= 1
+                    and (not which("hping3") or seen["pacs"]["foreign"] >= 2))
+
+        assert wait_for(control_seen, 10), lab.neighbour_report(
+            ["ct", "gw", "pacs"], f"control packets missing: {delta(before, cls.count())}")
 
         # The core's peers: a PACS (storescp on 104), an HL7 engine, and listeners on an unlisted
         # PACS port and on the HL7 host's SMB port, which report every connection they accept.
@@ -383,8 +392,9 @@ class GatewayTests(LabTestCase):
         self.assertTrue(wait_for(lambda: f"accepted {lab.ip('ct')}" in self.unlisted.log(), 5),
                         self.unlisted.log())
         lab.udp_send("ct", lab.ip("pacs"), UNLISTED_PORT)
-        seen = delta(before, self.count())
-        self.assertGreaterEqual(seen["pacs"]["vlan_other"], 3 + 3, seen)
+        self.assertTrue(wait_for(
+            lambda: delta(before, self.count())["pacs"]["vlan_other"] >= 3 + 3, 5),
+            delta(before, self.count()))
         # ... and DICOM goes straight to the PACS, uninspected: wardgate records no association.
         mark = utc_now()
         self.assertEqual(self.echoscu().returncode, 0)

@@ -242,6 +242,22 @@ class GatewayMixin:
         return self.run(role, ["python3", "-c", UDP_REQUEST, address, port, timeout],
                         timeout=timeout + 10, check=False).stdout.decode().strip()
 
+    def wait_reachable(self, role, address, timeout):
+        """True once one ping from role to address is answered (bounded by timeout seconds)."""
+        return wait_for(lambda: self.run(role, ["ping", "-n", "-c1", "-W1", address],
+                                         check=False, timeout=10).returncode == 0,
+                        timeout, interval=0.2)
+
+    def neighbour_report(self, roles, headline):
+        """headline plus each role's addresses, routes and neighbour tables: what a reader needs
+        when a lab's own control traffic did not arrive."""
+        parts = [headline]
+        for role in roles:
+            for cmd in (["ip", "-br", "addr"], ["ip", "-6", "route"], ["ip", "neigh"]):
+                out = self.run(role, cmd, check=False, timeout=10).stdout.decode(errors="replace")
+                parts.append(f"--- {role}: {' '.join(cmd)}\n{out}")
+        return "\n".join(parts)
+
     def udp_send(self, role, address, port, count=3):
         """count UDP datagrams from role to address:port."""
         self.run(role, ["python3", "-c", UDP_PROBE, address, port, count], timeout=10)
