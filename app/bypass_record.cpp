@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "app/operator_text.h"
 #include "audit/event_decode.h"
 
 namespace wardgate::app {
@@ -18,17 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kMarker = "bypass.active";
 
-bool printable(const std::string& text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return false;
-    const std::size_t n = audit::utf8_sequence_length(text, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string check_bypass_request(const BypassRequest& request) {
@@ -36,21 +26,7 @@ std::string check_bypass_request(const BypassRequest& request) {
     return "--minutes must be 1 to " + std::to_string(kMaxBypassMinutes);
   }
   if (request.reason.empty()) return "--reason is required: say why inspection is bypassed";
-  if (request.reason.size() > kMaxBypassReason) {
-    return "--reason may be at most " + std::to_string(kMaxBypassReason) + " bytes";
-  }
-  if (!printable(request.reason)) {
-    return "--reason must be printable UTF-8 without quotes, backslashes or control characters";
-  }
-  return {};
-}
-
-std::string operator_name() {
-  for (const char* var : {"SUDO_USER", "LOGNAME", "USER"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0' && std::string(v).size() <= 64) return v;
-  }
-  return "uid " + std::to_string(::getuid());
+  return check_operator_text(request.reason, kMaxBypassReason, "--reason");
 }
 
 audit::Event bypass_started_event(const std::string& appliance_id, const ActiveBypass& bypass,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/operator_text.h"
 #include "audit/event.h"
 
 namespace wardgate::app {
@@ -28,9 +29,6 @@ struct BypassRequest {
 
 // Empty if acceptable, else what is wrong ("--minutes must be 1 to 1440").
 std::string check_bypass_request(const BypassRequest& request);
-
-// Who runs this command: SUDO_USER, else LOGNAME, else "uid N".
-std::string operator_name();
 
 struct ActiveBypass {
   std::chrono::system_clock::time_point started;

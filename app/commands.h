@@ -57,5 +57,9 @@ int audit_dump_command(const AuditStoreSelection& where, const AuditDumpFilter& 
 int audit_tail_command(const AuditStoreSelection& where, std::size_t count, bool follow,
                        unsigned poll_ms);
 int audit_public_key_command(const AuditStoreSelection& where);
+// `wardgate audit note --text T` (app/audit_note_command.cpp): an operator's note, spooled for
+// the daemon's store writer.
+constexpr std::size_t kMaxNoteText = 500;
+int audit_note_command(const std::string& config_path, const std::string& text);
 
 }  // namespace wardgate::app

@@ -66,6 +66,12 @@ int dispatch(int argc, char** argv) {
   auto* public_key_cmd =
       audit->add_subcommand("public-key", "Print the public key of the checkpoint signatures");
   add_store_options(public_key_cmd);
+  std::string note_config;
+  std::string note_text;
+  auto* note = audit->add_subcommand(
+      "note", "Add an operator's note to the audit trail (recorded by the running wardgate)");
+  note->add_option("--config,-c", note_config, "configuration file (JSON)")->required();
+  note->add_option("--text", note_text, "the note (printable, at most 500 bytes)")->required();
 
   auto* tunnel = cli.add_subcommand("tunnel", "The WireGuard tunnel to the concentrator");
   tunnel->require_subcommand(1);
@@ -169,6 +175,7 @@ int dispatch(int argc, char** argv) {
   if (*dump) return audit_dump_command(where, filter);
   if (*tail) return audit_tail_command(where, tail_count, follow, poll_ms);
   if (*public_key_cmd) return audit_public_key_command(where);
+  if (*note) return audit_note_command(note_config, note_text);
   return kExitFailure;
 }
 

@@ -168,13 +168,15 @@ int run_command(const std::string& path) {
         "forwarding; other traffic is routed by the host, and nothing is closed while "
         "wardgate is stopped");
   }
-  // Events `wardgate bypass` spooled for this process's store writer, and bypass ends.
+  // Events `wardgate bypass` and `wardgate audit note` spooled for this process's store writer,
+  // and bypass ends. Looked at four times a second (reading an empty directory costs nothing), so
+  // an operator sees a note in the store at once.
   AuditSpoolWatcher spool_watcher(
       store::spool_directory_for(config.audit.store.path), config.appliance_id, *audit.sink,
       AuditSpoolWatcher::Hooks{
           [&gateway] { return gateway && gateway->bypass_active(); },
           [store = audit.store.get()] { return store->flush(std::chrono::seconds(2)); }});
-  spool_watcher.start(std::chrono::seconds(1));
+  spool_watcher.start(std::chrono::milliseconds(250));
   spdlog::info("wardgate {} ready: intercepting {}", WARDGATE_VERSION, describe_services(ic));
 
   const auto metric = [&metrics](const char* name, const std::vector<std::string>& labels = {}) {

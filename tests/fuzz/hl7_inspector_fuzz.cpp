@@ -6,13 +6,18 @@
 // of tests/fuzz/fuzz_records.h.
 // Oracles: a second inspector gets every record in one call; both must forward exactly the same
 // bytes and refuse the same messages. What the device's side forwards must be whole MLLP
-// frames with only CR/LF between them. Any crash or sanitizer report is a finding.
+// frames with only CR/LF between them. An independent reading of the forwarded frames, the way a
+// receiving engine reads them (segments cut at CR, LF or CRLF; MSH fields cut at MSH-1, values
+// compared as sent), must find no message header the monitor's rules refuse. Any crash or
+// sanitizer report is a finding.
 #include <arpa/inet.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "audit/memory_sink.h"
 #include "fuzz_check.h"
@@ -59,6 +64,62 @@ bool whole_frames(const std::string& s) {
     if (end == std::string::npos) return false;
     if (s.find('\x0b', i + 1) < end) return false;
     i = end + 2;
+  }
+  return true;
+}
+
+// The monitor's rules as the configuration byte chose them, written again without the policy
+// module: 0 none, 1 ORU^R01 only, 2 receiving application HL7ENGINE only, 3 nothing allowed.
+enum class Rules { kNone, kOruOnly, kEngineOnly, kNothing };
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (std::size_t pos = 0;;) {
+    const std::size_t end = s.find(sep, pos);
+    out.push_back(s.substr(pos, end - pos));
+    if (end == std::string_view::npos) return out;
+    pos = end + 1;
+  }
+}
+
+// Would an engine that receives this MSH segment accept it under the rules? Segments with bytes
+// above 0x7F in their header are skipped: a double-byte character set moves what counts as a
+// separator, and telling which is the decoder's job, not an oracle's.
+bool header_allowed(std::string_view msh, Rules rules) {
+  if (rules == Rules::kNone) return true;
+  if (msh.size() < 4) return true;  // not a header an engine could route
+  for (const char c : msh) {
+    if (static_cast<unsigned char>(c) > 0x7F) return true;
+  }
+  if (rules == Rules::kNothing) return false;
+  const auto fields = split(msh, msh[3]);  // fields[k] is MSH-(k+1); fields[0] is "MSH"
+  const auto field = [&](std::size_t n) { return n - 1 < fields.size() ? fields[n - 1] : ""; };
+  const std::string_view encoding = field(2);
+  const auto first_component = [&](std::string_view value) {
+    return encoding.empty() ? value : value.substr(0, value.find(encoding[0]));
+  };
+  if (rules == Rules::kEngineOnly) return first_component(field(5)) == "HL7ENGINE";
+  const std::string_view type = field(9);
+  if (encoding.empty()) return false;  // no components: no trigger event, so not ORU^R01
+  const auto parts = split(type, encoding[0]);
+  return parts[0] == "ORU" && parts.size() > 1 && parts[1] == "R01";
+}
+
+// Every MSH segment of every frame in the forwarded stream passes header_allowed().
+bool only_allowed_headers(const std::string& stream, Rules rules) {
+  const std::string_view s(stream);
+  for (std::size_t start = s.find('\x0b'); start != std::string_view::npos;
+       start = s.find('\x0b', start + 1)) {
+    const std::size_t end = s.find('\x1c', start);
+    const std::string_view frame = s.substr(start + 1, end - start - 1);
+    std::size_t pos = 0;
+    while (pos <= frame.size()) {
+      std::size_t stop = frame.find_first_of("\r\n", pos);
+      if (stop == std::string_view::npos) stop = frame.size();
+      const std::string_view segment = frame.substr(pos, stop - pos);
+      if (segment.substr(0, 3) == "MSH" && !header_allowed(segment, rules)) return false;
+      pos = stop + 1;
+    }
   }
   return true;
 }
@@ -129,6 +190,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   };
   check(by_piece.from_device == whole.from_device, "chunking changed what was forwarded");
   check(refusals(sink) == refusals(plain_sink), "chunking changed what was refused");
-  if ((data[0] >> 2 & 3) != 0) check(whole_frames(whole.from_device), "forwarded a partial frame");
+  const auto rules = static_cast<Rules>((data[0] >> 2) & 3);
+  if (rules != Rules::kNone) {
+    check(whole_frames(whole.from_device), "forwarded a partial frame");
+    check(only_allowed_headers(whole.from_device, rules), "forwarded a message the rules refuse");
+  }
   return 0;
 }

@@ -60,15 +60,6 @@ def devices_with(lab, name, **dicom_rules):
     return devices
 
 
-def audit_events(text):
-    """The audit events among wardgate's stderr lines (complete JSON lines only)."""
-    events = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("{") and line.endswith("\n"):
-            events.append(json.loads(line))
-    return events
-
-
 def split_part10(data):
     """(file meta information bytes, data set bytes) of a DICOM file's bytes. Only the data set
     travels over the network (PS3.7); a file without the DICM prefix is a bare data set."""
@@ -212,6 +203,7 @@ class DicomInspectionTests(LabTestCase):
         cls.dcmqrscp = lab.start("pacs", ["dcmqrscp", "-v", "-dhl", "-c", cfg], ready_port=11112)
 
         cls.secret_path = work / "audit-secret"
+        cls.process_mark = 0  # records before this index are of earlier wardgate processes
         cls.wardgate = lab.start_wardgate(lab.wardgate_config())
         cls.secret = cls.secret_path.read_bytes()
         assert len(cls.secret) == 32, len(cls.secret)
@@ -234,7 +226,9 @@ class DicomInspectionTests(LabTestCase):
         return result.returncode, out
 
     def events(self):
-        return audit_events(self.wardgate.log())
+        """The audit records in the durable store (the record of authority; the stderr mirror may
+        lose lines by design), everything emitted so far included."""
+        return self.lab.stored_events()
 
     def mark(self):
         return len(self.events())
@@ -258,7 +252,10 @@ class DicomInspectionTests(LabTestCase):
         return summaries
 
     def session_events(self, session):
-        return [e for e in self.events() if e["fields"].get("session") == session]
+        """The records of one session of the running wardgate (session numbers start again at 1
+        in each process, and the store keeps the records of earlier ones)."""
+        return [e for e in self.events()[self.process_mark:]
+                if e["fields"].get("session") == session]
 
     def received(self):
         return [line.split(" ", 1) for line in self.received_list.read_text().splitlines()]
@@ -269,6 +266,7 @@ class DicomInspectionTests(LabTestCase):
 
     def restart_wardgate(self, config):
         self.wardgate.stop()
+        type(self).process_mark = len(self.lab.stored_events(barrier=False))
         type(self).wardgate = self.lab.start_wardgate(config)
 
     def with_config(self, **overrides):

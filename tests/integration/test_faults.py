@@ -323,13 +323,14 @@ class FaultTests(LabTestCase):
 
     # -- (a) upstream refuses ---------------------------------------------------------------
     def test_a_upstream_refused_resets_device_promptly(self):
-        wg = self.start_wardgate()
+        # "Promptly" without a stopwatch: the connect timeout is far beyond the client's patience,
+        # so a reset the client sees comes from the PACS's RST, never from the timeout.
+        wg = self.start_wardgate(connect_timeout_ms=60000)
         # Nothing listens on pacs:104: the PACS answers the proxy's SYN with RST.
         self.assertEqual(self.lab.run("pacs", ["ss", "-Htln", "sport = :104"]).stdout, b"")
-        r = self.client("ct", "probe", 104, timeout=2)
+        r = self.client("ct", "probe", 104, timeout=10)
         self.assertTrue(r["connected"], f"the proxy should accept the diverted connection: {r}")
         self.assertEqual(r["outcome"], "reset", r)
-        self.assertLess(r["elapsed"], 1.0, r)
         ct, pacs = self.lab.ip("ct"), self.lab.ip("pacs")
         self.assertTrue(wg.wait_log("did not accept", 5), wg.log())
         warnings = [line for line in wg.log().splitlines() if "did not accept the connection" in line]
@@ -351,11 +352,12 @@ class FaultTests(LabTestCase):
             f"}}\n").encode())
         self.addCleanup(self.lab.run, "pacs", ["nft", "delete", "table", "ip", table], check=False)
         wg = self.start_wardgate(connect_timeout_ms=500)
-        r = self.client("ct", "probe", 11112, timeout=5)
+        r = self.client("ct", "probe", 11112, timeout=20)
         self.assertTrue(r["connected"], r)
+        # Reset by the connect timeout: never before it (a timer cannot fire early); the client's
+        # own 20 s patience stands in for "soon after", without a bound a busy machine could miss.
         self.assertIn(r["outcome"], ("reset", "eof"), r)
         self.assertGreaterEqual(r["elapsed"], 0.45, r)
-        self.assertLess(r["elapsed"], 1.5, r)
         self.assertTrue(wg.wait_log("did not accept", 5), wg.log())
         warnings = [line for line in wg.log().splitlines() if "did not accept the connection" in line]
         self.assertEqual(len(warnings), 1, warnings)
@@ -429,9 +431,9 @@ class FaultTests(LabTestCase):
     def test_f_reset_is_propagated(self):
         wg = self.start_wardgate()
         self.start_server("rst")
-        r = self.client("ct", "rst", 104, timeout=5)
+        r = self.client("ct", "rst", 104, timeout=10)
+        # A reset, not the client's timeout nor an orderly end: the PACS's RST went through.
         self.assertEqual(r["outcome"], "reset", r)
-        self.assertLess(r["elapsed"], 1.0, r)
         self.assertTrue(wait_for(lambda: self.session_lines(wg), 5), wg.log())
         self.assertIn("bytes to device (reset)", self.session_lines(wg)[0])
 

@@ -72,8 +72,9 @@ class Hl7EnforcementTests(unittest.TestCase):
         return [json.loads(line) for line in self.received.read_text().splitlines()]
 
     def hl7_events(self, wardgate, action):
-        events = [json.loads(line) for line in wardgate.log().splitlines()
-                  if line.startswith("{")]
+        """The records of `action` in the durable store, everything emitted so far included."""
+        self.assertTrue(wardgate.running(), wardgate.log()[-3000:])
+        events = self.lab.stored_events()
         return [e for e in events if e["category"] == "hl7" and e["action"] == action]
 
     def monitor_traffic(self):

@@ -27,7 +27,7 @@ import re
 import time
 import unittest
 
-from labkit import REPO, LabTestCase, wardgate_bin
+from labkit import REPO, LabTestCase, audit_records, utc_now, wardgate_bin
 
 NODE = "node"
 NPM_DIR = REPO / "tests" / "peers" / "npm"
@@ -137,6 +137,8 @@ class Hl7PeersTests(LabTestCase):
             if devices_hl7 and device["name"] in devices_hl7:
                 device.setdefault("hl7", {}).update(devices_hl7[device["name"]])
         path = self.lab.write_config(config, f"{name}-wardgate.json")
+        # The store is the lab's for all tests: this run's records are those from now on.
+        self.store, self.started_at = config["audit"]["store"]["path"], utc_now()
         wardgate = self.start("gw", [wardgate_bin(), "run", "--config", path],
                               ready_text=" ready: ")
         return wardgate, audit_log
@@ -178,17 +180,17 @@ class Hl7PeersTests(LabTestCase):
 
     def finish_wardgate(self, wardgate, audit_log, sessions):
         """Waits until wardgate logged `sessions` closed sessions, stops it (every event is then
-        written) and returns its hl7 audit events."""
+        in the durable store) and returns this run's hl7 records from the store, and its log."""
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and wardgate.log().count(" closed after ") < sessions:
             time.sleep(0.05)
         self.assertEqual(wardgate.log().count(" closed after "), sessions, wardgate.log()[-3000:])
         self.assertEqual(wardgate.stop(), 0, wardgate.log()[-3000:])
-        events = self.read_jsonl(audit_log)
-        # The audit file holds audit events only, never the operational log.
+        # The audit log file (the mirror) holds audit events only, never the operational log.
         self.assertTrue(all({"time", "category", "action", "outcome", "fields"} <= e.keys()
-                            for e in events))
-        return [e for e in events if e["category"] == "hl7"], wardgate.log()
+                            for e in self.read_jsonl(audit_log)))
+        events = audit_records(self.store, category="hl7", since=self.started_at)
+        return events, wardgate.log()
 
     def assert_delivered(self, received, messages, sender_ip, connections=1):
         """The engine got every message byte for byte, in order, from the device's own address."""

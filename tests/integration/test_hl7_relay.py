@@ -128,8 +128,7 @@ class Hl7RelayTests(LabTestCase):
 
         # wardgate's audit: one event per message and one per acknowledgement, matched by
         # control ID with a latency; the monitor's patient ids kept as keyed hashes.
-        events = [json.loads(line) for line in self.wardgate.log().splitlines()
-                  if line.startswith("{")]
+        events = self.lab.stored_events()
         hl7 = [e for e in events if e["category"] == "hl7"]
         sent = [e["fields"] for e in hl7 if e["action"] == "message"]
         self.assertEqual([f["control_id"] for f in sent], ids)

@@ -32,10 +32,9 @@ import json
 import shutil
 import subprocess
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from labkit import Lab, wait_for, wardgate_bin
+from labkit import Lab, audit_records, utc_now, wait_for, wardgate_bin  # noqa: F401
 from tunnel_lab import TunnelLab
 
 VLAN_IF = "vlan0"
@@ -118,28 +117,6 @@ def nft_json(run, role, *args):
     """`nft -j ARGS` in the role's namespace, parsed."""
     out = run(role, ["nft", "-j", *args]).stdout
     return json.loads(out)["nftables"]
-
-
-def utc_now():
-    """Now as `wardgate audit dump --from` takes it."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def audit_records(store, category=None, action=None, device=None, since=None):
-    """The records of a durable audit store (`wardgate audit dump`, read-only while wardgate
-    writes), each the canonical event {"time", "device", "category", "action", "fields", ...};
-    since: only those at or after this utc_now()."""
-    argv = [wardgate_bin(), "audit", "dump", "--store", str(store)]
-    for flag, value in (("--category", category), ("--action", action), ("--device", device),
-                        ("--from", since)):
-        if value is not None:
-            argv += [flag, value]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        if not Path(store).exists():
-            return []
-        raise RuntimeError(f"audit dump of {store} exited {result.returncode}: {result.stderr}")
-    return [json.loads(line)["record"] for line in result.stdout.splitlines() if line.strip()]
 
 
 class CoreCounters:

@@ -22,7 +22,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 import zlib
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,6 +66,16 @@ def dataset_sha256(path):
     return hashlib.sha256(split_part10(path)[1]).hexdigest()
 
 
+# The text of stored_events()'s barrier notes.
+BARRIER_PREFIX = "test barrier "
+
+
+def is_barrier(record):
+    """A note of stored_events()'s, not something a test looks at."""
+    return (record["action"] == "operator-note"
+            and record["fields"].get("text", "").startswith(BARRIER_PREFIX))
+
+
 def wait_for(predicate, timeout, interval=0.05):
     """Polls predicate until it is true or timeout seconds passed; returns its last value."""
     deadline = time.monotonic() + timeout
@@ -72,6 +84,28 @@ def wait_for(predicate, timeout, interval=0.05):
             return True
         time.sleep(interval)
     return predicate()
+
+
+def utc_now():
+    """Now as `wardgate audit dump --from` takes it."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_records(store, category=None, action=None, device=None, since=None):
+    """The records of a durable audit store (`wardgate audit dump`, read-only while wardgate
+    writes), each the canonical event {"time", "device", "category", "action", "fields", ...};
+    since: only those at or after this utc_now()."""
+    argv = [wardgate_bin(), "audit", "dump", "--store", str(store)]
+    for flag, value in (("--category", category), ("--action", action), ("--device", device),
+                        ("--from", since)):
+        if value is not None:
+            argv += [flag, value]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        if not Path(store).exists():
+            return []
+        raise RuntimeError(f"audit dump of {store} exited {result.returncode}: {result.stderr}")
+    return [json.loads(line)["record"] for line in result.stdout.splitlines() if line.strip()]
 
 
 class Proc:
@@ -256,9 +290,36 @@ class Lab:
         return path
 
     def start_wardgate(self, config=None, timeout=10.0):
-        path = self.write_config(config or self.wardgate_config())
+        config = config or self.wardgate_config()
+        path = self.write_config(config)
+        self.running_config = (path, config)
         return self.start("gw", [wardgate_bin(), "run", "--config", path],
                           ready_text=" ready: ", timeout=timeout)
+
+    def stored_events(self, timeout=30.0, barrier=True):
+        """Every record of the running wardgate's durable audit store, in the order written, once
+        everything wardgate emitted before this call is in it: an operator note (`wardgate audit
+        note`) goes through the same writer after those events, so when the note is in the store,
+        they are too. The barrier notes themselves are left out. barrier=False: the store as it
+        is (for a wardgate that has exited, which wrote everything before it did)."""
+        path, config = self.running_config
+        store = config["audit"]["store"]["path"]
+        if not barrier:
+            return [r for r in audit_records(store) if not is_barrier(r)]
+        text = f"{BARRIER_PREFIX}{uuid.uuid4()}"
+        subprocess.run([wardgate_bin(), "audit", "note", "--config", str(path), "--text", text],
+                       check=True, capture_output=True, timeout=30)
+        records = []
+
+        def noted():
+            records[:] = audit_records(store)
+            return any(r["action"] == "operator-note" and r["fields"].get("text") == text
+                       for r in records)
+
+        if not wait_for(noted, timeout, interval=0.1):
+            raise AssertionError(f"wardgate did not record the audit note {text!r} within "
+                                 f"{timeout} s: is it running and writing {store}?")
+        return [r for r in records if not is_barrier(r)]
 
 
 class LabTestCase(unittest.TestCase):

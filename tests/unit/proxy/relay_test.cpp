@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <numeric>
 #include <string>
@@ -243,6 +244,7 @@ class GatingInspector : public Inspector {
       return answer(chunk);
     }
     out_.clear();
+    device_bytes_seen_.fetch_add(text.size());
     for (char c : text) {
       held_ += c;
       if (c != ';') continue;
@@ -257,6 +259,18 @@ class GatingInspector : public Inspector {
   }
   void on_close(Direction /*d*/, CloseCause /*c*/) override {}
 
+  // Waits (bounded) until the relay has shown the inspector `n` bytes of the device's stream: a
+  // test orders its writes after what the relay did, not after a sleep that a busy machine may
+  // outrun.
+  bool wait_device_bytes(std::size_t n) const {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (device_bytes_seen_.load() < n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  }
+
  private:
   // Forwards `bytes`, with the reply if the device's stream is at a record boundary.
   Action answer(std::span<const std::byte> bytes) {
@@ -266,6 +280,7 @@ class GatingInspector : public Inspector {
 
   std::string held_, out_, reply_;
   bool to_device_at_boundary_ = true;
+  std::atomic<std::size_t> device_bytes_seen_{0};
 };
 
 // Injects a marker into the device's stream for every chunk the device sends, and notes how many
@@ -311,10 +326,11 @@ class RelayGating : public RelayHarness, public ::testing::Test {
 };
 
 TEST_F(RelayGating, HeldBytesAreForwardedWholeOnceReleased) {
+  // Three chunks, each shown to the inspector before the next is written.
   write_all(device_.peer, "ab");
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(gate_.wait_device_bytes(2));
   write_all(device_.peer, "c;de");
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(gate_.wait_device_bytes(6));
   write_all(device_.peer, "f;");
   EXPECT_EQ(read_n(upstream_.peer, 8), "abc;def;");
   end_both();
@@ -336,7 +352,9 @@ TEST_F(RelayGating, TheAnswerWaitsForABoundaryInTheOtherStream) {
   write_all(upstream_.peer, "part");
   EXPECT_EQ(read_n(device_.peer, 4), "part");
   write_all(device_.peer, "NO;");
-  std::this_thread::sleep_for(100ms);  // the answer must not land inside "part...;"
+  // The refusal exists before the server's record ends: it must wait, not land inside
+  // "part...;".
+  ASSERT_TRUE(gate_.wait_device_bytes(3));
   write_all(upstream_.peer, "-end;");
   EXPECT_EQ(read_n(device_.peer, 13), "-end;REFUSED;");
 }
@@ -541,9 +559,11 @@ TEST_P(RelayFixture, IdleTimeoutClosesBothLegs) {
 
 TEST_P(RelayFixture, ActivityKeepsTheSessionPastTheIdleTimeout) {
   RelayOptions options;
-  options.idle_timeout = 300ms;
+  // Activity every 100 ms against a 1.5 s timeout: only a stall of more than a second between two
+  // writes (not a busy machine's scheduling delay) could end the session.
+  options.idle_timeout = 1500ms;
   start(options);
-  for (int i = 0; i < 6; ++i) {  // 6 x 100 ms: twice the idle timeout, never idle
+  for (int i = 0; i < 20; ++i) {  // 20 x 100 ms: past the idle timeout, never idle
     write_all(device_.peer, "x");
     int err = 0;
     EXPECT_EQ(read_until_eof(upstream_.peer, err, 1), "x");
