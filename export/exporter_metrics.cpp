@@ -50,6 +50,10 @@ ExporterMetrics::ExporterMetrics(common::MetricsRegistry& registry, const std::s
       cursor_save_failures(counter(registry, "wardgate_export_cursor_save_failures_total",
                                    "Cursor saves the audit store failed (tried again later).",
                                    destination)),
+      store_read_failures(counter(registry, "wardgate_export_store_read_failures_total",
+                                  "Reads of the next records the audit store failed (tried "
+                                  "again after a back-off).",
+                                  destination)),
       registry_(registry),
       destination_(destination),
       expiry_(registry.gauge_family(kExpiryName,

@@ -31,6 +31,7 @@ class ExporterMetrics {
   common::Counter& handshakes;            // TLS handshakes completed
   common::Counter& tls_reloads;           // reconnects because the TLS files changed
   common::Counter& cursor_save_failures;  // the store did not take a cursor save
+  common::Counter& store_read_failures;   // the store could not give the next records
 
   common::Counter& failures(LinkFailure f) { return *failures_[static_cast<std::size_t>(f)]; }
   std::uint64_t failures_of(LinkFailure f) const;

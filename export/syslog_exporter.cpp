@@ -390,7 +390,8 @@ asio::awaitable<LinkError> SyslogExporter::send_loop() {
     std::error_code read_error;
     std::vector<store::StoredRecord> records = source_.read_after(last_sent_, room, read_error);
     if (read_error) {
-      // The store reports its own failures; the exporter waits and reads again.
+      // The store reports its own failures; the exporter counts it, waits and reads again.
+      metrics_.store_read_failures.inc();
       set_last_error("store: " + read_error.message());
       co_await sleep(options_.backoff_initial);
       continue;

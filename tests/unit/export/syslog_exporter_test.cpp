@@ -35,6 +35,11 @@ class VectorSource : public store::RecordSource {
                                               std::error_code& ec) override {
     ec.clear();
     ++reads_;
+    if (failing_reads > 0) {
+      --failing_reads;
+      ec = store::make_error_code(store::Errc::kReadFailed);
+      return {};
+    }
     std::vector<store::StoredRecord> out;
     for (std::uint64_t n = after + 1; n <= visible_ && out.size() < max; ++n) {
       out.push_back(records_[n - 1]);
@@ -52,6 +57,7 @@ class VectorSource : public store::RecordSource {
     notifier_.notify(visible_);
   }
   int reads_ = 0;
+  std::atomic<int> failing_reads{0};  // reads that fail (the store's read error) before any works
 
  private:
   std::vector<store::StoredRecord> records_;
@@ -424,6 +430,26 @@ TEST(SyslogExporter, CursorSaveFailuresAreRecordedAndRetriedWithoutEndingTheExpo
   }
   EXPECT_EQ(failed, 1) << "one event for the failure episode";
   EXPECT_EQ(recovered, 1);
+}
+
+TEST(SyslogExporter, StoreReadFailuresAreCountedAndReadAgainWithoutLosingARecord) {
+  asio::io_context io;
+  Collector c(io);
+  asio::co_spawn(io, c.serve(), asio::detached);
+  VectorSource source(500);
+  source.failing_reads = 3;
+  MapCursors cursors;
+  common::MetricsRegistry metrics;
+  const ExporterMetrics m(metrics, "siem");
+  SyslogExporter ex(io.get_executor(), tcp_options(c.port()), source, cursors, metrics, nullptr);
+  asio::co_spawn(io, ex.run(), asio::detached);
+  run_until(io, ex, [&] { return value_of(m.delivered) == 500; });
+  EXPECT_EQ(value_of(m.store_read_failures), 3U);
+  ASSERT_EQ(c.seqs.size(), 500U);
+  for (std::size_t k = 0; k < c.seqs.size(); ++k) ASSERT_EQ(c.seqs[k], k + 1);
+  EXPECT_NE(
+      metrics.render().find("wardgate_export_store_read_failures_total{destination=\"siem\"} 3"),
+      std::string::npos);
 }
 
 TEST(SyslogExporter, WaitsForAStoreThatCannotReadTheCursorAndResumesAfterIt) {
