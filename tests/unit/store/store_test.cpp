@@ -319,7 +319,7 @@ TEST(AuditStore, RetentionPrunesWholeRunsAndTheRestVerifiesFromTheAnchor) {
     }
     EXPECT_EQ(store.prune_now(), 20u) << "records 1..20 end at checkpoint 20; 21..25 stay";
     EXPECT_EQ(read(store, 0, 5).front().seq, 21u);
-    store.record(sample_event(41, now));
+    store.record(sample_event(41, now));  // seq 42: 41 is the record of the prune
     ASSERT_TRUE(store.flush());
   }
   const auto r = verify_store(options.path, {});
@@ -327,7 +327,7 @@ TEST(AuditStore, RetentionPrunesWholeRunsAndTheRestVerifiesFromTheAnchor) {
   ASSERT_TRUE(r.anchor);
   EXPECT_EQ(*r.anchor, 20u);
   EXPECT_EQ(r.first_seq, 21u);
-  EXPECT_EQ(r.last_seq, 41u);
+  EXPECT_EQ(r.last_seq, 42u);
   // Deleting more at the start than retention did is still found.
   testing::tamper(options.path, "DELETE FROM records WHERE seq <= 22");
   EXPECT_EQ(findings_of(verify_store(options.path, {})), (std::set<std::string>{"deleted 21-22"}));
