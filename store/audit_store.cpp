@@ -328,6 +328,7 @@ std::uint64_t AuditStore::run_retention(bool all) {
   std::uint64_t deleted = 0;
   int runs = 0;
   bool more = false;
+  bool failed = false;
   while (const auto plan = plan_prune(*writer_db_, why.cutoff_us, chain_->next_seq())) {
     if (!all && runs == kPruneRunsPerCall) {
       more = true;
@@ -337,14 +338,17 @@ std::uint64_t AuditStore::run_retention(bool all) {
       apply_prune(*writer_db_, *plan);
       time_->save(*writer_db_);
     });
-    if (!done) break;
+    if (!done) {
+      failed = true;
+      break;
+    }
     ++runs;
     deleted += plan->records;
     spdlog::info(
         "audit store {}: retention removed {} records (seq {}-{}), anchored at checkpoint {}",
         options_.path, plan->records, plan->first_seq, plan->through, plan->through);
   }
-  if (runs == 0) {
+  if (runs == 0 && !failed) {
     // Nothing pruned: the clock's state is still kept, for the comparison at the next start.
     try {
       writer_db_->exec("BEGIN IMMEDIATE");
