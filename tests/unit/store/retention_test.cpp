@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 
 #include "audit/event_decode.h"
 #include "common/clock.h"
@@ -169,6 +170,22 @@ TEST_F(Retention, AClockSet185DaysAheadDoesNotEmptyTheStore) {
   EXPECT_EQ(store.prune_now(), 20u) << "records 1..20 (to checkpoint 20), 25 h old";
   const auto r = verify_store(options_.path, {});
   EXPECT_TRUE(r.intact()) << describe(r);
+}
+
+// The writer checks the clock by itself, between batches: the jump is recorded without waiting
+// for retention to run.
+TEST_F(Retention, TheWriterRecordsAJumpByItself) {
+  options_.health_interval = std::chrono::milliseconds(10);
+  AuditStore store(options_);
+  record(store, 1);
+  clock_.set_system(clock_.system_now() + 185 * kDay);  // the wall clock only: no torn reading
+  std::vector<StoredRecord> jumps;
+  for (int i = 0; i < 500 && jumps.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    jumps = with_action(store, "clock-jump");
+  }
+  ASSERT_EQ(jumps.size(), 1u);
+  EXPECT_EQ(jumps[0].seq, 2u);
 }
 
 TEST_F(Retention, AJumpIsStillHonouredAfterARestart) {
