@@ -115,7 +115,8 @@ int audit_verify_command(const AuditStoreSelection& where, const std::string& fr
   std::cout << "store: " << path << "\n";
   if (report.anchor) {
     std::cout << "starts at signed checkpoint " << *report.anchor << " (records 1-"
-              << *report.anchor << " removed by retention)\n";
+              << *report.anchor << " removed by retention, recorded at seq "
+              << report.prune_record.value_or(0) << ")\n";
   } else if (report.first_seq > 0) {
     std::cout << "starts at seq " << report.first_seq << "\n";
   }

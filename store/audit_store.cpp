@@ -72,6 +72,9 @@ AuditStore::AuditStore(StoreOptions options)
       checkpoints_);
   committed_seq_ = chain_->last_seq();
   committed_gauge_.set(static_cast<double>(committed_seq_.load()));
+  RetentionClock::Options clock_options;
+  clock_options.retention = options_.retention;
+  time_ = std::make_unique<RetentionClock>(clock_, *writer_db_, clock_options);
   last_health_ = Clock::time_point{};
   last_prune_ = Clock::time_point{};
   wal_copier_ = std::make_unique<WalCopier>(*writer_db_);
@@ -243,33 +246,120 @@ bool AuditStore::write_batch(std::vector<PendingRecord>& batch) {
                  static_cast<std::uint64_t>(store_errors_.value()));
     update_degraded();
   }
+  publish_commit();
+  queue_.settle(batch.size());
+  batch.clear();
+  return true;
+}
+
+void AuditStore::publish_commit() {
   const std::uint64_t committed = chain_->last_seq();
   committed_seq_.store(committed, std::memory_order_release);
   committed_gauge_.set(static_cast<double>(committed));
   commits_.inc();
   if (options_.on_commit) options_.on_commit(committed);
   commits_notifier_.notify(committed);
-  queue_.settle(batch.size());
-  batch.clear();
+}
+
+bool AuditStore::write_own(const audit::Event& event, const std::function<void()>& also) {
+  const ChainWriter::Position saved = chain_->position();
+  const PendingRecord record = PendingRecord::of(event);
+  try {
+    writer_db_->exec("BEGIN IMMEDIATE");
+    chain_->append(record);
+    chain_->flush();
+    chain_->sign_checkpoint();
+    chain_->save_zone();
+    also();
+    writer_db_->exec("COMMIT");
+  } catch (const StoreError& e) {
+    sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    chain_->rewind(saved);
+    store_failed(e.what());
+    return false;
+  }
+  publish_commit();
   return true;
 }
 
+void AuditStore::record_clock_event(const ClockEvent& c) {
+  const bool jump = c.kind == ClockEvent::Kind::kJump;
+  audit::Event e =
+      jump
+          ? store_event("clock-jump", audit::Outcome::kWarning, audit::Severity::kAlert)
+          : store_event("clock-offset-cleared", audit::Outcome::kSuccess, audit::Severity::kNotice);
+  e.time = audit::from_unix_us(c.wall_us);
+  e.fields.set("reason", c.reason);
+  e.fields.set("wall_time", audit::format_time(audit::from_unix_us(c.wall_us)));
+  e.fields.set("expected_time", audit::format_time(audit::from_unix_us(c.expected_us)));
+  e.fields.set("jump_s", c.jump_us() / 1000000);
+  e.fields.set("offset_s", c.offset_us / 1000000);
+  e.fields.set("trusted_time", audit::format_time(audit::from_unix_us(c.trusted_us)));
+  if (jump) {
+    spdlog::warn(
+        "audit store {}: the wall clock jumped {} s ({}: it says {}, {} was expected); "
+        "retention measures age by trusted time, {} s behind the wall clock",
+        options_.path, c.jump_us() / 1000000, c.reason,
+        audit::format_time(audit::from_unix_us(c.wall_us)),
+        audit::format_time(audit::from_unix_us(c.expected_us)), c.offset_us / 1000000);
+  } else {
+    spdlog::info(
+        "audit store {}: a retention period has passed since the last clock jump; "
+        "retention follows the wall clock again",
+        options_.path);
+  }
+  // The offset is kept with the record of the jump, so a restart cannot lose it.
+  if (!write_own(e, [this] { time_->save(*writer_db_); })) notices_.push_back(std::move(e));
+}
+
+void AuditStore::check_clock() {
+  if (const auto e = time_->start_event()) record_clock_event(*e);
+  if (const auto e = time_->check()) record_clock_event(*e);
+}
+
 std::uint64_t AuditStore::run_retention(bool all) {
+  check_clock();
   if (options_.retention.count() <= 0) return 0;
-  const std::int64_t cutoff =
-      audit::to_unix_us(clock_.system_now()) -
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
-  PruneResult r;
+  const std::int64_t trusted = time_->trusted_now_us();
+  const PruneReason why{
+      options_.appliance_id, options_.retention,
+      trusted - std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count(),
+      trusted, time_->wall_now_us()};
   std::uint64_t deleted = 0;
-  do {
-    r = prune(*writer_db_, cutoff, chain_->next_seq());
-    deleted += r.deleted;
-    if (r.deleted > 0 || r.through > 0) {
-      spdlog::info("audit store {}: retention removed {} records (through seq {}{})", options_.path,
-                   r.deleted, r.through, r.more ? "; more to remove" : "");
+  int runs = 0;
+  bool more = false;
+  bool failed = false;
+  while (const auto plan = plan_prune(*writer_db_, why.cutoff_us, chain_->next_seq())) {
+    if (!all && runs == kPruneRunsPerCall) {
+      more = true;
+      break;
     }
-  } while (all && r.more);
-  prune_pending_ = r.more;
+    const bool done = write_own(prune_event(*plan, why), [this, &plan] {
+      apply_prune(*writer_db_, *plan);
+      time_->save(*writer_db_);
+    });
+    if (!done) {
+      failed = true;
+      break;
+    }
+    ++runs;
+    deleted += plan->records;
+    spdlog::info(
+        "audit store {}: retention removed {} records (seq {}-{}), anchored at checkpoint {}",
+        options_.path, plan->records, plan->first_seq, plan->through, plan->through);
+  }
+  if (runs == 0 && !failed) {
+    // Nothing pruned: the clock's state is still kept, for the comparison at the next start.
+    try {
+      writer_db_->exec("BEGIN IMMEDIATE");
+      time_->save(*writer_db_);
+      writer_db_->exec("COMMIT");
+    } catch (const StoreError& e) {
+      sqlite3_exec(writer_db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      store_failed(e.what());
+    }
+  }
+  prune_pending_ = more;
   pruned_.inc(deleted);
   return deleted;
 }
@@ -286,6 +376,8 @@ void AuditStore::writer_loop() {
     if (now - last_health_ >= options_.health_interval) {
       last_health_ = now;
       check_health();
+      const std::lock_guard lock(write_mutex_);
+      check_clock();
     }
     const auto steady = clock_.steady_now();
     const auto prune_every =

@@ -33,6 +33,7 @@
 #include "store/disk_health.h"
 #include "store/record_queue.h"
 #include "store/record_source.h"
+#include "store/retention_clock.h"
 #include "store/store_reader.h"
 #include "store/wal_copier.h"
 
@@ -62,8 +63,8 @@ struct StoreOptions {
   std::function<std::uint64_t(const std::string& path)> free_bytes;
   // Called on the writer thread after each commit with the highest committed seq (drivers).
   std::function<void(std::uint64_t)> on_commit;
-  // What retention measures age and its interval with; null: the system clock. Must outlive
-  // the store.
+  // What retention measures age and its interval with, and watches for wall-clock jumps; null:
+  // the system clock. Must outlive the store.
   const common::Clock* clock = nullptr;
   // Where the store publishes its wardgate_audit_store_* metrics; null: a registry of the
   // store's own (command-line tools, tests). Must outlive the store.
@@ -93,7 +94,8 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   // `timeout`; true if done.
   bool flush(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Runs retention now (also done by the writer every retention_interval); returns the number of
-  // records deleted.
+  // records deleted. Age is measured by trusted time (retention_clock.h), never by a wall clock
+  // that jumped; each run deleted is explained by a signed retention-prune record.
   std::uint64_t prune_now();
 
   // False only under kFailClosed while the store is not keeping events: the proxy then refuses
@@ -116,6 +118,12 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   void checkpoint_transaction();
   void check_health();
   std::uint64_t run_retention(bool all);  // records deleted
+  // Writes the store's own `event` in a transaction of its own, signed by a checkpoint in it,
+  // with `also` (deletions, meta) inside it. False (after store_failed) if it failed.
+  bool write_own(const audit::Event& event, const std::function<void()>& also);
+  void publish_commit();  // after a commit: the committed seq to gauges and subscribers
+  void check_clock();     // a wall-clock jump found is recorded at once
+  void record_clock_event(const ClockEvent& c);
   void store_failed(const std::string& detail);
   void update_degraded();
   audit::Event store_event(std::string action, audit::Outcome outcome,
@@ -139,6 +147,7 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   std::unique_ptr<ChainWriter> chain_;     // writer thread (or under write_mutex_)
   std::unique_ptr<WalCopier> wal_copier_;  // destroyed before writer_db_
   std::unique_ptr<StoreReader> reader_;
+  std::unique_ptr<RetentionClock> time_;  // under write_mutex_
   std::mutex write_mutex_;
   RecordQueue queue_;
   DiskHealth disk_;

@@ -8,6 +8,7 @@
 
 #include "audit/event_decode.h"
 #include "store/hash_chain.h"
+#include "store/retention.h"
 #include "store/store_schema.h"
 
 namespace wardgate::store {
@@ -28,6 +29,19 @@ bool links(const ChainHash& previous, const Row& row) {
   return row.hash_well_formed && chain_next(previous, row.canonical) == row.hash;
 }
 
+// What a retention-prune record says it removed (1..the value), if `row` is one.
+std::optional<std::uint64_t> pruned_through(const Row& row) {
+  const auto event = audit::event_from_json(row.canonical);
+  if (!event || event->category != "audit" || event->action != kPruneAction) return std::nullopt;
+  const auto* v = event->fields.find(kPrunedThroughField);
+  if (v == nullptr) return std::nullopt;
+  if (const auto* u = std::get_if<std::uint64_t>(v)) return *u;
+  if (const auto* i = std::get_if<std::int64_t>(v); i != nullptr && *i > 0) {
+    return static_cast<std::uint64_t>(*i);
+  }
+  return std::nullopt;
+}
+
 class Verifier {
  public:
   Verifier(Database& db, const VerifyOptions& options, VerifyReport& report)
@@ -41,6 +55,8 @@ class Verifier {
   bool fill(Statement& rows, std::deque<Row>& window);
   void check_columns(const Row& row);
   void passed(std::uint64_t seq, const ChainHash& chain);
+  void find_prune_record(std::uint64_t anchor);
+  void judge_prefix(std::uint64_t anchor);
 
   Database& db_;
   const VerifyOptions& options_;
@@ -51,6 +67,12 @@ class Verifier {
   bool rows_done_ = false;
   std::uint64_t lo_ = 1;
   std::uint64_t hi_ = UINT64_MAX;
+  // The retention record that should explain a missing prefix, and what the walk found of it:
+  // it must link into the chain and be signed by the checkpoint written with it.
+  std::uint64_t prune_record_ = 0;
+  std::uint64_t prune_through_ = 0;
+  bool prune_linked_ = false;
+  bool prune_signed_ = false;
 };
 
 void Verifier::add(FindingKind kind, std::uint64_t seq, std::uint64_t seq_end, std::string detail) {
@@ -145,10 +167,42 @@ void Verifier::passed(std::uint64_t seq, const ChainHash& chain) {
   if (it == checkpoints_.end()) return;
   report_.checkpoints += 1;
   report_.last_checkpoint = seq;
+  if (seq == prune_record_ && it->second.hash == chain) prune_signed_ = true;
   if (it->second.hash != chain) {
     add(FindingKind::kCheckpointMismatch, seq, seq,
         "the chain at this record is not the hash the checkpoint signed (records before it were "
         "renumbered, or rewritten with recomputed hashes)");
+  }
+}
+
+void Verifier::find_prune_record(std::uint64_t anchor) {
+  // The record removing the most, up to the anchor: it explains the prefix, or all but the end
+  // of it.
+  auto s = db_.prepare(
+      "SELECT seq, json_extract(canonical, '$.fields.' || ?) AS through FROM records "
+      "WHERE seq > ? AND category = 'audit' AND action = ? AND through <= ? "
+      "ORDER BY through DESC, seq DESC LIMIT 1");
+  s.bind(1, std::string_view(kPrunedThroughField));
+  s.bind(2, static_cast<std::int64_t>(anchor)).bind(3, std::string_view(kPruneAction));
+  s.bind(4, static_cast<std::int64_t>(anchor));
+  if (!s.step()) return;
+  prune_record_ = static_cast<std::uint64_t>(s.column_int(0));
+}
+
+void Verifier::judge_prefix(std::uint64_t anchor) {
+  const bool authentic = prune_linked_ && prune_signed_;
+  if (authentic && prune_through_ == anchor) {
+    report_.anchor = anchor;
+    report_.prune_record = prune_record_;
+  } else if (authentic && prune_through_ < anchor) {
+    add(FindingKind::kDeleted, prune_through_ + 1, anchor,
+        "missing before signed checkpoint " + std::to_string(anchor) +
+            "; retention (the record at seq " + std::to_string(prune_record_) +
+            ") removed only 1-" + std::to_string(prune_through_));
+  } else {
+    add(FindingKind::kDeleted, 1, anchor,
+        "missing before signed checkpoint " + std::to_string(anchor) +
+            " and no intact retention-prune record covers them (removed outside retention)");
   }
 }
 
@@ -202,13 +256,16 @@ void Verifier::run() {
       }
     }
   }
-  if (start_after > 0 && start_after + 1 == first_record) report_.anchor = start_after;
+  // Records before the checkpoint the chain starts from are missing: only retention may have
+  // removed them, and then a record of it lies further on.
+  const bool prefix_missing = start_after > 0 && start_after < first_record;
+  if (prefix_missing) find_prune_record(start_after);
   load_checkpoints(start_after + 1, UINT64_MAX >> 1);
 
   auto rows = db_.prepare(
       "SELECT seq, time_us, appliance, device, category, action, outcome, severity, canonical, "
       "hash FROM records WHERE seq > ? AND seq <= ? ORDER BY seq");
-  const std::uint64_t stop = hi_ == UINT64_MAX ? (UINT64_MAX >> 1) : hi_;
+  const std::uint64_t stop = std::max(hi_ == UINT64_MAX ? (UINT64_MAX >> 1) : hi_, prune_record_);
   rows.bind(1, static_cast<std::int64_t>(start_after)).bind(2, static_cast<std::int64_t>(stop));
   std::deque<Row> window;
   std::uint64_t expected = start_after + 1;
@@ -230,6 +287,11 @@ void Verifier::run() {
       continue;
     }
     if (links(cur, r)) {
+      if (r.seq == prune_record_) {
+        const auto through = pruned_through(r);
+        prune_linked_ = through.has_value();
+        prune_through_ = through.value_or(0);
+      }
       check_columns(r);
       cur = r.hash;
       passed(r.seq, cur);
@@ -299,6 +361,7 @@ void Verifier::run() {
     ++expected;
     window.pop_front();
   }
+  if (prefix_missing) judge_prefix(start_after);
   // Checkpoints past the last record: records were cut off the end.
   if (!checkpoints_.empty()) {
     const auto& [last_cp, cp] = *checkpoints_.rbegin();

@@ -3,7 +3,9 @@
 // start (genesis, or the checkpoint retention left as anchor) and checks every checkpoint's
 // Ed25519 signature and hash. Tampering is reported by sequence number:
 //   modified   a record whose content (or hash, or an indexed column) no longer matches its chain
-//   deleted    a gap in the sequence numbers, or records missing before a checkpoint
+//   deleted    a gap in the sequence numbers, or records missing before a checkpoint; a missing
+//              prefix 1..C counts as deleted unless a retention-prune record (retention.h),
+//              itself intact and signed, says records 1..C were pruned with checkpoint C kept
 //   inserted   a record the chain does not pass through (the records after it link past it)
 //   reordered  records that are all there but in another order
 // Records after the last checkpoint are chained but not signed: someone able to recompute BLAKE2b
@@ -51,9 +53,10 @@ struct VerifyReport {
   std::uint64_t first_seq = 0;  // first record checked (0: none)
   std::uint64_t last_seq = 0;
   std::uint64_t records = 0;
-  std::uint64_t checkpoints = 0;        // checkpoints whose signature and hash were checked
-  std::optional<std::uint64_t> anchor;  // checkpoint the chain started from (retention)
-  std::uint64_t last_checkpoint = 0;    // records after it are not yet signed
+  std::uint64_t checkpoints = 0;              // checkpoints whose signature and hash were checked
+  std::optional<std::uint64_t> anchor;        // checkpoint the chain started from (retention)
+  std::optional<std::uint64_t> prune_record;  // the retention record covering 1..anchor
+  std::uint64_t last_checkpoint = 0;          // records after it are not yet signed
   bool key_from_store = false;
   std::vector<Finding> findings;  // at most kMaxFindings
   std::uint64_t findings_not_listed = 0;

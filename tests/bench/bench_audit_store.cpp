@@ -4,11 +4,14 @@
 //
 //   bench_audit_store --store PATH --key PATH --events N [--rate EVENTS_PER_S]
 //                     [--group-commit-ms MS] [--checkpoint-every N] [--print-commits]
+//                     [--old-events N --old-age-days D] [--retention-days R]
 //
 // --rate 0 (default): as fast as the store keeps up (the producer waits while more than half of
 // the queue is waiting, so nothing is lost and the figure is the sustained durable rate).
 // --print-commits: a line "committed SEQ" on stdout after each commit (the durability test kills
 // the process and checks every such SEQ is in the store). --events 0: until killed.
+// --old-events/--old-age-days: the first N events are stamped D days ago (retention tests);
+// --retention-days: the store's retention, run once more (prune_now) before the end.
 // At the end one JSON line: events, seconds, events_per_s, latency_p50_us, latency_p99_us,
 // latency_max_us (event recorded -> its transaction committed), commits, records_lost, last_seq,
 // writer_cpu_s (CPU time of the writer thread).
@@ -40,12 +43,16 @@ struct Args {
   unsigned group_commit_ms = 50;
   std::uint64_t checkpoint_every = 10000;
   bool print_commits = false;
+  std::uint64_t old_events = 0;
+  unsigned old_age_days = 0;
+  unsigned retention_days = 0;  // 0: the store's default, not run at the end
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_audit_store --store PATH --key PATH [--events N] [--rate R] "
-               "[--group-commit-ms MS] [--checkpoint-every N] [--print-commits]\n");
+               "[--group-commit-ms MS] [--checkpoint-every N] [--print-commits] [--old-events N "
+               "--old-age-days D] [--retention-days R]\n");
   std::exit(2);
 }
 
@@ -71,6 +78,12 @@ Args parse(int argc, char** argv) {
       a.checkpoint_every = std::stoull(value());
     } else if (arg == "--print-commits") {
       a.print_commits = true;
+    } else if (arg == "--old-events") {
+      a.old_events = std::stoull(value());
+    } else if (arg == "--old-age-days") {
+      a.old_age_days = static_cast<unsigned>(std::stoul(value()));
+    } else if (arg == "--retention-days") {
+      a.retention_days = static_cast<unsigned>(std::stoul(value()));
     } else {
       usage();
     }
@@ -111,6 +124,7 @@ int main(int argc, char** argv) {
   options.group_commit = std::chrono::milliseconds(args.group_commit_ms);
   options.checkpoint_every_records = args.checkpoint_every;
   options.min_free_bytes = 0;
+  if (args.retention_days > 0) options.retention = std::chrono::hours(24) * args.retention_days;
 
   // Latency: one producer, so the i-th event recorded is the i-th record after `base`.
   const std::size_t slots = args.events == 0 ? 0 : args.events;
@@ -161,11 +175,13 @@ int main(int argc, char** argv) {
       }
     }
     Event e = make_event(i);
+    if (i < args.old_events) e.time -= std::chrono::hours(24) * args.old_age_days;
     if (i < slots) recorded_at[i] = Clock::now();
     produced.store(i + 1, std::memory_order_release);
     store.record(std::move(e));
   }
   store.flush(std::chrono::minutes(5));
+  if (args.retention_days > 0) store.prune_now();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto metric = [&store](const char* name) {
     return static_cast<unsigned long long>(store.metrics().value(name).value_or(0));

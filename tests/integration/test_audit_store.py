@@ -144,6 +144,81 @@ class Tampering(unittest.TestCase):
         self.assertEqual(rc, 2, out)
 
 
+class Retention(unittest.TestCase):
+    """Issue 13, item 7: retention leaves a signed record of each prune, which `audit verify`
+    needs before it accepts a missing prefix; a prefix deleted by hand up to a checkpoint is
+    tampering. (Clock jumps are covered at unit level, store.Retention.*: the store reads time
+    through the injectable clock and wardgate has no test-only clock option, libfaketime is not
+    installed here.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = Path(tempfile.mkdtemp(prefix="wardgate-audit-retention-"))
+        cls.key = cls.dir / "key"
+        # Records 1-55 are 200 days old, 56-100 recent; checkpoints every 10.
+        cls.fresh = cls.dir / "fresh.db"
+        cls.drive(cls.fresh, "--events", "100", "--old-events", "55", "--old-age-days", "200")
+        # The same store once retention (184 days) has run: 1-50 (through checkpoint 50) go.
+        cls.pruned = cls.dir / "pruned.db"
+        shutil.copyfile(cls.fresh, cls.pruned)
+        cls.drive(cls.pruned, "--events", "1", "--retention-days", "184")
+        cls.public_key = subprocess.run(
+            [WARDGATE, "audit", "public-key", "--store", str(cls.fresh)], check=True,
+            capture_output=True, text=True, timeout=60).stdout.strip()
+
+    @classmethod
+    def drive(cls, db, *args):
+        subprocess.run([DRIVER, "--store", str(db), "--key", str(cls.key), "--checkpoint-every",
+                        "10", *args], check=True, capture_output=True, timeout=120)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def copy(self, source, name):
+        db = self.dir / f"{name}.db"
+        shutil.copyfile(source, db)
+        return db
+
+    def export(self, db, *args):
+        run = subprocess.run([WARDGATE, "audit", "export", "--store", str(db), *args],
+                             check=True, capture_output=True, text=True, timeout=60)
+        return [json.loads(line) for line in run.stdout.splitlines()]
+
+    def test_a_legitimate_prune_verifies_and_its_record_is_exported(self):
+        records = self.export(self.pruned)
+        self.assertEqual(records[0]["seq"], 51, "records 1-50 pruned, 51-55 wait for checkpoint 60")
+        prunes = [r for r in records if r["record"]["action"] == "retention-prune"]
+        self.assertEqual(len(prunes), 1, records[-3:])
+        prune = prunes[0]
+        self.assertEqual(prune["record"]["category"], "audit")
+        fields = prune["record"]["fields"]
+        self.assertEqual((fields["pruned_from"], fields["pruned_through"],
+                          fields["records_removed"], fields["anchor_checkpoint"]),
+                         (1, 50, 50, 50))
+        self.assertEqual(fields["retention_hours"], 184 * 24)
+        self.assertLess(fields["newest_removed"], fields["cutoff"])
+        rc, findings, out = verify(self.pruned, "--public-key", self.public_key)
+        self.assertEqual((rc, findings), (0, set()), out)
+        self.assertIn(f"starts at signed checkpoint 50 (records 1-50 removed by retention, "
+                      f"recorded at seq {prune['seq']})", out)
+        self.assertIn("INTACT", out)
+
+    def test_a_prefix_deleted_by_hand_up_to_a_checkpoint_is_tampering(self):
+        db = self.copy(self.fresh, "by-hand")
+        sqlite(db, "DELETE FROM records WHERE seq <= 30; DELETE FROM checkpoints WHERE seq < 30;")
+        rc, findings, out = verify(db, "--public-key", self.public_key)
+        self.assertEqual((rc, findings), (1, {("deleted", 1, 30)}), out)
+        self.assertIn("no intact retention-prune record covers them", out)
+        self.assertIn("NOT INTACT", out)
+
+    def test_deleting_beyond_what_retention_removed_is_tampering(self):
+        db = self.copy(self.pruned, "beyond")
+        sqlite(db, "DELETE FROM records WHERE seq <= 60; DELETE FROM checkpoints WHERE seq < 60;")
+        rc, findings, out = verify(db, "--public-key", self.public_key)
+        self.assertEqual((rc, findings), (1, {("deleted", 51, 60)}), out)
+
+
 class KillNine(unittest.TestCase):
     """A writer killed with SIGKILL keeps every record it reported committed (synchronous=FULL,
     WAL), and the chain goes on verifying across restarts."""
