@@ -2,12 +2,12 @@
 
 Everything lives in one temporary directory: an openssl CA (openssl ca, so certificates can be
 back-dated and revoked, CRLs dated at will and OCSP responses made for staples), optionally an
-intermediate CA under it, an `openssl s_server` collector for what rsyslog cannot do (TLS 1.0,
-OCSP stapling, stdin-driven disconnects), the collector's and wardgate's certificates, an rsyslogd started with
+intermediate CA under it, the collector's and wardgate's certificates, an rsyslogd started with
 its own configuration and pid file (never the system service) listening on loopback for TLS
 (mutual authentication, StreamDriver.AuthMode x509/name, PermitExpiredCerts off), plain TCP and
-UDP, each input written to its own file as the raw message. Every process started here is
-stopped by its PID.
+UDP, each input written to its own file as the raw message, and an `openssl s_server` collector
+for what rsyslog cannot do (TLS 1.0, OCSP stapling, session resumption). Every process started
+here is stopped by its PID.
 """
 
 import json
@@ -238,9 +238,8 @@ class Collector:
 
 class OpensslCollector:
     """`openssl s_server` as a TLS collector, for what rsyslog 8.2302 cannot do: offer only TLS
-    1.0, staple an OCSP response, drop the connection on demand (stdin "q") while offering
-    session resumption. Received records go to its output file; it does not ask for a client
-    certificate. Stopped by its PID."""
+    1.0, staple an OCSP response, offer session resumption (its default). Received records go
+    to its output file; it does not ask for a client certificate. Stopped by its PID."""
 
     def __init__(self, directory, name="s_server"):
         self.dir = Path(directory)
@@ -250,7 +249,7 @@ class OpensslCollector:
 
     def start(self, cert, key, *extra):
         with open(self.out, "ab") as out:
-            # stdin stays open: its EOF would end the session; "q" ends it on purpose.
+            # stdin stays open: its EOF would end the session.
             self.proc = subprocess.Popen(
                 ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(cert),
                  "-key", str(key), *map(str, extra)],
@@ -265,11 +264,6 @@ class OpensslCollector:
             return False
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def disconnect(self):
-        """Ends the current TLS connection (s_server's "q" command); new ones are accepted."""
-        self.proc.stdin.write(b"q\n")
-        self.proc.stdin.flush()
 
     def seqs(self):
         text = self.out.read_text(errors="replace") if self.out.exists() else ""

@@ -380,27 +380,34 @@ class SyslogExportTest(unittest.TestCase):
 
     def test_reconnect_after_collector_certificate_expired_is_refused_despite_resumption(self):
         # The collector offers resumption (session IDs and TLS 1.3 tickets, s_server's
-        # default). Its certificate expires while the link is up; when the connection drops,
-        # the next handshake must check the certificate again and refuse it.
+        # default). Its certificate expires while the link is up; wardgate then reconnects
+        # cleanly (new TLS files: here the same CA bundle written again), a moment where a
+        # client that resumes would skip the certificate checks. The handshake must refuse it.
         lifetime = 25
-        end = time.gmtime(time.time() + lifetime)
+        now = time.time()
         cert, key = self.pki.issue("server-short", L.COLLECTOR_NAME, "server_ext",
-                                   start=time.strftime("%Y%m%d%H%M%SZ", time.gmtime()),
-                                   end=time.strftime("%Y%m%d%H%M%SZ", end))
+                                   start=time.strftime("%Y%m%d%H%M%SZ", time.gmtime(now)),
+                                   end=time.strftime("%Y%m%d%H%M%SZ",
+                                                     time.gmtime(now + lifetime)))
+        live_ca = self.tmp / "live-ca.pem"
+        shutil.copy(self.pki.ca, live_ca)
         server = L.OpensslCollector(self.tmp)
-        server.start(cert, key)  # not -quiet: it reads its "q" command from stdin
+        server.start(cert, key, "-quiet")
         count = 100_000
         try:
-            d = self.driver().start("tls", server.port, count, rate=100, tls=self.tls)
+            d = self.driver().start("tls", server.port, count, rate=100,
+                                    tls=dict(self.tls, ca=live_ca))
             self.assertTrue(L.wait_for(lambda: d.status().get("cursor", 0) > 50, 20),
                             d.status())
             self.assertEqual(d.status()["handshake_successes"], 1)
-            time.sleep(max(0.0, time.mktime(end) - time.mktime(time.gmtime()) + 2))
-            server.disconnect()
+            time.sleep(max(0.0, now + lifetime + 2 - time.time()))
+            live_ca.unlink()
+            shutil.copy(self.pki.ca, live_ca)
             self.assertTrue(L.wait_for(
                 lambda: d.status().get("failures", {}).get("server-certificate-expired", 0) >= 1,
                 30), d.status())
             status = d.status()
+            self.assertGreaterEqual(status["tls_reloads"], 1, status)
             self.assertEqual(status["handshake_successes"], 1, status)
             self.assertFalse(status["connected"])
         finally:
