@@ -1,5 +1,6 @@
 #include "tls/ocsp_staple.h"
 
+#include <openssl/err.h>
 #include <openssl/ocsp.h>
 
 #include <memory>
@@ -22,6 +23,9 @@ using OcspPtr = std::unique_ptr<T, OcspFree>;
 constexpr long kValiditySkewSeconds = 300;
 
 int refuse(SSL* ssl, long verify_result, const std::string& why) {
+  // OCSP's own errors would come first in the queue and hide the handshake's reason
+  // (SSL_R_INVALID_STATUS_RESPONSE) from the classification.
+  ERR_clear_error();
   SSL_set_verify_result(ssl, verify_result);
   note_verify_detail(ssl, "stapled OCSP response: " + why);
   return 0;

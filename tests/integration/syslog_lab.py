@@ -134,12 +134,14 @@ class Pki:
         self._openssl(*args)
         return out
 
-    def ocsp_response(self, cert, out):
-        """A DER OCSP response about `cert` (one this CA issued), signed by the CA, saying what
-        the CA's database says (good or revoked): what a collector staples."""
+    def ocsp_response(self, cert, out, signer=None):
+        """A DER OCSP response about `cert` (one this CA issued) saying what the CA's database
+        says (good or revoked), signed by the CA or by `signer` (another Pki, to forge one):
+        what a collector staples."""
+        signer = signer or self
         self._openssl("ocsp", "-index", self.dir / "index.txt", "-CA", self.ca, "-rsigner",
-                      self.ca, "-rkey", self.dir / "ca.key", "-issuer", self.ca, "-cert", cert,
-                      "-ndays", "1", "-respout", out)
+                      signer.ca, "-rkey", signer.dir / "ca.key", "-issuer", self.ca, "-cert",
+                      cert, "-ndays", "1", "-respout", out)
         return out
 
     def sha256(self, cert):

@@ -378,6 +378,22 @@ class SyslogExportTest(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_stapled_ocsp_response_from_an_untrusted_signer_refused(self):
+        # A "good" staple signed by a CA wardgate does not trust must not count as an answer.
+        cert, key = self.pki.issue("server-forged", L.COLLECTOR_NAME, "server_ext")
+        other = L.Pki(self.tmp / "other-pki", cn="someone else")
+        forged = self.pki.ocsp_response(cert, self.tmp / "forged.der", signer=other)
+        server = L.OpensslCollector(self.tmp)
+        server.start(cert, key, "-status_file", forged, "-quiet")
+        count = 200
+        try:
+            d = self.driver().start("tls", server.port, count, tls=self.tls)
+            status = self.refused_by(d, "ocsp-response-invalid", count)
+            self.assertIn("signer not trusted", status["last_error"])
+            self.assertEqual(server.seqs(), [])
+        finally:
+            server.stop()
+
     def test_reconnect_after_collector_certificate_expired_is_refused_despite_resumption(self):
         # The collector offers resumption (session IDs and TLS 1.3 tickets, s_server's
         # default). Its certificate expires while the link is up; wardgate then reconnects
