@@ -50,6 +50,14 @@ LinkFailure from_tls(std::error_code ec) {
       return LinkFailure::kPinMismatch;
     case tls::Errc::kProtocolVersion:
       return LinkFailure::kProtocolVersion;
+    case tls::Errc::kVerificationSetup:
+      return LinkFailure::kTlsSetup;
+    case tls::Errc::kCrlExpired:
+      return LinkFailure::kCrlExpired;
+    case tls::Errc::kCrlMissing:
+      return LinkFailure::kCrlMissing;
+    case tls::Errc::kOcspResponseInvalid:
+      return LinkFailure::kOcspInvalid;
     default:
       return LinkFailure::kHandshakeOther;
   }
@@ -160,6 +168,14 @@ const char* to_string(LinkFailure failure) {
       return "handshake-timeout";
     case LinkFailure::kHandshakeOther:
       return "handshake-other";
+    case LinkFailure::kTlsSetup:
+      return "tls-setup";
+    case LinkFailure::kCrlExpired:
+      return "crl-expired";
+    case LinkFailure::kCrlMissing:
+      return "crl-missing";
+    case LinkFailure::kOcspInvalid:
+      return "ocsp-response-invalid";
     case LinkFailure::kWriteTimeout:
       return "write-timeout";
     case LinkFailure::kClosedByPeer:
@@ -195,6 +211,10 @@ bool is_handshake_failure(LinkFailure f) {
     case LinkFailure::kProtocolVersion:
     case LinkFailure::kHandshakeTimeout:
     case LinkFailure::kHandshakeOther:
+    case LinkFailure::kTlsSetup:
+    case LinkFailure::kCrlExpired:
+    case LinkFailure::kCrlMissing:
+    case LinkFailure::kOcspInvalid:
       return true;
     default:
       return false;
@@ -294,7 +314,11 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::connect() {
   if (m.tls) {
     const std::string& name = options_.server_name.empty() ? options_.host : options_.server_name;
     SSL* ssl = m.tls->native_handle();
-    tls::expect_peer_name(ssl, name);
+    std::string detail;
+    if (const std::error_code ec = tls::expect_peer_name(ssl, name, detail)) {
+      close();
+      co_return LinkError{from_tls(ec), detail};
+    }
     const auto remaining =
         std::max(std::chrono::milliseconds(1),
                  options_.connect_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -314,6 +338,10 @@ asio::awaitable<std::optional<LinkError>> SyslogLink::connect() {
       }
       close();
       co_return e;
+    }
+    if (const std::error_code ec = tls::check_full_handshake(ssl, detail)) {
+      close();
+      co_return LinkError{from_tls(ec), detail};
     }
     if (!options_.pinned_sha256.empty()) {
       const std::string hex = tls::peer_sha256(ssl);

@@ -5,8 +5,11 @@
 //
 // TLS (tls/): a fresh OpenSSL context per connect() reads the client certificate, key, CA bundle
 // and optional CRL from disk, so replaced files take effect at the next connection without a
-// restart. TLS >= 1.2, the collector's certificate must chain to the CA bundle and match
-// server_name (SNI and RFC 6125 host name check), optionally its SHA-256 fingerprint is pinned.
+// restart. TLS >= 1.2, the collector's certificate must chain to the CA bundle (every
+// certificate of the chain checked against the CRL file when given, and against a stapled OCSP
+// response when the collector sends one) and match server_name (SNI and RFC 6125 host name
+// check), optionally its SHA-256 fingerprint is pinned. Every connection makes a full handshake:
+// no session resumption, which would skip those checks.
 // Half-open connections: TCP keepalive, TCP_USER_TIMEOUT (written bytes not acknowledged in
 // time fail the socket) and a deadline on every write.
 #include <utility>
@@ -71,6 +74,10 @@ enum class LinkFailure : std::uint8_t {
   kProtocolVersion,
   kHandshakeTimeout,
   kHandshakeOther,
+  kTlsSetup,     // OpenSSL refused a verification setting (the peer name, CRL checks): fail closed
+  kCrlExpired,   // a CRL for the collector's chain is past its nextUpdate: fetch a current one
+  kCrlMissing,   // the CRL file lacks the CRL of a CA in the collector's chain
+  kOcspInvalid,  // the collector stapled an OCSP response that is not trusted, current, "good"
   kWriteTimeout,
   kClosedByPeer,
   kStopping,         // the exporter was asked to stop

@@ -22,15 +22,24 @@ struct ContextOptions {
   bool require_peer_certificate = true;
 };
 
-// TLS >= 1.2, no compression, the own certificate chain and its key (checked to match), peers
-// verified against ca_bundle and, when given, crl_file. Null with `ec` (tls::Errc, local
-// credentials) and `detail` naming the file when a file cannot be used.
+// TLS >= 1.2, no compression, no session resumption, the own certificate chain and its key
+// (checked to match), peers verified against ca_bundle and, when given, crl_file: every
+// certificate of the peer's chain (intermediate CAs too) needs a current CRL from its issuer in
+// that file. A client asks for a stapled OCSP response and refuses a bad or "revoked" one
+// (ocsp_staple.h). Null with `ec` and `detail` when a file cannot be used (local credentials) or
+// OpenSSL refuses a verification setting (kVerificationSetup): never a context that checks less.
 std::unique_ptr<boost::asio::ssl::context> make_context(const TlsFiles& files,
                                                         const ContextOptions& options,
                                                         std::error_code& ec, std::string& detail);
 
 // Client side: the name the server's certificate must carry (RFC 6125 host name check, or an IP
-// address), also sent as SNI when it is a name.
-void expect_peer_name(SSL* ssl, const std::string& name);
+// address), also sent as SNI when it is a name. kVerificationSetup with `detail` when OpenSSL
+// does not take it (empty, an embedded NUL, an SNI name over 255 bytes, an IPv6 scope): the
+// handshake must not go on without the check.
+std::error_code expect_peer_name(SSL* ssl, const std::string& name, std::string& detail);
+
+// After a handshake: kSessionResumed for a resumed session, whose peer chain OpenSSL did not
+// verify again (expiry, CRL, OCSP). make_context disables resumption; this keeps it that way.
+std::error_code check_full_handshake(const SSL* ssl, std::string& detail);
 
 }  // namespace wardgate::tls

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include "common/error_category.h"
+#include "tls/verify_detail.h"
 
 namespace wardgate::tls {
 namespace {
@@ -47,6 +48,16 @@ const char* describe(Errc e) {
       return "TLS protocol version";
     case Errc::kHandshakeFailed:
       return "TLS handshake failed";
+    case Errc::kVerificationSetup:
+      return "TLS verification could not be set up";
+    case Errc::kCrlExpired:
+      return "CRL expired";
+    case Errc::kCrlMissing:
+      return "no CRL for a certificate of the peer's chain";
+    case Errc::kOcspResponseInvalid:
+      return "stapled OCSP response unusable";
+    case Errc::kSessionResumed:
+      return "resumed TLS session refused";
   }
   return "";
 }
@@ -68,6 +79,10 @@ Errc from_verify_result(long v) {
       return Errc::kNameMismatch;
     case X509_V_ERR_CERT_REVOKED:
       return Errc::kPeerCertificateRevoked;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return Errc::kCrlExpired;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return Errc::kCrlMissing;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
@@ -109,8 +124,16 @@ std::error_code classify_ssl_error(const boost::system::error_code& ec, const SS
   switch (reason) {
     case SSL_R_CERTIFICATE_VERIFY_FAILED: {
       const long v = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
-      detail = std::string("peer certificate: ") + X509_verify_cert_error_string(v);
+      const std::string noted = verify_detail(ssl);
+      detail = "peer certificate: " + (noted.empty() ? X509_verify_cert_error_string(v) : noted);
       return from_verify_result(v);
+    }
+    case SSL_R_INVALID_STATUS_RESPONSE: {
+      const long v = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+      detail = verify_detail(ssl);
+      if (detail.empty()) detail = text;
+      return v == X509_V_ERR_CERT_REVOKED ? Errc::kPeerCertificateRevoked
+                                          : Errc::kOcspResponseInvalid;
     }
     case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
       detail = "the peer says our certificate expired: " + text;

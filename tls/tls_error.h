@@ -29,7 +29,12 @@ enum class Errc {
   kNameMismatch,
   kPinMismatch,
   kProtocolVersion,
-  kHandshakeFailed,  // any other reason OpenSSL gives
+  kHandshakeFailed,      // any other reason OpenSSL gives
+  kVerificationSetup,    // OpenSSL refused a verification setting: nothing is sent unchecked
+  kCrlExpired,           // a CRL for the peer's chain is past its nextUpdate
+  kCrlMissing,           // no CRL from the issuer of a certificate of the peer's chain
+  kOcspResponseInvalid,  // a stapled OCSP response that cannot be trusted or is not "good"
+  kSessionResumed,       // a resumed session: the peer's chain was not verified again
 };
 
 const std::error_category& tls_category() noexcept;
@@ -41,8 +46,9 @@ inline std::error_code make_error_code(Errc e) noexcept {
 bool is_local_credentials_error(std::error_code ec);
 
 // The reason of a failed TLS operation (Boost.Asio's SSL error category): the peer's alert or
-// our verification of its certificate (from `ssl`, may be null), with OpenSSL's words in
-// `detail`. An empty error_code if `ec` is not a TLS error (a socket error, end of file).
+// our verification of its certificate (from `ssl`, may be null), with OpenSSL's words and the
+// certificate of the chain concerned in `detail`. An empty error_code if `ec` is not a TLS error (a
+// socket error, end of file).
 std::error_code classify_ssl_error(const boost::system::error_code& ec, const SSL* ssl,
                                    std::string& detail);
 

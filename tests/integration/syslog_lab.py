@@ -1,16 +1,19 @@
 """syslog_lab: a real rsyslog collector and a test PKI for the syslog exporter's tests.
 
 Everything lives in one temporary directory: an openssl CA (openssl ca, so certificates can be
-back-dated and revoked), the collector's and wardgate's certificates, an rsyslogd started with
+back-dated and revoked, CRLs dated at will and OCSP responses made for staples), optionally an
+intermediate CA under it, the collector's and wardgate's certificates, an rsyslogd started with
 its own configuration and pid file (never the system service) listening on loopback for TLS
 (mutual authentication, StreamDriver.AuthMode x509/name, PermitExpiredCerts off), plain TCP and
-UDP, each input written to its own file as the raw message. Every process started here is
-stopped by its PID.
+UDP, each input written to its own file as the raw message, and an `openssl s_server` collector
+for what rsyslog cannot do (TLS 1.0, OCSP stapling, session resumption). Every process started
+here is stopped by its PID.
 """
 
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +52,11 @@ extendedKeyUsage = serverAuth
 [ client_ext ]
 subjectAltName = DNS:{client}
 extendedKeyUsage = clientAuth
+[ ca_ext ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 """
 
 
@@ -65,17 +73,23 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 class Pki:
-    """A CA in `dir` issuing collector and client certificates with openssl."""
+    """A CA in `dir` issuing collector and client certificates with openssl: a root CA, or an
+    intermediate CA issued by `parent` (a Pki)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, parent=None, cn="wardgate test CA"):
         self.dir = Path(directory)
         (self.dir / "newcerts").mkdir(parents=True, exist_ok=True)
         (self.dir / "index.txt").write_text("")
         (self.dir / "serial").write_text("1000\n")
         (self.dir / "crlnumber").write_text("1000\n")
-        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                      "-nodes", "-keyout", self.dir / "ca.key", "-out", self.dir / "ca.pem",
-                      "-days", "3650", "-subj", "/CN=wardgate test CA")
+        if parent is None:
+            self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                          "-nodes", "-keyout", self.dir / "ca.key", "-out", self.dir / "ca.pem",
+                          "-days", "3650", "-subj", f"/CN={cn}")
+        else:
+            cert, key = parent.issue(self.dir.name, cn, "ca_ext", days=3000)
+            shutil.copy(cert, self.dir / "ca.pem")
+            shutil.copy(key, self.dir / "ca.key")
         self.ca = self.dir / "ca.pem"
 
     def _openssl(self, *args):
@@ -86,13 +100,16 @@ class Pki:
         path.write_text(CA_CONFIG.format(dir=self.dir, san=san, client=CLIENT_NAME))
         return path
 
-    def issue(self, name, cn, kind, san=COLLECTOR_NAME, start=None, end=None, days=365):
-        """Issues name.pem / name.key; kind "server_ext" or "client_ext"; start/end as
-        YYYYMMDDHHMMSSZ to back-date. Returns (cert path, key path)."""
+    def issue(self, name, cn, kind, san=COLLECTOR_NAME, start=None, end=None, days=365,
+              rsa=False):
+        """Issues name.pem / name.key; kind "server_ext", "client_ext" or "ca_ext"; start/end as
+        YYYYMMDDHHMMSSZ to back-date; rsa: an RSA key (TLS 1.0 RSA key transport) instead of
+        P-256. Returns (cert path, key path)."""
         key = self.dir / f"{name}.key"
         csr = self.dir / f"{name}.csr"
         cert = self.dir / f"{name}.pem"
-        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        keyopts = (["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        self._openssl("req", "-newkey", *keyopts, "-nodes",
                       "-keyout", key, "-out", csr, "-subj", f"/CN={cn}")
         args = ["ca", "-batch", "-notext", "-config", self._config(san), "-in", csr, "-out",
                 cert, "-extensions", kind]
@@ -106,8 +123,25 @@ class Pki:
     def revoke(self, cert):
         self._openssl("ca", "-config", self._config(COLLECTOR_NAME), "-revoke", cert)
 
-    def crl(self, out):
-        self._openssl("ca", "-gencrl", "-config", self._config(COLLECTOR_NAME), "-out", out)
+    def crl(self, out, last_update=None, next_update=None):
+        """This CA's CRL of the certificates revoked so far; last/next_update as
+        YYYYMMDDHHMMSSZ (an expired CRL), else valid for 30 days from now."""
+        args = ["ca", "-gencrl", "-config", self._config(COLLECTOR_NAME), "-out", out]
+        if last_update:
+            args += ["-crl_lastupdate", last_update]
+        if next_update:
+            args += ["-crl_nextupdate", next_update]
+        self._openssl(*args)
+        return out
+
+    def ocsp_response(self, cert, out, signer=None):
+        """A DER OCSP response about `cert` (one this CA issued) saying what the CA's database
+        says (good or revoked), signed by the CA or by `signer` (another Pki, to forge one):
+        what a collector staples."""
+        signer = signer or self
+        self._openssl("ocsp", "-index", self.dir / "index.txt", "-CA", self.ca, "-rsigner",
+                      signer.ca, "-rkey", signer.dir / "ca.key", "-issuer", self.ca, "-cert",
+                      cert, "-ndays", "1", "-respout", out)
         return out
 
     def sha256(self, cert):
@@ -202,6 +236,52 @@ class Collector:
     def output(self, name):
         path = self.dir / f"{name}.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+class OpensslCollector:
+    """`openssl s_server` as a TLS collector, for what rsyslog 8.2302 cannot do: offer only TLS
+    1.0, staple an OCSP response, offer session resumption (its default). Received records go
+    to its output file; it does not ask for a client certificate. Stopped by its PID."""
+
+    def __init__(self, directory, name="s_server"):
+        self.dir = Path(directory)
+        self.port = free_port()
+        self.out = self.dir / f"{name}.out"
+        self.proc = None
+
+    def start(self, cert, key, *extra):
+        with open(self.out, "ab") as out:
+            # stdin stays open: its EOF would end the session.
+            self.proc = subprocess.Popen(
+                ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(cert),
+                 "-key", str(key), *map(str, extra)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+        if not wait_for(self._listening, 10):
+            self.stop()
+            raise RuntimeError("s_server did not start: " + self.out.read_text(errors="replace"))
+        return self
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            return False
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def seqs(self):
+        text = self.out.read_text(errors="replace") if self.out.exists() else ""
+        return [int(m) for m in SEQ_RE.findall(text)]
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.proc is not None:
+            self.proc.stdin.close()
+        self.proc = None
 
 
 SEQ_RE = re.compile(r'\[wardgate@32473 seq="(\d+)"')
