@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,7 +13,7 @@ namespace wardgate::audit {
 namespace {
 
 std::shared_ptr<spdlog::sinks::sink> sink_for(const std::string& target) {
-  if (target == "stderr") return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (target == "stderr") return stderr_line_sink();
   // Created here first so that the file gets 0640 (it may hold patient identifiers) rather than
   // whatever the umask leaves from spdlog's fopen.
   const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

@@ -2,7 +2,11 @@
 
 #include <pthread.h>
 #include <spdlog/details/log_msg.h>
+#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <condition_variable>
 #include <deque>
@@ -165,7 +169,33 @@ class QueuedSink final : public spdlog::sinks::base_sink<std::mutex> {
   LineQueue queue_;
 };
 
+class StderrLineSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    // One lock for every sink on fd 2 (the mirror's and the operational log's writers), so
+    // lines longer than PIPE_BUF do not interleave.
+    static std::mutex fd2;
+    const std::lock_guard lock(fd2);
+    const char* p = formatted.data();
+    std::size_t left = formatted.size();
+    while (left > 0) {
+      const ssize_t n = ::write(STDERR_FILENO, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // stderr closed or failing: nothing else to tell it to
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  void flush_() override {}
+};
+
 }  // namespace
+
+std::shared_ptr<spdlog::sinks::sink> stderr_line_sink() {
+  return std::make_shared<StderrLineSink>();
+}
 
 std::shared_ptr<spdlog::sinks::sink> queued_sink(std::shared_ptr<spdlog::sinks::sink> target,
                                                  std::size_t capacity) {

@@ -57,4 +57,9 @@ class LineQueue {
 std::shared_ptr<spdlog::sinks::sink> queued_sink(std::shared_ptr<spdlog::sinks::sink> target,
                                                  std::size_t capacity);
 
+// Writes each line to file descriptor 2 with write(2), not through stdio: a writer blocked on a
+// full pipe then holds no lock that exit() needs (stdio's stderr lock, which exit takes to flush
+// std::cerr), so the process still ends when a LineQueue left its writer behind.
+std::shared_ptr<spdlog::sinks::sink> stderr_line_sink();
+
 }  // namespace wardgate::audit
