@@ -1,6 +1,7 @@
 #include "audit/logging_sink_queue.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <spdlog/details/log_msg.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
@@ -90,6 +91,11 @@ LineQueue::LineQueue(std::shared_ptr<spdlog::sinks::sink> target, std::size_t ca
   state_->drop_line = std::move(drop_line);
   writer_ = std::thread([state = state_] {
     pthread_setname_np(pthread_self(), "log-writer");
+    // May start before the process blocks SIGTERM for its sigwait (setup_logging comes first):
+    // signals are never this thread's to take.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
     state->run();
   });
 }
