@@ -5,7 +5,7 @@ security alert that says why, and still verifies. And with room on the disk, the
 `wardgate run` are in the store, also after wardgate was killed with SIGKILL and started again.
 
 Event floods (issue 13, item 3), AuditEventFloods: one device's flood of events (an association
-looping 3000 C-ECHOs, an MLLP frame of thousands of messages) is held to its audit.event_budget and
+looping 20000 C-ECHOs, an MLLP frame of thousands of messages) is held to its audit.event_budget and
 counted into event-flood-summary records while another device's association is audited in full;
 a record queue that overflows (audit.store.queue_capacity 16) makes the store degraded, so
 fail-closed refuses new associations until it has drained, and the overflow is recorded; and a
@@ -119,6 +119,11 @@ class AuditFailClosed(LabTestCase):
 PY = "/usr/bin/python3"
 ENGINE_PORT = 2575
 ECHOES = 3000
+# The flood of the budget test: long enough (a few seconds) that the US's association surely
+# overlaps it.
+FLOOD_ECHOES = 20000
+US_ECHOES = 50  # within the budget's burst
+US_PORT = 11112
 
 # The monitor: for --seconds (or once), one MLLP frame holding --messages ORU^R01 messages (each
 # its own MSH), then waits for the engine's ACK of the frame.
@@ -155,6 +160,10 @@ class AuditEventFloods(LabTestCase):
     def set_up_lab(cls, lab):
         cls.storescp = lab.start("pacs", ["storescp", "-dhl", "-aet", "PACS", "104"],
                                  ready_port=104)
+        # storescp serves one association at a time: the US gets a PACS port of its own
+        # (intercepted as the qr-dicom service), so that it waits on wardgate only.
+        cls.storescp_us = lab.start("pacs", ["storescp", "-dhl", "-aet", "PACS", str(US_PORT)],
+                                    ready_port=US_PORT)
         cls.engine = lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
                                        "--port", ENGINE_PORT, "--out", lab.workdir / "engine.jsonl",
                                        "--max-seconds", "900"],
@@ -183,10 +192,10 @@ class AuditEventFloods(LabTestCase):
         return self.lab.run(role, argv + [self.lab.ip("pacs"), "104"], timeout=timeout,
                             check=False)
 
-    def echo_loop(self, role, aet, repeat):
+    def echo_loop(self, role, aet, repeat, port=104):
         """An association of `repeat` C-ECHOs, started in the background."""
         return self.lab.start(role, ["echoscu", "-to", "5", "-td", "20", "-aet", aet, "-aec",
-                                     "PACS", "--repeat", str(repeat), self.lab.ip("pacs"), "104"])
+                                     "PACS", "--repeat", str(repeat), self.lab.ip("pacs"), port])
 
     def hl7_flood(self, messages, seconds=0):
         return self.lab.start("mon", [PY, self.flood_py, "--host", self.lab.ip("hl7"), "--port",
@@ -223,28 +232,33 @@ class AuditEventFloods(LabTestCase):
         gw = self.start_gw(self.config("budget", {"events_per_second": 20, "burst": 100,
                                                   "summary_interval_s": 2}), "budget")
         try:
-            ct = self.echo_loop("ct", "CT01", ECHOES)
+            ct = self.echo_loop("ct", "CT01", FLOOD_ECHOES)
+            # The other device's association, while the CT's loop runs.
+            us = self.echo_loop("us", "US01", US_ECHOES, port=US_PORT)
             monitor = self.hl7_flood(5000)
-            # The other device's association, while the CT's loop is still running.
-            us = self.echo("us", "US01")
-            self.assertEqual(us.returncode, 0, us.stderr.decode(errors="replace") + gw.log())
-            self.assertTrue(ct.running(), "the CT's loop ended before the US associated: "
-                            "the test did not overlap them")
+            self.assertEqual(us.popen.wait(timeout=600), 0, us.log() + gw.log())
             self.assertEqual(ct.popen.wait(timeout=600), 0, ct.log() + gw.log())
             self.assertEqual(monitor.popen.wait(timeout=120), 0, monitor.log() + gw.log())
         finally:
             self.assertEqual(gw.stop(timeout=30), 0, gw.log())
         records = self.export(store)
         us_actions = [r["action"] for r in records if r["device"] == "us"]
-        for action in ("association-requested", "association-accepted", "operation",
-                       "association-released"):
+        for action in ("association-requested", "association-accepted", "association-released"):
             self.assertIn(action, us_actions, us_actions)
+        self.assertEqual(us_actions.count("operation"), US_ECHOES, "each of the US's C-ECHOs")
         self.assertNotIn("event-flood-summary", us_actions)
+        # ... and they overlapped the CT's flood: the US associated before the CT's last event
+        # beyond its budget.
+        us_accepted = next(r["time"] for r in records
+                           if r["device"] == "us" and r["action"] == "association-accepted")
+        ct_flood_end = max(r["fields"]["last_suppressed"] for r in records
+                           if r["device"] == "ct" and r["action"] == "event-flood-summary")
+        self.assertLess(us_accepted, ct_flood_end)
         # Nothing lost without being counted: every C-ECHO of the CT and every message of the
         # monitor's frame is stored or counted in a summary, and most were summarised.
         one_by_one, summarised = self.counted(records, "ct", "dicom", "operation")
-        self.assertEqual(one_by_one + summarised, ECHOES, (one_by_one, summarised))
-        self.assertGreater(summarised, ECHOES // 2)
+        self.assertEqual(one_by_one + summarised, FLOOD_ECHOES, (one_by_one, summarised))
+        self.assertGreater(summarised, FLOOD_ECHOES // 2)
         one_by_one, summarised = self.counted(records, "monitor", "hl7", "message")
         self.assertEqual(one_by_one + summarised, 5000, (one_by_one, summarised))
         self.assertLessEqual(one_by_one, 200)
