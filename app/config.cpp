@@ -45,6 +45,7 @@ AuditConfig read_audit(const nlohmann::json* j) {
   if (j == nullptr) return c;
   ObjectReader r(*j, "audit");
   c.options = audit::read_audit_options(r);
+  c.budget = audit::read_event_budget_section(r.member("event_budget"));
   c.store = store::read_store_section(r.member("store"));
   c.exports = exporter::read_export_section(r.member("export"));
   r.reject_unknown_keys();

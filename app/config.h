@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "audit/audit_section.h"
+#include "audit/event_budget_section.h"
 #include "common/json_reader.h"
 #include "export/syslog_exporter.h"
 #include "inspect/dicom_section.h"
@@ -27,6 +28,7 @@ using common::ConfigError;
 
 struct AuditConfig {
   audit::AuditOptions options;                     // log mirror, patient-data protection
+  audit::EventBudgetOptions budget;                // audit.event_budget
   store::StoreOptions store;                       // audit.store
   std::vector<exporter::ExporterOptions> exports;  // audit.export[]: one exporter each
 };

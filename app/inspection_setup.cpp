@@ -13,10 +13,17 @@ AuditPipeline make_audit_pipeline(const Config& config, common::MetricsRegistry&
   p.store = std::make_unique<store::AuditStore>(std::move(store_options));
   std::vector<audit::AuditSink*> sinks{p.store.get()};
   if (config.audit.options.log != "off") {
-    p.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);
+    audit::LoggingSinkOptions log_options;
+    log_options.appliance_id = config.appliance_id;
+    log_options.metrics = &metrics;
+    p.log = std::make_unique<audit::LoggingSink>(config.audit.options.log, log_options);
     sinks.push_back(p.log.get());
   }
-  p.sink = std::make_unique<audit::FanoutSink>(std::move(sinks));
+  p.fanout = std::make_unique<audit::FanoutSink>(std::move(sinks));
+  p.sink =
+      std::make_unique<audit::EventBudgetSink>(config.audit.budget, config.appliance_id, *p.fanout,
+                                               common::SystemClock::instance(), metrics);
+  p.sink->start_timer();
   return p;
 }
 

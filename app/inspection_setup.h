@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/config.h"
+#include "audit/event_budget.h"
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
@@ -18,9 +19,11 @@
 namespace wardgate::app {
 
 struct AuditPipeline {
-  std::unique_ptr<store::AuditStore> store;  // where every event is kept
-  std::unique_ptr<audit::LoggingSink> log;   // audit.log mirror; null when "off"
-  std::unique_ptr<audit::FanoutSink> sink;   // what every module records to
+  std::unique_ptr<store::AuditStore> store;   // where every event is kept
+  std::unique_ptr<audit::LoggingSink> log;    // audit.log mirror; null when "off"
+  std::unique_ptr<audit::FanoutSink> fanout;  // the store and the mirror
+  // What every module records to: each device's events within its budget, the rest summarised.
+  std::unique_ptr<audit::EventBudgetSink> sink;
 };
 
 // `metrics` receives the store's metrics; it must outlive the pipeline.

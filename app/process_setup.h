@@ -1,6 +1,7 @@
 #pragma once
 // What every long-running subcommand (`run`, `tunnel up`) sets up for its process: the
-// operational log (spdlog to stderr, i.e. the journal; audit events go to the audit store), and
+// operational log (spdlog to stderr, i.e. the journal, through a bounded queue and a writer
+// thread; audit events go to the audit store), and
 // SIGINT/SIGTERM blocked so the main thread can take them with sigwait.
 #include <csignal>
 #include <string>

@@ -210,6 +210,7 @@ int run_command(const std::string& path) {
     spdlog::info("totals {}: {} sessions, {} bytes from devices, {} bytes to devices", service,
                  t.sessions, t.bytes_from_device, t.bytes_to_device);
   }
+  audit.sink->emit_due(/*all=*/true);  // the flood summaries of windows still open
   audit.store->flush();
   exports.stop();  // cursors saved: what was not carried yet goes out after the next start
   spdlog::info(

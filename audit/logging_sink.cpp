@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,7 +13,7 @@ namespace wardgate::audit {
 namespace {
 
 std::shared_ptr<spdlog::sinks::sink> sink_for(const std::string& target) {
-  if (target == "stderr") return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (target == "stderr") return stderr_line_sink();
   // Created here first so that the file gets 0640 (it may hold patient identifiers) rather than
   // whatever the umask leaves from spdlog's fopen.
   const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -31,24 +30,37 @@ std::shared_ptr<spdlog::sinks::sink> sink_for(const std::string& target) {
 
 }  // namespace
 
-LoggingSink::LoggingSink(const std::string& target) : LoggingSink(sink_for(target)) {}
+LoggingSink::LoggingSink(const std::string& target, LoggingSinkOptions options)
+    : LoggingSink(sink_for(target), std::move(options)) {}
 
-LoggingSink::LoggingSink(std::shared_ptr<spdlog::sinks::sink> sink)
-    // Not registered in spdlog's registry: the name is for error messages, and several sinks
-    // (tests) may coexist.
-    : logger_(std::make_shared<spdlog::logger>("audit", std::move(sink))) {
-  logger_->set_pattern("%v");
-  logger_->set_level(spdlog::level::info);
-  // Each event is flushed as it is written, so that a file being followed (tail -f) shows it.
-  logger_->flush_on(spdlog::level::info);
+LoggingSink::LoggingSink(std::shared_ptr<spdlog::sinks::sink> sink, LoggingSinkOptions options) {
+  if (options.metrics != nullptr) {
+    dropped_metric_ = &options.metrics->counter(
+        "wardgate_audit_log_lines_dropped_total",
+        "audit.log mirror lines dropped because the destination did not keep up.");
+  }
+  // The line is written as it is (canonical JSON), one per event; the writer flushes after each
+  // batch, so that a file being followed (tail -f) shows it.
+  sink->set_pattern("%v");
+  queue_ = std::make_unique<LineQueue>(std::move(sink), options.queue_lines,
+                                       [appliance = options.appliance_id](const DroppedLines& d) {
+                                         Event e = make_event(
+                                             appliance, appliance, "audit", "log-lines-dropped",
+                                             Outcome::kWarning, Severity::kWarning);
+                                         e.fields.set("lines_dropped", d.count);
+                                         e.fields.set("first_dropped", format_time(d.first));
+                                         e.fields.set("last_dropped", format_time(d.last));
+                                         return to_json(e);
+                                       });
 }
 
 LoggingSink::~LoggingSink() = default;
 
 void LoggingSink::record(Event event) {
-  const std::string line = to_json(event);
-  logger_->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
   recorded_.fetch_add(1, std::memory_order_relaxed);
+  if (!queue_->push(to_json(event)) && dropped_metric_ != nullptr) dropped_metric_->inc();
 }
+
+bool LoggingSink::flush(std::chrono::milliseconds timeout) { return queue_->flush(timeout); }
 
 }  // namespace wardgate::audit

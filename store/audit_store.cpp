@@ -19,6 +19,9 @@ constexpr std::uint64_t kMiB = 1u << 20;
 // Events moved from the queue at a time: small enough that the group-commit deadline is checked
 // often, large enough that the queue lock is taken rarely.
 constexpr std::size_t kTakeChunk = 1024;
+// A queue overflow ends (and the store stops being degraded) only after this long without a drop:
+// a flood that keeps the queue at its edge is one degraded episode, not a flapping state.
+constexpr std::chrono::seconds kOverflowQuiet{1};
 
 }  // namespace
 
@@ -49,7 +52,12 @@ AuditStore::AuditStore(StoreOptions options)
                                "Records deleted by audit store retention.")),
       degraded_gauge_(metrics_.gauge(
           "wardgate_audit_store_degraded",
-          "1 while the audit store is not keeping events (disk low or store error).")),
+          "1 while the audit store is not keeping events (disk low, store error or queue "
+          "overflow).")),
+      queue_overflows_(metrics_.counter(
+          "wardgate_audit_store_queue_overflows_total",
+          "Times the audit store's queue was full and dropped events (each time degraded until "
+          "the writer drained it).")),
       signer_(options_.signing_key_file),
       queue_(options_.queue_capacity),
       disk_(options_.path, options_.min_free_bytes, options_.free_bytes) {
@@ -99,11 +107,21 @@ void AuditStore::record(audit::Event event) {
   }
   // The encoding is made here, on the recording thread, so the single writer only hashes and
   // inserts.
-  if (!queue_.push(PendingRecord::of(event))) {
-    records_lost_.inc();
-    return;
+  switch (queue_.push(PendingRecord::of(event))) {
+    case RecordQueue::Push::kQueued:
+      recorded_.inc();
+      return;
+    case RecordQueue::Push::kOverflowStarted:
+      // Degraded before the loss is counted, as in store_failed().
+      update_degraded();
+      std::atomic_thread_fence(std::memory_order_release);
+      queue_overflows_.inc();
+      records_lost_.inc();
+      return;
+    case RecordQueue::Push::kDropped:
+      records_lost_.inc();
+      return;
   }
-  recorded_.inc();
 }
 
 bool AuditStore::flush(std::chrono::milliseconds timeout) { return queue_.flush(timeout); }
@@ -115,9 +133,42 @@ audit::Event AuditStore::store_event(std::string action, audit::Outcome outcome,
 }
 
 void AuditStore::update_degraded() {
-  const bool degraded = store_failing_ || disk_.refusing();
+  // Under the lock the last caller reads every input after its own change, so a recording
+  // thread starting an overflow and the writer ending one cannot leave a stale answer behind.
+  const std::lock_guard lock(degraded_mutex_);
+  const bool degraded = store_failing_ || disk_.refusing() || queue_.overflowing();
   degraded_.store(degraded, std::memory_order_release);
   degraded_gauge_.set(degraded ? 1.0 : 0.0);
+}
+
+void AuditStore::end_queue_overflow(bool stopping) {
+  // Caught up: the queue is back to half its capacity at most, and quiet; at shutdown the
+  // episode is recorded as it stands.
+  const auto ended =
+      stopping ? queue_.end_overflow(queue_.capacity(), std::chrono::steady_clock::duration{0})
+               : queue_.end_overflow(queue_.capacity() / 2, kOverflowQuiet);
+  if (!ended) return;
+  update_degraded();
+  const auto time_of = [](std::int64_t us) {
+    return audit::format_time(std::chrono::system_clock::time_point(std::chrono::microseconds(us)));
+  };
+  spdlog::warn(
+      "audit store {}: the event queue (audit.store.queue_capacity {}) overflowed: {} events "
+      "dropped between {} and {} ({})",
+      options_.path, queue_.capacity(), ended->dropped, time_of(ended->first_us),
+      time_of(ended->last_us), to_string(options_.on_failure));
+  audit::Event e = store_event("security-alert", audit::Outcome::kFailure, audit::Severity::kAlert);
+  e.fields.set("alert", "queue-overflow");
+  e.fields.set("records_dropped", ended->dropped);
+  e.fields.set("first_dropped", time_of(ended->first_us));
+  e.fields.set("last_dropped", time_of(ended->last_us));
+  e.fields.set("queue_capacity", static_cast<std::uint64_t>(queue_.capacity()));
+  e.fields.set("on_failure", to_string(options_.on_failure));
+  notices_.push_back(std::move(e));
+  audit::Event r =
+      store_event("store-recovered", audit::Outcome::kSuccess, audit::Severity::kNotice);
+  r.fields.set("reason", "queue-overflow");
+  notices_.push_back(std::move(r));
 }
 
 void AuditStore::check_health() {
@@ -372,6 +423,7 @@ void AuditStore::writer_loop() {
     const auto wait = retrying ? options_.retry_interval : options_.health_interval;
     const bool stop =
         queue_.wait_and_take(batch, std::min(kTakeChunk, options_.max_batch), wait, !retrying);
+    if (queue_.overflowing()) end_queue_overflow(stop);
     const auto now = Clock::now();
     if (now - last_health_ >= options_.health_interval) {
       last_health_ = now;

@@ -6,9 +6,10 @@
 //
 // record() never waits on the disk: it moves the event into the queue, or, if the queue is full
 // or the store is refusing events (disk below min_free, store error), counts it as lost. Lost
-// records, a low disk and store errors are themselves recorded as security alerts as soon as the
-// store can write again; under FailureMode::kFailClosed accepting_clinical_traffic() is false
-// while the store cannot keep what it is given.
+// records, a low disk, store errors and queue overflows are themselves recorded as security
+// alerts as soon as the store can write again; under FailureMode::kFailClosed
+// accepting_clinical_traffic() is false while the store cannot keep what it is given: disk low,
+// a failing transaction, or a queue that overflowed and has not drained yet.
 //
 // This class runs the writer thread and wires the parts, each in a file of its own: the queue
 // (record_queue.h), the chain and checkpoints (chain_writer.h), disk health (disk_health.h),
@@ -104,7 +105,7 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
     return options_.on_failure == FailureMode::kFailOpen ||
            !degraded_.load(std::memory_order_acquire);
   }
-  // Not keeping events (disk low or store error), whatever the failure mode.
+  // Not keeping events (disk low, store error or queue overflow), whatever the failure mode.
   bool degraded() const { return degraded_.load(std::memory_order_acquire); }
   // The registry holding the store's metrics (the one in StoreOptions, or the store's own).
   const common::MetricsRegistry& metrics() const { return metrics_; }
@@ -125,7 +126,11 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   void check_clock();     // a wall-clock jump found is recorded at once
   void record_clock_event(const ClockEvent& c);
   void store_failed(const std::string& detail);
+  // Publishes degraded_ from the three states; called by whichever thread changed one of them.
   void update_degraded();
+  // Writer thread: ends a queue overflow once the writer caught up (or the store is stopping),
+  // and records it.
+  void end_queue_overflow(bool stopping);
   audit::Event store_event(std::string action, audit::Outcome outcome,
                            audit::Severity severity) const;
 
@@ -141,6 +146,7 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   common::Counter& store_errors_;
   common::Counter& pruned_;  // records deleted by retention since start
   common::Gauge& degraded_gauge_;
+  common::Counter& queue_overflows_;  // episodes of a full queue
   CheckpointSigner signer_;
   // The writer thread's connection, and prune_now()'s and save_cursor()'s under write_mutex_.
   std::unique_ptr<Database> writer_db_;
@@ -158,10 +164,11 @@ class AuditStore : public audit::AuditSink, public RecordSource, public CursorSt
   std::chrono::steady_clock::time_point last_prune_;
   std::vector<audit::Event> notices_;  // the store's own events, written first in the next batch
   std::uint64_t lost_reported_ = 0;    // records_lost_ already reported in an alert
-  bool store_failing_ = false;         // the last transaction failed
-  bool prune_pending_ = false;         // retention stopped early; continue soon
+  std::atomic<bool> store_failing_{false};  // the last transaction failed
+  bool prune_pending_ = false;              // retention stopped early; continue soon
 
   // The states the store decides on; their gauges mirror them.
+  std::mutex degraded_mutex_;  // orders update_degraded() calls from different threads
   std::atomic<bool> degraded_{false};
   std::atomic<std::uint64_t> committed_seq_{0};
   std::thread writer_;

@@ -36,18 +36,40 @@ std::string_view PendingRecord::canonical() const {
                                        lengths[3]);
 }
 
-bool RecordQueue::push(PendingRecord record) {
+RecordQueue::Push RecordQueue::push(PendingRecord record) {
   {
     const std::lock_guard lock(mutex_);
     ++handed_;
-    if (queue_.size() >= capacity_ || stopping_) {
+    if (stopping_) {
       ++settled_n_;
-      return false;
+      return Push::kDropped;
+    }
+    if (queue_.size() >= capacity_) {
+      ++settled_n_;
+      overflow_.last_us = record.time_us;
+      last_drop_ = std::chrono::steady_clock::now();
+      if (overflow_.dropped++ > 0) return Push::kDropped;
+      overflow_.first_us = record.time_us;
+      overflowing_.store(true, std::memory_order_release);
+      return Push::kOverflowStarted;
     }
     queue_.push_back(std::move(record));
   }
   ready_.notify_one();
-  return true;
+  return Push::kQueued;
+}
+
+std::optional<QueueOverflow> RecordQueue::end_overflow(std::size_t queued_at_most,
+                                                       std::chrono::steady_clock::duration quiet) {
+  const std::lock_guard lock(mutex_);
+  if (!overflowing_.load(std::memory_order_relaxed) || queue_.size() > queued_at_most ||
+      std::chrono::steady_clock::now() - last_drop_ < quiet) {
+    return std::nullopt;
+  }
+  const QueueOverflow ended = overflow_;
+  overflow_ = QueueOverflow{};
+  overflowing_.store(false, std::memory_order_release);
+  return ended;
 }
 
 void RecordQueue::refuse() {

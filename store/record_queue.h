@@ -2,12 +2,18 @@
 // The bounded queue between the threads that record events and the store's single writer, with
 // the tickets flush() waits on: every event handed to the store is either committed or counted
 // lost, and flush() returns once all handed in before it are one or the other.
+//
+// A push into the full queue starts an overflow: the queue counts what it drops and when, and
+// overflowing() stays true until the writer has drained it (end_overflow()), so the store can be
+// degraded (and fail closed) for the whole episode and record it afterwards.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,12 +35,30 @@ struct PendingRecord {
   std::string_view canonical() const;
 };
 
+// One episode of a full queue: records dropped, and the times (event time, Unix µs) of the first
+// and last of them.
+struct QueueOverflow {
+  std::uint64_t dropped = 0;
+  std::int64_t first_us = 0;
+  std::int64_t last_us = 0;
+};
+
 class RecordQueue {
  public:
   explicit RecordQueue(std::size_t capacity) : capacity_(capacity) {}
 
-  // False (the record counts as settled: lost) when full or stopped.
-  bool push(PendingRecord record);
+  enum class Push : std::uint8_t { kQueued, kDropped, kOverflowStarted };
+  // Anything but kQueued: the record counts as settled (lost). A push into the full queue
+  // extends the overflow, or starts one (kOverflowStarted).
+  Push push(PendingRecord record);
+  // True from a push into the full queue until end_overflow() ends the episode.
+  bool overflowing() const { return overflowing_.load(std::memory_order_acquire); }
+  // Ends the overflow once no more than `queued_at_most` records wait (the writer has caught up)
+  // and nothing was dropped for `quiet` (a flood that keeps the queue at its edge is one episode,
+  // not many); returns what it dropped. Empty while not overflowing or not yet over.
+  std::optional<QueueOverflow> end_overflow(std::size_t queued_at_most,
+                                            std::chrono::steady_clock::duration quiet);
+  std::size_t capacity() const { return capacity_; }
   // A record refused before it reached the queue: settled at once.
   void refuse();
   // Waits up to `wait` for records (only when `want` is set) or stop(); then moves up to `max`
@@ -62,6 +86,9 @@ class RecordQueue {
   std::uint64_t handed_ = 0;     // tickets handed out
   std::uint64_t settled_n_ = 0;  // tickets committed or lost
   bool stopping_ = false;
+  QueueOverflow overflow_;  // the current episode
+  std::chrono::steady_clock::time_point last_drop_;
+  std::atomic<bool> overflowing_{false};
 };
 
 }  // namespace wardgate::store

@@ -31,6 +31,8 @@ StoreOptions read_store_section(const nlohmann::json* section) {
       static_cast<std::uint64_t>(
           r.integer("min_free_mb", 0, 1 << 20, static_cast<std::int64_t>(o.min_free_bytes >> 20)))
       << 20;
+  o.queue_capacity = static_cast<std::size_t>(
+      r.integer("queue_capacity", 16, 1 << 24, static_cast<std::int64_t>(o.queue_capacity)));
   r.reject_unknown_keys();
   return o;
 }

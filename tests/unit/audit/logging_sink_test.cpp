@@ -41,6 +41,7 @@ TEST(LoggingSink, WritesOneCanonicalJsonLinePerEvent) {
   sink.record(event("association-accepted", 1));
   sink.record(event("association-released", 2));
   EXPECT_EQ(sink.recorded(), 2u);
+  ASSERT_TRUE(sink.flush());
   const auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], to_json(event("association-accepted", 1)));
@@ -78,6 +79,7 @@ TEST(LoggingSink, ConcurrentRecordsGiveWholeLines) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(sink.recorded(), static_cast<std::uint64_t>(kThreads * kEach));
+  ASSERT_TRUE(sink.flush());
   const auto lines = lines_of(out.str());
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(kThreads * kEach));
   std::set<std::string> distinct(lines.begin(), lines.end());

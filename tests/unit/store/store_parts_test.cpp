@@ -25,12 +25,13 @@ TEST(DiskHealth, RefusesBelowMinimumAndRecoversTenPercentAbove) {
 }
 
 TEST(RecordQueue, BoundedAndEveryTicketSettles) {
+  using Push = RecordQueue::Push;
   RecordQueue queue(2);
   audit::Event e;
   e.action = "a";
-  EXPECT_TRUE(queue.push(PendingRecord::of(e)));
-  EXPECT_TRUE(queue.push(PendingRecord::of(e)));
-  EXPECT_FALSE(queue.push(PendingRecord::of(e)));  // full: settled as lost
+  EXPECT_EQ(queue.push(PendingRecord::of(e)), Push::kQueued);
+  EXPECT_EQ(queue.push(PendingRecord::of(e)), Push::kQueued);
+  EXPECT_EQ(queue.push(PendingRecord::of(e)), Push::kOverflowStarted);  // full: settled as lost
   queue.refuse();
   EXPECT_FALSE(queue.flush(std::chrono::milliseconds(10)));  // two still queued
   std::vector<PendingRecord> taken;
@@ -41,8 +42,51 @@ TEST(RecordQueue, BoundedAndEveryTicketSettles) {
   queue.settle(taken.size());
   EXPECT_TRUE(queue.flush(std::chrono::milliseconds(10)));
   queue.stop();
-  EXPECT_FALSE(queue.push(PendingRecord::of(e)));
+  EXPECT_EQ(queue.push(PendingRecord::of(e)), Push::kDropped);
   EXPECT_TRUE(queue.wait_and_take(taken, 10, std::chrono::milliseconds(0), true));
+}
+
+// An overflow is one episode from the first drop until the writer has caught up and no drop
+// came for the quiet time: it says how many were dropped and the first and last event times.
+TEST(RecordQueue, OverflowIsOneEpisodeUntilDrainedAndQuiet) {
+  using Push = RecordQueue::Push;
+  RecordQueue queue(4);
+  const auto at = [](std::int64_t us) {
+    audit::Event e;
+    e.time = std::chrono::system_clock::time_point(std::chrono::microseconds(us));
+    e.action = "operation";
+    return PendingRecord::of(e);
+  };
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(queue.push(at(i)), Push::kQueued);
+  EXPECT_FALSE(queue.overflowing());
+  EXPECT_EQ(queue.push(at(100)), Push::kOverflowStarted);
+  EXPECT_TRUE(queue.overflowing());
+  EXPECT_EQ(queue.push(at(200)), Push::kDropped);
+  EXPECT_EQ(queue.push(at(300)), Push::kDropped);
+  // Still full: not over, whatever the quiet time.
+  EXPECT_FALSE(queue.end_overflow(2, std::chrono::seconds(0)));
+  std::vector<PendingRecord> taken;
+  queue.take(taken, 3);
+  // Drained, but a drop came less than the quiet time ago.
+  EXPECT_FALSE(queue.end_overflow(2, std::chrono::hours(1)));
+  EXPECT_TRUE(queue.overflowing());
+  const auto ended = queue.end_overflow(2, std::chrono::seconds(0));
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->dropped, 3u);
+  EXPECT_EQ(ended->first_us, 100);
+  EXPECT_EQ(ended->last_us, 300);
+  EXPECT_FALSE(queue.overflowing());
+  EXPECT_FALSE(queue.end_overflow(2, std::chrono::seconds(0))) << "ended once";
+  // The next overflow is a new episode with its own count.
+  ASSERT_EQ(queue.push(at(400)), Push::kQueued);
+  ASSERT_EQ(queue.push(at(401)), Push::kQueued);
+  ASSERT_EQ(queue.push(at(402)), Push::kQueued);
+  EXPECT_EQ(queue.push(at(500)), Push::kOverflowStarted);
+  queue.take(taken, 4);
+  const auto second = queue.end_overflow(0, std::chrono::seconds(0));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->dropped, 1u);
+  EXPECT_EQ(second->first_us, 500);
 }
 
 TEST(StoreError, OwnCategory) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -438,6 +439,10 @@ TEST(AuditStore, StoreErrorsAreRetriedFailOpenAndNothingQueuedIsLost) {
   ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
   ASSERT_TRUE(store.flush());
+  // The queue overflowed too: degraded until it has been drained and quiet for a second.
+  for (int i = 0; i < 500 && store.degraded(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_FALSE(store.degraded());
   EXPECT_EQ(metric(store, "wardgate_audit_store_degraded"), 0);
   std::set<std::uint64_t> kept;
@@ -452,6 +457,79 @@ TEST(AuditStore, StoreErrorsAreRetriedFailOpenAndNothingQueuedIsLost) {
   EXPECT_EQ(kept.size() + lost, 10u);
   EXPECT_TRUE(alert);
   EXPECT_TRUE(recovered);
+}
+
+// A full queue is a degraded state like a store error: counted, honoured by fail-closed from the
+// first dropped event until the writer has caught up, and recorded with how many were dropped
+// and when.
+TEST(AuditStore, QueueOverflowDegradesFailsClosedAndIsRecorded) {
+  ScratchDir dir;
+  auto options = store_options(dir);
+  options.on_failure = FailureMode::kFailClosed;
+  options.queue_capacity = 4;
+  options.health_interval = std::chrono::milliseconds(20);
+  // The writer is held after its first commit, so the queue fills.
+  std::mutex gate_mutex;
+  std::condition_variable gate;
+  bool held = true;
+  options.on_commit = [&](std::uint64_t) {
+    std::unique_lock lock(gate_mutex);
+    gate.wait(lock, [&] { return !held; });
+  };
+  AuditStore store(options);
+  store.record(sample_event(1));
+  for (int i = 0; i < 500 && metric(store, "wardgate_audit_store_commits_total") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (std::uint64_t i = 2; i <= 5; ++i) store.record(sample_event(i));  // fills the queue
+  EXPECT_TRUE(store.accepting_clinical_traffic());
+  EXPECT_FALSE(store.degraded());
+  for (std::uint64_t i = 6; i <= 12; ++i) store.record(sample_event(i));  // dropped
+  EXPECT_TRUE(store.degraded());
+  EXPECT_FALSE(store.accepting_clinical_traffic());
+  EXPECT_EQ(metric(store, "wardgate_audit_store_degraded"), 1);
+  EXPECT_EQ(metric(store, "wardgate_audit_store_queue_overflows_total"), 1);
+  EXPECT_EQ(metric(store, "wardgate_audit_store_records_lost_total"), 7);
+
+  {
+    const std::lock_guard lock(gate_mutex);
+    held = false;
+  }
+  gate.notify_all();
+  ASSERT_TRUE(store.flush());
+  for (int i = 0; i < 500 && store.degraded(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(store.degraded());
+  EXPECT_TRUE(store.accepting_clinical_traffic());
+  EXPECT_EQ(metric(store, "wardgate_audit_store_degraded"), 0);
+  store.record(sample_event(13));
+  ASSERT_TRUE(store.flush());
+
+  const audit::Event* overflow = nullptr;
+  std::vector<std::string> actions;
+  const auto records = read(store, 0, 100);
+  for (const auto& r : records) {
+    std::string a = r.event.category + "/" + r.event.action;
+    if (const auto* alert = r.event.fields.find("alert")) a += ":" + std::get<std::string>(*alert);
+    if (const auto* reason = r.event.fields.find("reason")) {
+      a += ":" + std::get<std::string>(*reason);
+    }
+    if (a == "audit/security-alert:queue-overflow") overflow = &r.event;
+    actions.push_back(a);
+  }
+  ASSERT_NE(overflow, nullptr);
+  EXPECT_EQ(std::get<std::uint64_t>(*overflow->fields.find("records_dropped")), 7u);
+  EXPECT_EQ(std::get<std::string>(*overflow->fields.find("first_dropped")),
+            audit::format_time(sample_event(6).time));
+  EXPECT_EQ(std::get<std::string>(*overflow->fields.find("last_dropped")),
+            audit::format_time(sample_event(12).time));
+  EXPECT_EQ(std::get<std::string>(*overflow->fields.find("on_failure")), "fail-closed");
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"dicom/operation", "audit/security-alert:records-lost",
+                                      "dicom/operation", "hl7/operation", "dicom/operation",
+                                      "dicom/operation", "audit/security-alert:queue-overflow",
+                                      "audit/store-recovered:queue-overflow", "dicom/operation"}));
 }
 
 // Exporters sleep until a commit: every commit is announced with the highest committed seq,
