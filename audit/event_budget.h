@@ -25,8 +25,11 @@
 namespace wardgate::audit {
 
 struct EventBudgetOptions {
-  std::uint32_t events_per_second = 200;      // 0: no budget (every event passed on)
-  std::uint32_t burst = 5000;                 // events a quiet device may send at once
+  // Sized for real transfers: a gigabit link carries at most ~250 CT images (0.5 MB) a second,
+  // and a retrieval of prior studies (tens of thousands of images) fits the burst, so the
+  // budget only ever summarises floods, never the image-by-image record auditors rely on.
+  std::uint32_t events_per_second = 500;      // 0: no budget (every event passed on)
+  std::uint32_t burst = 20000;                // events a quiet device may send at once
   std::chrono::seconds summary_interval{10};  // the window one summary covers at most
   // Devices tracked at once; beyond, the idle ones are forgotten, and if none is idle the
   // newcomers share one budget (kOtherDevices).
