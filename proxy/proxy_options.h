@@ -35,6 +35,11 @@ struct ProxyOptions {
   unsigned threads = 0;  // 0: one per core
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  // Message deadlines (RelayOptions), for sessions whose inspector follows messages; 0: none.
+  std::chrono::milliseconds first_message_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds message_timeout{std::chrono::seconds(30)};
+  // What all sessions' inspectors may hold at once (HeldBytesBudget).
+  std::size_t held_bytes_budget = std::size_t{256} << 20;
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_device = 256;
   std::size_t chunk_bytes = 128UL * 1024;  // relay read size, and the capacity of splice pipes

@@ -41,6 +41,13 @@ common::Family<common::Counter>& refused_family(common::MetricsRegistry& metrics
                                 "Device connections reset before relaying, by reason.", {"reason"});
 }
 
+common::Family<common::Counter>& closed_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family(
+      "wardgate_proxy_sessions_closed_total",
+      "Sessions wardgate closed for a message deadline or the held-bytes budget, by reason.",
+      {"reason"});
+}
+
 common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics) {
   return metrics.counter_family("wardgate_proxy_relayed_bytes_total",
                                 "Bytes relayed by ended sessions, by direction.", {"direction"});
@@ -78,6 +85,7 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
     : options_(std::move(options)),
       inspectors_(std::move(inspectors)),
       limiter_(options_.max_connections, options_.max_connections_per_device),
+      held_budget_(options_.held_bytes_budget),
       sessions_total_(metrics.counter("wardgate_proxy_sessions_total",
                                       "Device connections admitted and relayed.")),
       sessions_active_(metrics.gauge("wardgate_proxy_sessions_active", "Sessions open now.")),
@@ -89,6 +97,9 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
       inspector_failures_(
           metrics.counter("wardgate_proxy_inspector_failures_total",
                           "Sessions reset because their inspector failed (threw an exception).")),
+      closed_first_message_timeout_(closed_family(metrics).with({"first-message-timeout"})),
+      closed_message_timeout_(closed_family(metrics).with({"message-timeout"})),
+      closed_held_bytes_budget_(closed_family(metrics).with({"held-bytes-budget"})),
       bytes_from_devices_(relayed_family(metrics).with({"from-device"})),
       bytes_to_devices_(relayed_family(metrics).with({"to-device"})) {}
 
@@ -256,6 +267,12 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
           spdlog::error("session ended by an unexpected error of unknown type");
         }
       });
+}
+
+common::Counter& ProxyServer::closed_by(CloseCause cause) {
+  if (cause == CloseCause::kFirstMessageTimeout) return closed_first_message_timeout_;
+  if (cause == CloseCause::kMessageTimeout) return closed_message_timeout_;
+  return closed_held_bytes_budget_;
 }
 
 void ProxyServer::stop_accepting() { refusing_ = true; }
