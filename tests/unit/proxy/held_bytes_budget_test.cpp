@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <thread>
-#include <vector>
 
 namespace wardgate::proxy {
 namespace {
@@ -43,10 +44,10 @@ TEST(HeldBytesBudget, WithoutABudgetNothingIsRefused) {
 
 TEST(HeldBytesBudget, ConcurrentSessionsNeverTakeMoreThanTheLimit) {
   HeldBytesBudget budget(10'000);
-  std::vector<std::thread> threads;
+  std::array<std::thread, 4> threads;
   std::atomic<std::size_t> peak{0};
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
+  for (auto& thread : threads) {
+    thread = std::thread([&] {
       HeldBytes share(&budget);
       for (int i = 0; i < 20'000; ++i) {
         share.resize(static_cast<std::size_t>((i * 7919) % 4000));
