@@ -3,6 +3,7 @@
 // operational log (spdlog to stderr, i.e. the journal; audit events go to the audit store), and
 // SIGINT/SIGTERM blocked so the main thread can take them with sigwait.
 #include <csignal>
+#include <cstdint>
 #include <string>
 
 namespace wardgate::app {
@@ -12,5 +13,10 @@ void setup_logging(const std::string& level);
 // Blocks SIGINT and SIGTERM in the calling thread (and every thread it starts afterwards, so
 // call it before any) and returns the set for sigwait.
 sigset_t block_stop_signals();
+
+// Makes RLIMIT_NOFILE's soft limit cover `needed` descriptors (raising it up to the hard limit;
+// never lowering it). Returns an empty string, or, when the hard limit is too low, why wardgate
+// must not start, naming both numbers and `what` needs them.
+std::string ensure_descriptor_limit(std::uint64_t needed, const std::string& what);
 
 }  // namespace wardgate::app

@@ -53,6 +53,9 @@ common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics
                                 "Bytes relayed by ended sessions, by direction.", {"direction"});
 }
 
+// Per session: 2 sockets, and a pipe (2 descriptors) per direction while it splices.
+constexpr std::size_t kDescriptorsPerSession = 6;
+
 void refuse(tcp::socket& socket) {
   set_reset_on_close(socket.native_handle());
   boost::system::error_code ignored;
@@ -60,6 +63,16 @@ void refuse(tcp::socket& socket) {
 }
 
 }  // namespace
+
+unsigned worker_count(const ProxyOptions& options) {
+  const unsigned n = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::size_t descriptors_needed(const ProxyOptions& options) {
+  return options.max_connections * kDescriptorsPerSession +
+         worker_count(options) * (1 + 2 * kPooledChunksPerWorker);
+}
 
 struct ProxyServer::Worker {
   explicit Worker(std::size_t chunk_bytes)
@@ -106,8 +119,7 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::start() {
-  unsigned n = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
-  if (n == 0) n = 1;
+  const unsigned n = worker_count(options_);
   std::uint16_t port = options_.listen_port;
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>(options_.chunk_bytes);

@@ -20,6 +20,14 @@ namespace wardgate::proxy {
 
 class ProxySession;
 
+// Worker threads the server starts with `options` (threads 0: one per core).
+unsigned worker_count(const ProxyOptions& options);
+
+// The most descriptors the proxy may hold at once with `options` (checked against RLIMIT_NOFILE
+// at start): per session its two sockets and, while bytes are spliced, a pipe (two descriptors)
+// per direction; per worker its listener and the empty pipes it keeps for reuse.
+std::size_t descriptors_needed(const ProxyOptions& options);
+
 class ProxyServer {
  public:
   // `metrics` holds the proxy's wardgate_proxy_* metrics and must outlive the server.
