@@ -27,9 +27,9 @@ sigset_t block_stop_signals() {
 std::string ensure_descriptor_limit(std::uint64_t needed, const std::string& what) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return "";  // nothing known to check against
-  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed && lim.rlim_max > lim.rlim_cur) {
-    // The whole hard limit: descriptors beyond the proxy's (audit store, exporters, tunnel,
-    // admin) cost nothing until used.
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_max > lim.rlim_cur) {
+    // The whole hard limit: descriptors beyond those counted (splice pipes, more exporters)
+    // cost nothing until used.
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
     ::getrlimit(RLIMIT_NOFILE, &lim);
@@ -40,6 +40,12 @@ std::string ensure_descriptor_limit(std::uint64_t needed, const std::string& wha
          std::to_string(needed) +
          "; raise the limit (LimitNOFILE= in the service unit, ulimit -n) or lower "
          "proxy.max_connections";
+}
+
+std::uint64_t descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return lim.rlim_cur;
 }
 
 }  // namespace wardgate::app

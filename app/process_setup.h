@@ -14,9 +14,11 @@ void setup_logging(const std::string& level);
 // call it before any) and returns the set for sigwait.
 sigset_t block_stop_signals();
 
-// Makes RLIMIT_NOFILE's soft limit cover `needed` descriptors (raising it up to the hard limit;
-// never lowering it). Returns an empty string, or, when the hard limit is too low, why wardgate
-// must not start, naming both numbers and `what` needs them.
+// Raises RLIMIT_NOFILE's soft limit to the hard one and checks that it covers `needed`
+// descriptors. Returns an empty string, or, when the hard limit is too low, why wardgate must not
+// start, naming both numbers and what (`what`) needs them.
 std::string ensure_descriptor_limit(std::uint64_t needed, const std::string& what);
+// The soft RLIMIT_NOFILE now (UINT64_MAX when unlimited or unknown).
+std::uint64_t descriptor_limit();
 
 }  // namespace wardgate::app

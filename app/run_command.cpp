@@ -77,13 +77,16 @@ int run_command(const std::string& path) {
   setup_logging(config.log_level);
   // Refused before anything is applied: a proxy that runs out of descriptors under load fails
   // its devices one accept at a time, long after the operator looked.
+  const std::uint64_t needed =
+      proxy::descriptors_needed(config.proxy.options) + kDescriptorsBesidesProxy;
   if (const std::string error = ensure_descriptor_limit(
-          proxy::descriptors_needed(config.proxy.options) + kDescriptorsBesidesProxy,
-          "proxy.max_connections " + std::to_string(config.proxy.options.max_connections));
+          needed, "proxy.max_connections " + std::to_string(config.proxy.options.max_connections));
       !error.empty()) {
     spdlog::error("cannot start, nothing applied: {}", error);
     return kExitFailure;
   }
+  // What is left goes to splice pipes; past them the relay copies instead of running out.
+  config.proxy.options.max_pipes = (descriptor_limit() - needed) / 2;
   if (auto& cc = config.proxy.options.device_leg.congestion_control;
       !cc.empty() && !proxy::congestion_control_available(cc)) {
     spdlog::warn("congestion control \"{}\" is not available in this kernel; using the default",

@@ -53,9 +53,6 @@ common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics
                                 "Bytes relayed by ended sessions, by direction.", {"direction"});
 }
 
-// Per session: 2 sockets, and a pipe (2 descriptors) per direction while it splices.
-constexpr std::size_t kDescriptorsPerSession = 6;
-
 void refuse(tcp::socket& socket) {
   set_reset_on_close(socket.native_handle());
   boost::system::error_code ignored;
@@ -70,14 +67,13 @@ unsigned worker_count(const ProxyOptions& options) {
 }
 
 std::size_t descriptors_needed(const ProxyOptions& options) {
-  return options.max_connections * kDescriptorsPerSession +
-         worker_count(options) * (1 + 2 * kPooledChunksPerWorker);
+  return options.max_connections * 2 + worker_count(options);
 }
 
 struct ProxyServer::Worker {
-  explicit Worker(std::size_t chunk_bytes)
+  Worker(std::size_t chunk_bytes, std::atomic<std::size_t>& pipes_left)
       : pool(chunk_bytes, kPooledChunksPerWorker),
-        pipes(chunk_bytes, kPooledChunksPerWorker),
+        pipes(chunk_bytes, kPooledChunksPerWorker, &pipes_left),
         io(1),
         guard(asio::make_work_guard(io)) {}
 
@@ -99,6 +95,7 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
       inspectors_(std::move(inspectors)),
       limiter_(options_.max_connections, options_.max_connections_per_device),
       held_budget_(options_.held_bytes_budget),
+      pipes_left_(options_.max_pipes),
       sessions_total_(metrics.counter("wardgate_proxy_sessions_total",
                                       "Device connections admitted and relayed.")),
       sessions_active_(metrics.gauge("wardgate_proxy_sessions_active", "Sessions open now.")),
@@ -122,7 +119,7 @@ void ProxyServer::start() {
   const unsigned n = worker_count(options_);
   std::uint16_t port = options_.listen_port;
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(options_.chunk_bytes);
+    auto w = std::make_unique<Worker>(options_.chunk_bytes, pipes_left_);
     w->acceptor.emplace(open_listener(w->io, tcp::endpoint(options_.listen_address, port),
                                       options_.transparent, options_.backlog));
     port = w->acceptor->local_endpoint().port();  // an ephemeral port is shared by all workers

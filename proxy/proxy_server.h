@@ -23,9 +23,10 @@ class ProxySession;
 // Worker threads the server starts with `options` (threads 0: one per core).
 unsigned worker_count(const ProxyOptions& options);
 
-// The most descriptors the proxy may hold at once with `options` (checked against RLIMIT_NOFILE
-// at start): per session its two sockets and, while bytes are spliced, a pipe (two descriptors)
-// per direction; per worker its listener and the empty pipes it keeps for reuse.
+// The descriptors the proxy cannot do without at `options.max_connections` (checked against
+// RLIMIT_NOFILE at start): two sockets per session and a listener per worker. Splice pipes (two
+// descriptors each, one per direction while bytes are spliced) come on top, within
+// options.max_pipes; without one the relay copies instead.
 std::size_t descriptors_needed(const ProxyOptions& options);
 
 class ProxyServer {
@@ -64,6 +65,7 @@ class ProxyServer {
   std::shared_ptr<InspectorFactory> inspectors_;
   ConnectionLimiter limiter_;
   HeldBytesBudget held_budget_;
+  std::atomic<std::size_t> pipes_left_;  // shared by the workers' pipe pools
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::uint16_t bound_port_ = 0;
