@@ -101,13 +101,21 @@ class Hl7Inspector final : public InspectorBase,
     return Action::forward_released(forward);
   }
 
-  void on_close(Direction direction, CloseCause /*cause*/) override {
+  void on_close(Direction direction, CloseCause cause) override {
     if (side_of<Side>(direction) == Side::kClient && gate_) {
       gate_->end_of_stream();
     } else {
       decoder_.end_of_stream(side_of<Side>(direction));
     }
     if (++closed_ < 2) return;
+    // wardgate closed the connection for a message deadline or the held-bytes budget.
+    if (cause == CloseCause::kFirstMessageTimeout || cause == CloseCause::kMessageTimeout ||
+        cause == CloseCause::kHeldBytesBudget) {
+      audit::Event e = event("connection-closed", audit::Outcome::kDenied);
+      e.severity = audit::Severity::kWarning;
+      e.fields.set("reason", proxy::to_string(cause));
+      emit(std::move(e));
+    }
     // Whatever is still waiting will never be acknowledged on this connection.
     report_unacknowledged(Clock::time_point::max(), Clock::duration::zero());
   }

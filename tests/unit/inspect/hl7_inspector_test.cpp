@@ -399,5 +399,23 @@ TEST_F(Hl7InspectorTest, HeldFramesStayWithinTheBoundAnnouncedBeforeEachChunk) {
   EXPECT_LT(inspector_->held_bytes(), head.size());  // forwarded: the frame is no longer held
 }
 
+TEST_F(Hl7InspectorTest, AConnectionClosedForADeadlineIsAudited) {
+  make(true, oru_only());
+  EXPECT_EQ(device_sends(mllp(message("ORU^R01^ORU_R01", "MON1")).substr(0, 10)), "");
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kMessageTimeout);
+  inspector_->on_close(Direction::kToDevice, CloseCause::kMessageTimeout);
+  const auto closed = events("connection-closed");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(text(closed[0], "reason"), "message-timeout");
+}
+
+TEST_F(Hl7InspectorTest, AnOrdinaryCloseIsNotAConnectionClosedEvent) {
+  make(true, oru_only());
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kEof);
+  inspector_->on_close(Direction::kToDevice, CloseCause::kEof);
+  EXPECT_TRUE(events("connection-closed").empty());
+}
+
 }  // namespace
 }  // namespace wardgate::inspect
