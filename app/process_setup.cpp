@@ -1,6 +1,7 @@
 #include "app/process_setup.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "audit/logging_sink_queue.h"
 
@@ -30,6 +31,30 @@ sigset_t block_stop_signals() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+std::string ensure_descriptor_limit(std::uint64_t needed, const std::string& what) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return "";  // nothing known to check against
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_max > lim.rlim_cur) {
+    // The whole hard limit: descriptors beyond those counted (splice pipes, more exporters)
+    // cost nothing until used.
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= needed) return "";
+  return "the descriptor limit (RLIMIT_NOFILE) is " + std::to_string(lim.rlim_cur) +
+         " (hard limit " + std::to_string(lim.rlim_max) + ") but " + what + " needs up to " +
+         std::to_string(needed) +
+         "; raise the limit (LimitNOFILE= in the service unit, ulimit -n) or lower "
+         "proxy.max_connections";
+}
+
+std::uint64_t descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return lim.rlim_cur;
 }
 
 }  // namespace wardgate::app

@@ -2,7 +2,6 @@
 // the interception rules, relay until SIGTERM/SIGINT, then drain and remove the rules again.
 // Listeners open before the rules go in, so no diverted connection ever meets a closed port.
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <csignal>
 #include <iostream>
 
@@ -24,14 +23,9 @@
 namespace wardgate::app {
 namespace {
 
-// Each session holds two descriptors; the soft default (1024) would cap wardgate at ~500.
-void raise_descriptor_limit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
+// What the rest of the process may hold open besides the proxy: listeners of the admin, the
+// audit store and its spool, exporters' connections, netlink and tunnel sockets, logs.
+constexpr std::uint64_t kDescriptorsBesidesProxy = 256;
 
 std::string describe_services(const nat::InterceptionOptions& c) {
   std::string out;
@@ -81,7 +75,18 @@ int run_command(const std::string& path) {
     return kExitBadConfig;
   }
   setup_logging(config.log_level);
-  raise_descriptor_limit();
+  // Refused before anything is applied: a proxy that runs out of descriptors under load fails
+  // its devices one accept at a time, long after the operator looked.
+  const std::uint64_t needed =
+      proxy::descriptors_needed(config.proxy.options) + kDescriptorsBesidesProxy;
+  if (const std::string error = ensure_descriptor_limit(
+          needed, "proxy.max_connections " + std::to_string(config.proxy.options.max_connections));
+      !error.empty()) {
+    spdlog::error("cannot start, nothing applied: {}", error);
+    return kExitFailure;
+  }
+  // What is left goes to splice pipes; past them the relay copies instead of running out.
+  config.proxy.options.max_pipes = (descriptor_limit() - needed) / 2;
   if (auto& cc = config.proxy.options.device_leg.congestion_control;
       !cc.empty() && !proxy::congestion_control_available(cc)) {
     spdlog::warn("congestion control \"{}\" is not available in this kernel; using the default",

@@ -20,8 +20,18 @@ std::span<const std::byte> FrameGate::feed(std::span<const std::byte> chunk) {
   decoder_.feed(Side::kClient, chunk, *this);
   take(chunk.size());
   chunk_ = {};
-  if (out_.capacity() > std::size_t{256} * 1024 && out_.empty()) out_.shrink_to_fit();
+  // A big frame's output buffer is not kept for the small chunks that follow (it is charged to the
+  // global held-bytes budget for as long as it is kept).
+  if (out_.capacity() > std::size_t{256} * 1024 && out_.size() < out_.capacity() / 4) {
+    out_.shrink_to_fit();
+  }
   return out_;
+}
+
+std::size_t FrameGate::allocated_bytes_after(std::size_t n) const {
+  // The frame grows by at most n and the output takes at most the frame and n; a buffer grows to
+  // at most twice its capacity or what it must hold; the head stays within kHeadBytes.
+  return 2 * held_.capacity() + n + 2 * out_.capacity() + held_.size() + n + 2 * kHeadBytes;
 }
 
 void FrameGate::end_of_stream() {

@@ -42,6 +42,12 @@ class FrameGate final : private FrameBoundaries {
   // The device's direction ended: a partial frame held is dropped (the decoder reports it).
   void end_of_stream();
   std::size_t held_bytes() const { return held_.size(); }
+  // Memory the gate's buffers take (their capacity), and the most they can take after feed() of
+  // `n` more bytes, for the global held-bytes budget (proxy::Inspector::held_bytes_after).
+  std::size_t allocated_bytes() const {
+    return held_.capacity() + out_.capacity() + head_.capacity();
+  }
+  std::size_t allocated_bytes_after(std::size_t n) const;
 
  private:
   // FrameBoundaries, during feed(): offsets into chunk_.

@@ -49,6 +49,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
     feeding_ = side;
     trail_.relayed(side, chunk.size());
     decoder_.feed(side, chunk);
+    count_boundary(side);
     return response_ ? Action::close(*response_) : Action::forward();
   }
   std::uint64_t opaque_bytes(Direction direction) override {
@@ -57,6 +58,18 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   void on_opaque(Direction direction, std::size_t n) override {
     trail_.relayed(side_of<Side>(direction), n);
     decoder_.skip(side_of<Side>(direction), n);
+    count_boundary(side_of<Side>(direction));
+  }
+  // For the relay's message deadlines (PDUs) and the global held-bytes budget.
+  proxy::Progress progress(Direction direction) const override {
+    const Side side = side_of<Side>(direction);
+    return {decoder_.in_sync(), boundaries_[index(side)], !decoder_.at_pdu_boundary(side)};
+  }
+  std::size_t held_bytes() const override { return decoder_.buffered_bytes(); }
+  std::size_t held_bytes_after(std::size_t n) const override {
+    // Bytes shown may be copied into the PDU buffer and a command set or peek; buffers grow at
+    // most by doubling.
+    return 3 * decoder_.buffered_bytes() + 2 * n;
   }
   void on_close(Direction direction, CloseCause cause) override {
     // A stream that ends inside a PDU is a violation of its own (a truncated request).
@@ -124,6 +137,11 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
  private:
   void annotate(audit::Event& e) const override { trail_.annotate(e); }
 
+  // Bytes of `side` reached a PDU boundary: at least one more PDU completed since the last count.
+  void count_boundary(Side side) {
+    if (decoder_.at_pdu_boundary(side)) ++boundaries_[index(side)];
+  }
+
   // A-ABORT to both sides, each only where its stream is at a PDU boundary (else a reset).
   void abort_both(const char* why) {
     if (response_) return;
@@ -144,6 +162,7 @@ class DicomInspector final : public InspectorBase, public dicom::DecoderCallback
   // State of the chunk being fed, for deciding where wardgate may speak.
   Side feeding_ = Side::kClient;
   std::array<bool, 2> at_boundary_{true, true};
+  std::array<std::uint64_t, 2> boundaries_{};  // by side: PDU boundaries reached after new bytes
   bool side_forwarded_nothing_ = true;
   std::optional<Response> response_;
 };

@@ -101,19 +101,43 @@ class Hl7Inspector final : public InspectorBase,
     return Action::forward_released(forward);
   }
 
-  void on_close(Direction direction, CloseCause /*cause*/) override {
+  void on_close(Direction direction, CloseCause cause) override {
     if (side_of<Side>(direction) == Side::kClient && gate_) {
       gate_->end_of_stream();
     } else {
       decoder_.end_of_stream(side_of<Side>(direction));
     }
     if (++closed_ < 2) return;
+    // wardgate closed the connection for a message deadline or the held-bytes budget.
+    if (cause == CloseCause::kFirstMessageTimeout || cause == CloseCause::kMessageTimeout ||
+        cause == CloseCause::kHeldBytesBudget) {
+      audit::Event e = event("connection-closed", audit::Outcome::kDenied);
+      e.severity = audit::Severity::kWarning;
+      e.fields.set("reason", proxy::to_string(cause));
+      emit(std::move(e));
+    }
     // Whatever is still waiting will never be acknowledged on this connection.
     report_unacknowledged(Clock::time_point::max(), Clock::duration::zero());
   }
 
+  // Where the stream stands for the relay's message deadlines: a frame begun and not ended is
+  // under way; each message or commit acknowledgement decoded counts as completed.
+  proxy::Progress progress(Direction direction) const override {
+    const Side side = side_of<Side>(direction);
+    return {true, completed_[index(side)], !decoder_.at_frame_boundary(side)};
+  }
+  // For the global held-bytes budget: the framer's frame, the gate's held frame and output
+  // (wardgate's own answers waiting have their per-connection cap, kMaxPendingAnswers).
+  std::size_t held_bytes() const override {
+    return decoder_.buffered_bytes() + (gate_ ? gate_->allocated_bytes() : 0);
+  }
+  std::size_t held_bytes_after(std::size_t n) const override {
+    return 2 * decoder_.buffered_bytes() + n + (gate_ ? gate_->allocated_bytes_after(n) : 0);
+  }
+
   void on_message(Side from, const hl7::Message& m) override {
     const auto now = Clock::now();
+    ++completed_[index(from)];
     if (from == Side::kClient) ++frame_.readable;
     // The server answers: what it sends with an MSA (ACK, or a response naming the message in
     // MSA-2) is an acknowledgement. The client sends: each of its messages is checked against the
@@ -146,6 +170,7 @@ class Hl7Inspector final : public InspectorBase,
   }
 
   void on_commit_ack(Side from, bool is_positive) override {
+    ++completed_[index(from)];
     if (from == Side::kClient) ++frame_.readable;
     audit::Event e =
         event("commit-ack", is_positive ? audit::Outcome::kSuccess : audit::Outcome::kFailure);
@@ -330,6 +355,7 @@ class Hl7Inspector final : public InspectorBase,
   std::vector<std::byte> to_client_;    // wardgate's acknowledgements waiting for a boundary
   std::uint64_t refusals_ = 0;
   std::array<hl7::AckCorrelator, 2> correlators_;  // by the side that sent the message
+  std::array<std::uint64_t, 2> completed_{};       // by side: messages and commit acks decoded
   int closed_ = 0;
 };
 

@@ -20,6 +20,12 @@ class GuardedInspector final : public Inspector {
   std::uint64_t opaque_bytes(Direction direction) override;
   void on_opaque(Direction direction, std::size_t n) override;
   void on_close(Direction direction, CloseCause cause) override;
+  // Accessors that do not throw: passed through (a failed inspector still holds its memory).
+  Progress progress(Direction direction) const override {
+    return failed_ ? Progress{} : inner_->progress(direction);
+  }
+  std::size_t held_bytes() const override { return inner_->held_bytes(); }
+  std::size_t held_bytes_after(std::size_t n) const override { return inner_->held_bytes_after(n); }
 
   bool failed() const { return failed_; }
 

@@ -62,8 +62,19 @@ enum class CloseCause : std::uint8_t {
   kReset,        // the sender reset, propagated as a reset
   kWriteFailed,  // the receiving side went away; the sender is reset
   kIdleTimeout,
-  kInspector,  // an inspector closed the session
-  kShutdown,   // wardgate stopped (drain deadline)
+  kInspector,            // an inspector closed the session
+  kShutdown,             // wardgate stopped (drain deadline)
+  kFirstMessageTimeout,  // the connection's opener sent no complete first message in time
+  kMessageTimeout,       // the device began a message and did not complete it in time
+  kHeldBytesBudget,      // the inspector would have held more than the global budget has left
+};
+
+// How far an inspector has followed one direction's stream of messages (DICOM PDUs, MLLP frames),
+// for the relay's message deadlines.
+struct Progress {
+  bool framed = false;          // false: not followed (no framing, or out of sync): no deadline
+  std::uint64_t completed = 0;  // messages seen to complete so far (grows with each one seen)
+  bool inside = false;          // a message has begun and not ended
 };
 
 inline Direction opposite(Direction d) {
@@ -157,6 +168,14 @@ class Inspector {
   // `n` opaque bytes of `direction` have been relayed.
   virtual void on_opaque(Direction /*direction*/, std::size_t /*n*/) {}
   virtual void on_close(Direction direction, CloseCause cause) = 0;
+
+  // Where `direction`'s stream stands after the bytes shown and skipped so far.
+  virtual Progress progress(Direction /*direction*/) const { return {}; }
+  // Memory the inspector holds for the session (its buffers' capacity), charged to the global
+  // held-bytes budget; and the most it can hold after on_data() of `n` more bytes, which the relay
+  // takes from the budget before showing them (so nothing is allocated past the budget).
+  virtual std::size_t held_bytes() const { return 0; }
+  virtual std::size_t held_bytes_after(std::size_t /*n*/) const { return 0; }
 };
 
 class InspectorFactory {

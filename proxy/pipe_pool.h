@@ -2,6 +2,7 @@
 // Kernel pipes for the zero-copy relay path: bytes no inspector needs to see move socket -> pipe
 // -> socket with splice(2) and never enter wardgate's memory. Like chunk buffers, a pipe is held
 // only while data is in flight and goes back to the worker's pool only when it is empty.
+#include <atomic>
 #include <cstddef>
 #include <vector>
 
@@ -40,14 +41,17 @@ class PipePool {
     bool empty_ = true;
   };
 
-  PipePool(std::size_t capacity_bytes, std::size_t max_free)
-      : capacity_(capacity_bytes), max_free_(max_free) {}
+  // `pipes_left`: pipes every pool of the process may still create, shared by them (the
+  // descriptors left once each session's sockets are counted); null: no limit.
+  PipePool(std::size_t capacity_bytes, std::size_t max_free,
+           std::atomic<std::size_t>* pipes_left = nullptr)
+      : capacity_(capacity_bytes), max_free_(max_free), pipes_left_(pipes_left) {}
   ~PipePool();
   PipePool(const PipePool&) = delete;
   PipePool& operator=(const PipePool&) = delete;
 
-  // An empty pipe, or an empty lease if none can be made (out of descriptors): the relay then
-  // falls back to copying.
+  // An empty pipe, or an empty lease if none can be made (out of descriptors, or no pipe left to
+  // create): the relay then falls back to copying.
   Lease acquire();
   // Bytes a pipe holds (what one splice round moves at most).
   std::size_t capacity() const { return capacity_; }
@@ -57,6 +61,7 @@ class PipePool {
 
   std::size_t capacity_;
   std::size_t max_free_;
+  std::atomic<std::size_t>* pipes_left_;
   std::vector<Pipe> free_;
 };
 

@@ -35,10 +35,19 @@ struct ProxyOptions {
   unsigned threads = 0;  // 0: one per core
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
-  std::size_t max_connections = 10000;
+  // Message deadlines (RelayOptions), for sessions whose inspector follows messages; 0: none.
+  std::chrono::milliseconds first_message_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds message_timeout{std::chrono::seconds(30)};
+  // What all sessions' inspectors may hold at once (HeldBytesBudget).
+  std::size_t held_bytes_budget = std::size_t{256} << 20;
+  // DESIGN.md's target; its two sockets each fit the 20 000-descriptor hard limits of containers.
+  std::size_t max_connections = 5000;
   std::size_t max_connections_per_device = 256;
   std::size_t chunk_bytes = 128UL * 1024;  // relay read size, and the capacity of splice pipes
   bool zero_copy = true;                   // splice bytes no inspector needs to see
+  // Splice pipes (2 descriptors each) all workers may hold at once; beyond it the relay copies.
+  // app/ sets it from the descriptors left once every session's sockets are counted.
+  std::size_t max_pipes = SIZE_MAX;
   int backlog = 4096;
   LegTuning device_leg;
   LegTuning upstream_leg;

@@ -15,6 +15,20 @@ ProxySection read_proxy_section(const nlohmann::json* section) {
   o.idle_timeout = std::chrono::seconds(
       r.integer("idle_timeout_s", 1, std::int64_t{7} * 86400,
                 std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()));
+  o.first_message_timeout = std::chrono::seconds(
+      r.integer("first_message_timeout_s", 0, 3600,
+                std::chrono::duration_cast<std::chrono::seconds>(o.first_message_timeout).count()));
+  o.message_timeout = std::chrono::seconds(
+      r.integer("message_timeout_s", 0, 3600,
+                std::chrono::duration_cast<std::chrono::seconds>(o.message_timeout).count()));
+  o.held_bytes_budget =
+      static_cast<std::size_t>(r.integer("held_bytes_budget_mib", 1, 1 << 20,
+                                         static_cast<std::int64_t>(o.held_bytes_budget >> 20)))
+      << 20;
+  KeepAlive& k = o.device_leg.keepalive;
+  k.idle_s = static_cast<int>(r.integer("keepalive_idle_s", 0, 32767, k.idle_s));
+  k.interval_s = static_cast<int>(r.integer("keepalive_interval_s", 1, 32767, k.interval_s));
+  k.count = static_cast<int>(r.integer("keepalive_count", 1, 127, k.count));
   s.drain_timeout =
       std::chrono::seconds(r.integer("drain_timeout_s", 0, 3600, s.drain_timeout.count()));
   o.max_connections = static_cast<std::size_t>(

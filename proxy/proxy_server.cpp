@@ -41,6 +41,13 @@ common::Family<common::Counter>& refused_family(common::MetricsRegistry& metrics
                                 "Device connections reset before relaying, by reason.", {"reason"});
 }
 
+common::Family<common::Counter>& closed_family(common::MetricsRegistry& metrics) {
+  return metrics.counter_family(
+      "wardgate_proxy_sessions_closed_total",
+      "Sessions wardgate closed for a message deadline or the held-bytes budget, by reason.",
+      {"reason"});
+}
+
 common::Family<common::Counter>& relayed_family(common::MetricsRegistry& metrics) {
   return metrics.counter_family("wardgate_proxy_relayed_bytes_total",
                                 "Bytes relayed by ended sessions, by direction.", {"direction"});
@@ -54,10 +61,19 @@ void refuse(tcp::socket& socket) {
 
 }  // namespace
 
+unsigned worker_count(const ProxyOptions& options) {
+  const unsigned n = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::size_t descriptors_needed(const ProxyOptions& options) {
+  return options.max_connections * 2 + worker_count(options);
+}
+
 struct ProxyServer::Worker {
-  explicit Worker(std::size_t chunk_bytes)
+  Worker(std::size_t chunk_bytes, std::atomic<std::size_t>& pipes_left)
       : pool(chunk_bytes, kPooledChunksPerWorker),
-        pipes(chunk_bytes, kPooledChunksPerWorker),
+        pipes(chunk_bytes, kPooledChunksPerWorker, &pipes_left),
         io(1),
         guard(asio::make_work_guard(io)) {}
 
@@ -78,6 +94,8 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
     : options_(std::move(options)),
       inspectors_(std::move(inspectors)),
       limiter_(options_.max_connections, options_.max_connections_per_device),
+      held_budget_(options_.held_bytes_budget),
+      pipes_left_(options_.max_pipes),
       sessions_total_(metrics.counter("wardgate_proxy_sessions_total",
                                       "Device connections admitted and relayed.")),
       sessions_active_(metrics.gauge("wardgate_proxy_sessions_active", "Sessions open now.")),
@@ -89,17 +107,19 @@ ProxyServer::ProxyServer(ProxyOptions options, std::shared_ptr<InspectorFactory>
       inspector_failures_(
           metrics.counter("wardgate_proxy_inspector_failures_total",
                           "Sessions reset because their inspector failed (threw an exception).")),
+      closed_first_message_timeout_(closed_family(metrics).with({"first-message-timeout"})),
+      closed_message_timeout_(closed_family(metrics).with({"message-timeout"})),
+      closed_held_bytes_budget_(closed_family(metrics).with({"held-bytes-budget"})),
       bytes_from_devices_(relayed_family(metrics).with({"from-device"})),
       bytes_to_devices_(relayed_family(metrics).with({"to-device"})) {}
 
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::start() {
-  unsigned n = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
-  if (n == 0) n = 1;
+  const unsigned n = worker_count(options_);
   std::uint16_t port = options_.listen_port;
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(options_.chunk_bytes);
+    auto w = std::make_unique<Worker>(options_.chunk_bytes, pipes_left_);
     w->acceptor.emplace(open_listener(w->io, tcp::endpoint(options_.listen_address, port),
                                       options_.transparent, options_.backlog));
     port = w->acceptor->local_endpoint().port();  // an ephemeral port is shared by all workers
@@ -256,6 +276,12 @@ void ProxyServer::start_session(Worker& w, tcp::socket socket, SessionInfo info)
           spdlog::error("session ended by an unexpected error of unknown type");
         }
       });
+}
+
+common::Counter& ProxyServer::closed_by(CloseCause cause) {
+  if (cause == CloseCause::kFirstMessageTimeout) return closed_first_message_timeout_;
+  if (cause == CloseCause::kMessageTimeout) return closed_message_timeout_;
+  return closed_held_bytes_budget_;
 }
 
 void ProxyServer::stop_accepting() { refusing_ = true; }

@@ -12,12 +12,22 @@
 
 #include "common/metrics.h"
 #include "proxy/connection_limiter.h"
+#include "proxy/held_bytes_budget.h"
 #include "proxy/inspector.h"
 #include "proxy/proxy_options.h"
 
 namespace wardgate::proxy {
 
 class ProxySession;
+
+// Worker threads the server starts with `options` (threads 0: one per core).
+unsigned worker_count(const ProxyOptions& options);
+
+// The descriptors the proxy cannot do without at `options.max_connections` (checked against
+// RLIMIT_NOFILE at start): two sockets per session and a listener per worker. Splice pipes (two
+// descriptors each, one per direction while bytes are spliced) come on top, within
+// options.max_pipes; without one the relay copies instead.
+std::size_t descriptors_needed(const ProxyOptions& options);
 
 class ProxyServer {
  public:
@@ -48,10 +58,14 @@ class ProxyServer {
   awaitable<void> accept_loop(Worker& worker);
   Worker& least_busy_worker(Worker& preferred);
   void start_session(Worker& worker, tcp::socket socket, SessionInfo info);
+  // Sessions wardgate closed for a deadline or the held-bytes budget, by that cause.
+  common::Counter& closed_by(CloseCause cause);
 
   ProxyOptions options_;
   std::shared_ptr<InspectorFactory> inspectors_;
   ConnectionLimiter limiter_;
+  HeldBytesBudget held_budget_;
+  std::atomic<std::size_t> pipes_left_;  // shared by the workers' pipe pools
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::uint16_t bound_port_ = 0;
@@ -64,6 +78,9 @@ class ProxyServer {
   common::Counter& refused_by_audit_;  // clinical_traffic_allowed() said no
   common::Counter& upstream_failures_;
   common::Counter& inspector_failures_;  // an inspector threw; its session was reset
+  common::Counter& closed_first_message_timeout_;
+  common::Counter& closed_message_timeout_;
+  common::Counter& closed_held_bytes_budget_;
   common::Counter& bytes_from_devices_;
   common::Counter& bytes_to_devices_;
 };

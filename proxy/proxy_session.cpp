@@ -17,7 +17,8 @@ ProxySession::ProxySession(ProxyServer& server, BufferPool& buffers, PipePool& p
       pipes_(pipes),
       client_(std::move(client)),
       upstream_(client_.get_executor()),
-      info_(std::move(info)) {}
+      info_(std::move(info)),
+      held_(&server.held_budget_) {}
 
 void ProxySession::shutdown() {
   shut_down_ = true;
@@ -95,6 +96,10 @@ awaitable<void> ProxySession::run() {
   RelayOptions relay_options;
   relay_options.idle_timeout = opt.idle_timeout;
   relay_options.zero_copy = opt.zero_copy;
+  relay_options.first_message_timeout = opt.first_message_timeout;
+  relay_options.message_timeout = opt.message_timeout;
+  relay_options.opener = device_is_client ? Direction::kFromDevice : Direction::kToDevice;
+  relay_options.held = &held_;
   // The relay's legs are the device's and its peer's, whichever of them opened the connection.
   relay_ = std::make_unique<Relay>(device_is_client ? client_ : upstream_,
                                    device_is_client ? upstream_ : client_, buffers_, pipes_,
@@ -103,6 +108,18 @@ awaitable<void> ProxySession::run() {
   co_await relay_->run();
 
   const RelayCounters& c = relay_->counters();
+  for (const CloseCause cause : {CloseCause::kFirstMessageTimeout, CloseCause::kMessageTimeout,
+                                 CloseCause::kHeldBytesBudget}) {
+    if (c.from_device_end != cause && c.to_device_end != cause) continue;
+    server_.closed_by(cause).inc();
+    spdlog::warn("session {}: {} closed by wardgate: {}", info_.id, describe(info_),
+                 cause == CloseCause::kFirstMessageTimeout
+                     ? "no complete first message within the first-message timeout"
+                 : cause == CloseCause::kMessageTimeout
+                     ? "a message from the device was not completed within the message timeout"
+                     : "the held-bytes budget shared by all sessions is spent");
+    break;
+  }
   server_.bytes_from_devices_.inc(c.bytes_from_device);
   server_.bytes_to_devices_.inc(c.bytes_to_device);
   const double seconds =

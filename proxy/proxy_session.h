@@ -7,6 +7,7 @@
 
 #include "proxy/asio.h"
 #include "proxy/buffer_pool.h"
+#include "proxy/held_bytes_budget.h"
 #include "proxy/inspector.h"
 #include "proxy/pipe_pool.h"
 #include "proxy/relay.h"
@@ -33,6 +34,7 @@ class ProxySession {
   tcp::socket client_;    // accepted
   tcp::socket upstream_;  // opened by wardgate
   SessionInfo info_;
+  HeldBytes held_;  // outlives the inspector whose holdings it counts
   std::unique_ptr<Relay> relay_;
   bool shut_down_ = false;
 };

@@ -38,7 +38,8 @@ Relay::Relay(tcp::socket& device, tcp::socket& upstream, BufferPool& buffers, Pi
       pipes_(pipes),
       inspector_(inspector),
       options_(options),
-      last_activity_(std::chrono::steady_clock::now()) {
+      last_activity_(std::chrono::steady_clock::now()),
+      started_(last_activity_) {
   if (options_.zero_copy) ignore_sigpipe();
 }
 
@@ -77,10 +78,62 @@ std::uint64_t Relay::ask_opaque(Direction direction) const {
   return inspector_ == nullptr ? Inspector::kAllOpaque : inspector_->opaque_bytes(direction);
 }
 
+bool Relay::hold_for(std::size_t n) {
+  if (options_.held == nullptr || inspector_ == nullptr) return true;
+  return options_.held->resize(std::max(options_.held->bytes(), inspector_->held_bytes_after(n)));
+}
+
+void Relay::after_inspection(Direction direction) {
+  if (inspector_ == nullptr) return;
+  // Giving back what the inspector no longer holds never fails.
+  if (options_.held != nullptr) options_.held->resize(inspector_->held_bytes());
+  if (direction != Direction::kFromDevice) return;
+  const Progress p = inspector_->progress(direction);
+  if (!p.framed || !p.inside) {
+    message_began_.reset();
+  } else if (!message_began_ || p.completed != device_completed_) {
+    const bool earlier = !message_began_ && watchdog_timer_ != nullptr;
+    message_began_ = std::chrono::steady_clock::now();
+    // The watchdog waits for a later deadline (idle): it must look again.
+    if (earlier && options_.message_timeout.count() > 0) watchdog_timer_->cancel();
+  }
+  device_completed_ = p.completed;
+}
+
+std::chrono::steady_clock::time_point Relay::next_deadline() const {
+  if (closing_deadline_) return *closing_deadline_;
+  auto at = last_activity_ + options_.idle_timeout;
+  if (!first_message_done_ && options_.first_message_timeout.count() > 0) {
+    at = std::min(at, started_ + options_.first_message_timeout);
+  }
+  if (message_began_ && options_.message_timeout.count() > 0) {
+    at = std::min(at, *message_began_ + options_.message_timeout);
+  }
+  return at;
+}
+
+std::optional<CloseCause> Relay::missed_deadline(std::chrono::steady_clock::time_point now) {
+  if (inspector_ == nullptr) return std::nullopt;
+  if (!first_message_done_ && options_.first_message_timeout.count() > 0 &&
+      now >= started_ + options_.first_message_timeout) {
+    const Progress p = inspector_->progress(options_.opener);
+    if (p.framed && p.completed == 0) return CloseCause::kFirstMessageTimeout;
+    first_message_done_ = true;
+  }
+  if (message_began_ && options_.message_timeout.count() > 0 &&
+      now >= *message_began_ + options_.message_timeout) {
+    return CloseCause::kMessageTimeout;
+  }
+  return std::nullopt;
+}
+
 void Relay::relayed_opaque(Leg& leg, std::size_t n) {
   leg.bytes += n;
   ++leg.chunks;
-  if (inspector_ != nullptr) inspector_->on_opaque(leg.direction, n);
+  if (inspector_ != nullptr) {
+    inspector_->on_opaque(leg.direction, n);
+    after_inspection(leg.direction);
+  }
   if (leg.opaque != Inspector::kAllOpaque) {
     leg.opaque -= n;
     if (leg.opaque == 0) leg.opaque = ask_opaque(leg.direction);
@@ -172,8 +225,15 @@ awaitable<bool> Relay::copy_burst(Leg& leg) {
     touch();
 
     const std::span<const std::byte> chunk(buf.data(), n);
+    if (!opaque && !hold_for(n)) {
+      // The inspector could not hold what this chunk may need: the session ends, not the others.
+      abort(CloseCause::kHeldBytesBudget, true);
+      end_direction(leg.direction, CloseCause::kHeldBytesBudget);
+      co_return true;
+    }
     Action action = opaque || inspector_ == nullptr ? Action::forward()
                                                     : inspector_->on_data(leg.direction, chunk);
+    if (!opaque) after_inspection(leg.direction);
     if (action.kind == Action::Kind::kClose) {
       co_await close_session(leg, std::move(action.response));
       co_return true;
@@ -331,7 +391,7 @@ awaitable<void> Relay::watchdog() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   const TimerHandle handle(watchdog_timer_, timer);
   for (;;) {
-    timer.expires_at(closing_deadline_.value_or(last_activity_ + options_.idle_timeout));
+    timer.expires_at(next_deadline());
     co_await timer.async_wait(kNoThrow);
     const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
     if (state.cancelled() != asio::cancellation_type::none) co_return;  // the relay ended
@@ -349,6 +409,10 @@ awaitable<void> Relay::watchdog() {
       co_return;
     }
     if (aborted_) co_return;
+    if (const auto missed = missed_deadline(now)) {
+      abort(*missed, false);
+      co_return;
+    }
     if (now - last_activity_ >= options_.idle_timeout) {
       abort(CloseCause::kIdleTimeout, false);
       co_return;

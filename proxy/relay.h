@@ -21,13 +21,24 @@
 
 #include "proxy/asio.h"
 #include "proxy/buffer_pool.h"
+#include "proxy/held_bytes_budget.h"
 #include "proxy/inspector.h"
 #include "proxy/pipe_pool.h"
 
 namespace wardgate::proxy {
 
+// Message deadlines apply where the inspector follows the stream's messages (Inspector::progress);
+// a session that misses one is closed (FIN both ways) with the deadline as its cause. 0: none.
 struct RelayOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  // The connection's opener (`opener`: its direction) completes its first message within this
+  // time of the relay's start; a port scan or an idle connection does not hold a slot longer.
+  std::chrono::milliseconds first_message_timeout{0};
+  Direction opener = Direction::kFromDevice;
+  // A message the device began is completed within this time (against a slowloris).
+  std::chrono::milliseconds message_timeout{0};
+  // The session's share of the global held-bytes budget; null: unlimited.
+  HeldBytes* held = nullptr;
   bool quickack = true;   // re-arm TCP_QUICKACK after every read (split TCP)
   bool zero_copy = true;  // splice opaque bytes instead of copying them through user space
 };
@@ -105,6 +116,15 @@ class Relay {
   void abort(CloseCause cause, bool reset);
   void end_direction(Direction direction, CloseCause cause);
   void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  // Takes what the inspector may come to hold for an `n`-byte chunk from the budget; false when
+  // the budget cannot cover it.
+  bool hold_for(std::size_t n);
+  // After the inspector was shown or skipped bytes: its holdings and where its messages stand.
+  void after_inspection(Direction direction);
+  // When the watchdog must look next.
+  std::chrono::steady_clock::time_point next_deadline() const;
+  // The message deadline missed at `now`, if any.
+  std::optional<CloseCause> missed_deadline(std::chrono::steady_clock::time_point now);
 
   tcp::socket& device_;
   tcp::socket& upstream_;
@@ -114,6 +134,11 @@ class Relay {
   RelayOptions options_;
   RelayCounters counters_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point started_;
+  bool first_message_done_ = false;
+  // The device's message under way: when it began, and the completed count it followed.
+  std::optional<std::chrono::steady_clock::time_point> message_began_;
+  std::uint64_t device_completed_ = 0;
   std::array<Outbox, 2> outboxes_;  // by direction: [0] to upstream, [1] to the device
   // Set while the inspector's close is answered; past it, both sides are reset.
   std::optional<std::chrono::steady_clock::time_point> closing_deadline_;

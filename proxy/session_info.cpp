@@ -33,6 +33,12 @@ const char* to_string(CloseCause c) {
       return "inspector";
     case CloseCause::kShutdown:
       return "shutdown";
+    case CloseCause::kFirstMessageTimeout:
+      return "first-message-timeout";
+    case CloseCause::kMessageTimeout:
+      return "message-timeout";
+    case CloseCause::kHeldBytesBudget:
+      return "held-bytes-budget";
   }
   return "unknown";
 }

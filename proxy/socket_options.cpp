@@ -35,8 +35,17 @@ std::error_code set_congestion_control(int fd, const std::string& algorithm) {
   return {};
 }
 
+std::error_code set_keepalive(int fd, const KeepAlive& keepalive) {
+  if (keepalive.idle_s <= 0) return set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
+  if (auto ec = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, keepalive.idle_s)) return ec;
+  if (auto ec = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, keepalive.interval_s)) return ec;
+  if (auto ec = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, keepalive.count)) return ec;
+  return set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+}
+
 std::error_code tune_leg(int fd, const LegTuning& tuning) {
   if (auto ec = set_nodelay(fd)) return ec;
+  if (auto ec = set_keepalive(fd, tuning.keepalive)) return ec;
   if (tuning.buffer_bytes > 0) {
     if (auto ec = set_buffers(fd, tuning.buffer_bytes)) return ec;
   }

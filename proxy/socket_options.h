@@ -6,9 +6,18 @@
 
 namespace wardgate::proxy {
 
+// TCP keepalive: a peer that vanished (powered off, cable pulled) is noticed after
+// idle + interval x count seconds instead of at the idle timeout, and its slot freed.
+struct KeepAlive {
+  int idle_s = 60;  // 0: no keepalive
+  int interval_s = 10;
+  int count = 6;
+};
+
 struct LegTuning {
   int buffer_bytes = 0;            // SO_SNDBUF/SO_RCVBUF; 0 keeps the kernel's autotuning
   std::string congestion_control;  // e.g. "bbr"; empty keeps the system default
+  KeepAlive keepalive;
 };
 
 std::error_code set_nodelay(int fd);
@@ -16,7 +25,8 @@ std::error_code set_nodelay(int fd);
 std::error_code arm_quickack(int fd);
 std::error_code set_buffers(int fd, int bytes);
 std::error_code set_congestion_control(int fd, const std::string& algorithm);
-// Applies nodelay, buffers and congestion control; returns the first failure.
+std::error_code set_keepalive(int fd, const KeepAlive& keepalive);
+// Applies nodelay, keepalive, buffers and congestion control; returns the first failure.
 std::error_code tune_leg(int fd, const LegTuning& tuning);
 
 // IP_TRANSPARENT: accept connections for, and bind to, addresses that are not the appliance's.

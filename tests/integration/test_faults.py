@@ -19,7 +19,7 @@ import subprocess
 import time
 import unittest
 
-from labkit import Lab, LabTestCase, wait_for, wardgate_bin
+from labkit import REPO, Lab, LabTestCase, wait_for, wardgate_bin
 
 PY = "/usr/bin/python3"
 
@@ -237,6 +237,98 @@ def slow(a):
     except (OSError, ValueError) as e:
         out({"complete": False, "error": type(e).__name__, "sent": sent, "received": received})
 
+async def idle(a):
+    """Opens N connections that never send, then waits for each to be closed by the proxy."""
+    raise_nofile()
+    t0 = time.monotonic()
+    async def one(i):
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(a.host, a.port), 5)
+        except (OSError, asyncio.TimeoutError) as e:
+            return ("connect-failed", 0.0)
+        try:
+            data = await asyncio.wait_for(reader.read(1), a.timeout)
+            kind = "eof" if data == b"" else "data"
+        except ConnectionResetError:
+            kind = "reset"
+        except asyncio.TimeoutError:
+            kind = "open"
+        writer.close()
+        return (kind, time.monotonic() - t0)
+    results = await asyncio.gather(*(one(i) for i in range(a.n)))
+    counts = {}
+    for kind, _ in results:
+        counts[kind] = counts.get(kind, 0) + 1
+    closed = [t for kind, t in results if kind in ("eof", "reset")]
+    out({"outcomes": counts, "first_closed": min(closed, default=None),
+         "last_closed": max(closed, default=None)})
+
+HL7_MSH = b"MSH|^~\\&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|20261203080000||ORU^R01^ORU_R01|%s|P|2.5"
+
+def hl7_frame(control_id):
+    return b"\x0b" + HL7_MSH % control_id + b"\rPID|1||PID001^^^HOSP^MR||Doe^Jane\r\x1c\r"
+
+def read_frame(s):
+    got = b""
+    while not got.endswith(b"\x1c\r"):
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("EOF before the acknowledgement")
+        got += chunk
+    return got
+
+def trickle(a):
+    """One whole HL7 message (acknowledged), then the next one a byte at a time every interval:
+    reports when the proxy closed the connection, counted from the first trickled byte."""
+    s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    s.sendall(hl7_frame(b"TRICKLE1"))
+    ack = read_frame(s)
+    rest = hl7_frame(b"TRICKLE2")
+    t0 = time.monotonic()
+    outcome, sent = "open", 0
+    s.settimeout(a.interval)
+    for byte in rest[:-3]:  # never the end of the frame
+        try:
+            s.sendall(bytes([byte]))
+            sent += 1
+            if s.recv(1) == b"":
+                outcome = "eof"
+                break
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            outcome = "reset"
+            break
+        if time.monotonic() - t0 > a.chunks:
+            break
+    out({"first_acked": b"MSA|AA|TRICKLE1" in ack, "outcome": outcome, "bytes_trickled": sent,
+         "elapsed": time.monotonic() - t0})
+
+async def hoard(a):
+    """N connections, each sending an HL7 frame of SIZE bytes that never ends, then waiting:
+    reports how many the proxy closed and how many it let hold their frame."""
+    async def one(i):
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(a.host, a.port), 5)
+        except (OSError, asyncio.TimeoutError):
+            return "connect-failed"
+        body = b"\x0b" + HL7_MSH % (b"HOARD%d" % i) + b"\rNTE|1||" + b"x" * a.size
+        try:
+            for off in range(0, len(body), 65536):
+                writer.write(body[off:off + 65536])
+                await writer.drain()
+                await asyncio.sleep(0.01)
+            data = await asyncio.wait_for(reader.read(1), a.timeout)
+            kind = "closed" if data == b"" else "data"
+        except (ConnectionResetError, BrokenPipeError):
+            kind = "closed"
+        except asyncio.TimeoutError:
+            kind = "holding"
+        writer.close()
+        return kind
+    results = await asyncio.gather(*(one(i) for i in range(a.n)))
+    out({kind: results.count(kind) for kind in set(results)})
+
 ap = argparse.ArgumentParser()
 ap.add_argument("cmd")
 ap.add_argument("host")
@@ -249,12 +341,10 @@ ap.add_argument("--send", help="probe: send this text after connecting")
 ap.add_argument("--chunks", type=int, default=10)
 ap.add_argument("--interval", type=float, default=0.2)
 a = ap.parse_args()
-if a.cmd == "many":
-    asyncio.run(many(a))
-elif a.cmd == "hold":
-    asyncio.run(hold(a))
+if a.cmd in ("many", "hold", "idle", "hoard"):
+    asyncio.run({"many": many, "hold": hold, "idle": idle, "hoard": hoard}[a.cmd](a))
 else:
-    {"probe": probe, "halfclose": halfclose, "rst": rst, "slow": slow}[a.cmd](a)
+    {"probe": probe, "halfclose": halfclose, "rst": rst, "slow": slow, "trickle": trickle}[a.cmd](a)
 '''
 
 
@@ -597,6 +687,108 @@ class FaultTests(LabTestCase):
             self.assertTrue(wait_for(lambda: len(self.session_lines(wg, port=11112)) >= 2 * (run + 1),
                                      5), wg.log())
         self.assertEqual(wg.stop(), 0)
+
+
+    # -- (l)-(o) deadlines, the held-bytes budget, descriptors (issue 13, item 4) ------------
+    def start_clinical_wardgate(self, **sections):
+        """The lab's configuration with its DICOM and HL7 services inspected."""
+        wg = self.lab.start_wardgate(self.lab.wardgate_config(**sections))
+        self.addCleanup(wg.stop)
+        return wg
+
+    def start_engine(self):
+        received = self.lab.workdir / f"engine-{self._testMethodName}.jsonl"
+        proc = self.lab.start("hl7", [PY, REPO / "tests" / "peers" / "mllp_ack_server.py",
+                                      "--port", "2575", "--out", received, "--max-seconds", "120"],
+                              ready_port=2575, ready_text="listening on")
+        self.addCleanup(proc.stop)
+        return received
+
+    def hl7_client(self, role, cmd, timeout=10, **opts):
+        argv = [PY, self.client_py, cmd, self.lab.ip("hl7"), 2575, "--timeout", timeout]
+        for key, value in opts.items():
+            argv += [f"--{key}", value]
+        result = self.lab.run(role, argv, timeout=timeout + 60)
+        lines = json_lines(result.stdout.decode())
+        self.assertTrue(lines, f"client {cmd} printed nothing: {result.stderr.decode()}")
+        return lines[-1]
+
+    def test_l_connections_that_never_send_are_closed_at_the_first_message_deadline(self):
+        self.start_server("echo")
+        wg = self.start_clinical_wardgate(proxy={"first_message_timeout_s": 2})
+        # 40 connections to the PACS's DICOM port that never send an A-ASSOCIATE-RQ.
+        r = self.client("ct", "idle", 104, timeout=15, n=40)
+        self.assertEqual(r["outcomes"], {"eof": 40}, r)
+        self.assertGreaterEqual(r["first_closed"], 1.9, r)
+        self.assertLess(r["last_closed"], 8, r)
+        self.assertTrue(wait_for(lambda: wg.log().count(
+            "closed by wardgate: no complete first message within the first-message timeout")
+            == 40, 5), wg.log()[-3000:])
+
+    def test_m_a_device_trickling_one_message_is_closed_at_the_message_deadline(self):
+        received = self.start_engine()
+        wg = self.start_clinical_wardgate(proxy={"message_timeout_s": 3,
+                                                 "first_message_timeout_s": 30})
+        r = self.hl7_client("mon", "trickle", timeout=30, interval=1.0, chunks=20)
+        self.assertTrue(r["first_acked"], r)  # a whole message passes as before
+        self.assertIn(r["outcome"], ("eof", "reset"), r)
+        self.assertGreaterEqual(r["elapsed"], 2.5, r)
+        self.assertLess(r["elapsed"], 7, r)
+        self.assertTrue(wait_for(lambda: "a message from the device was not completed within the "
+                                 "message timeout" in wg.log(), 5), wg.log()[-3000:])
+        got = [json.loads(line) for line in received.read_text().splitlines()]
+        self.assertEqual([m["control_id"] for m in got], ["TRICKLE1"])
+
+    def test_n_held_bytes_budget_refuses_hoarders_and_lets_a_good_device_through(self):
+        received = self.start_engine()
+        wg = self.start_clinical_wardgate(proxy={"held_bytes_budget_mib": 4,
+                                                 "message_timeout_s": 60},
+                                          hl7={"enforce": True})
+        # Two devices, three connections each, each holding a 1 000 000-byte frame that never
+        # ends (under the 1 MiB maximum message size, so it must be held): 6 MB wanted, 4 MiB
+        # allowed.
+        hoarders = [self.lab.start(role, [PY, self.client_py, "hoard", self.lab.ip("hl7"), 2575,
+                                          "--n", 3, "--size", 1_000_000, "--timeout", 8])
+                    for role in ("ct", "us")]
+        for proc in hoarders:
+            self.addCleanup(proc.stop)
+        self.assertTrue(wait_for(lambda: all(json_lines(p.log()) for p in hoarders), 40))
+        # While the hoarders that fit still hold their frames, the monitor's message gets through.
+        r = self.hl7_client("mon", "trickle", timeout=10, interval=0.2, chunks=1)
+        self.assertTrue(r["first_acked"], r)
+        results = [json_lines(p.log())[-1] for p in hoarders]
+        closed = sum(x.get("closed", 0) for x in results)
+        holding = sum(x.get("holding", 0) for x in results)
+        self.assertGreaterEqual(closed, 2, results)  # 6 x 1 MB do not fit in 4 MiB
+        self.assertGreaterEqual(holding, 1, results)  # and the budget is not refused to all
+        self.assertEqual(closed + holding, 6, results)
+        self.assertEqual(wg.log().count("the held-bytes budget shared by all sessions is spent"),
+                         closed, wg.log()[-3000:])
+        got = [json.loads(line) for line in received.read_text().splitlines()]
+        self.assertEqual([m["control_id"] for m in got], ["TRICKLE1"])  # no hoarded frame
+        self.assertIsNone(wg.popen.poll())
+
+    def test_o_a_descriptor_limit_too_low_for_max_connections_refuses_to_start(self):
+        def nft_tables():
+            return self.lab.run("gw", ["nft", "list", "tables"]).stdout
+        before = nft_tables()
+        config = self.lab.wardgate_config(proxy={"max_connections": 10000, "threads": 1})
+        path = self.lab.write_config(config, "nofile.json")
+        result = self.lab.run("gw", ["sh", "-c", f"ulimit -n 512 && exec {wardgate_bin()} run "
+                                     f"--config {path}"], timeout=30, check=False)
+        err = result.stderr.decode()
+        self.assertEqual(result.returncode, 1, err)
+        self.assertIn("the descriptor limit (RLIMIT_NOFILE) is 512 (hard limit 512)", err)
+        # Two sockets per session, a listener, and 256 for the rest of the process.
+        self.assertIn("proxy.max_connections 10000 needs up to 20257", err)
+        self.assertEqual(nft_tables(), before)  # nothing applied
+        # The same limit is enough for fewer connections: the soft limit alone is raised.
+        config["proxy"].update({"max_connections": 20, "max_connections_per_device": 20})
+        path = self.lab.write_config(config, "nofile-ok.json")
+        wg = self.lab.start("gw", ["sh", "-c", f"ulimit -Sn 64 && ulimit -Hn 512 && exec "
+                                   f"{wardgate_bin()} run --config {path}"],
+                            ready_text=" ready: ", timeout=15)
+        self.addCleanup(wg.stop)
 
 
 if __name__ == "__main__":

@@ -479,5 +479,35 @@ TEST_F(PublishedStorageTest, AnOperationTheServiceDoesNotAllowIsAborted) {
   EXPECT_EQ(text(alerts[0], "rule"), "allowed_operations");
 }
 
+// The relay's message deadlines read where each stream stands: the first PDU under way, then
+// completed, and what the decoder holds meanwhile, within the bound the relay reserves.
+TEST_F(DicomInspectorTest, ProgressFollowsPdusAndHoldingsStayWithinTheAnnouncedBound) {
+  make_inspector();
+  const Recording association = dicom::testing::normalized_association(false);
+  ASSERT_EQ(association[0].side, Side::kClient);
+  const std::vector<std::byte>& rq = association[0].bytes;
+  proxy::Progress p = inspector_->progress(Direction::kFromDevice);
+  EXPECT_TRUE(p.framed);
+  EXPECT_EQ(p.completed, 0U);
+  EXPECT_FALSE(p.inside);
+
+  const std::size_t half = rq.size() / 2;
+  const std::size_t bound = inspector_->held_bytes_after(half);
+  ASSERT_EQ(inspector_->on_data(Direction::kFromDevice, std::span(rq).first(half)).kind,
+            Action::Kind::kForward);
+  EXPECT_GT(inspector_->held_bytes(), 0U);  // the A-ASSOCIATE-RQ is buffered whole
+  EXPECT_LE(inspector_->held_bytes(), bound);
+  p = inspector_->progress(Direction::kFromDevice);
+  EXPECT_EQ(p.completed, 0U);
+  EXPECT_TRUE(p.inside);
+
+  ASSERT_EQ(inspector_->on_data(Direction::kFromDevice, std::span(rq).subspan(half)).kind,
+            Action::Kind::kForward);
+  p = inspector_->progress(Direction::kFromDevice);
+  EXPECT_EQ(p.completed, 1U);
+  EXPECT_FALSE(p.inside);
+  EXPECT_EQ(inspector_->progress(Direction::kToDevice).completed, 0U);  // the server said nothing
+}
+
 }  // namespace
 }  // namespace wardgate::inspect

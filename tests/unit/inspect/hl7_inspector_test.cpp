@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -354,6 +355,66 @@ TEST_F(Hl7InspectorTest, OnTheMonitorsListenerTheCoresMessagesAreCheckedAndAnswe
   ASSERT_EQ(messages.size(), 2U);
   EXPECT_EQ(text(messages[0], "from"), "core");
   EXPECT_EQ(text(messages[1], "forwarded"), "false");
+}
+
+// The relay's message deadlines read where each stream stands: a frame begun, then completed.
+TEST_F(Hl7InspectorTest, ProgressFollowsFramesInBothDirections) {
+  make(true, oru_only());
+  EXPECT_TRUE(inspector_->progress(Direction::kFromDevice).framed);
+  EXPECT_EQ(inspector_->progress(Direction::kFromDevice).completed, 0u);
+  const std::string oru = mllp(message("ORU^R01^ORU_R01", "MON1"));
+  EXPECT_EQ(device_sends(oru.substr(0, 20)), "");
+  EXPECT_TRUE(inspector_->progress(Direction::kFromDevice).inside);
+  EXPECT_EQ(inspector_->progress(Direction::kFromDevice).completed, 0u);
+  EXPECT_EQ(device_sends(oru.substr(20)), oru);
+  EXPECT_FALSE(inspector_->progress(Direction::kFromDevice).inside);
+  EXPECT_EQ(inspector_->progress(Direction::kFromDevice).completed, 1u);
+  EXPECT_EQ(device_sends("\r\n"), "\r\n");  // bytes between frames complete nothing
+  EXPECT_EQ(inspector_->progress(Direction::kFromDevice).completed, 1u);
+  server_sends(
+      mllp("MSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|2026||ACK^R01|E1|P|2.5\rMSA|AA|MON1"));
+  EXPECT_EQ(inspector_->progress(Direction::kToDevice).completed, 1u);
+}
+
+// A frame held for enforcement is charged in full (the framer's copy and the gate's), and never
+// more than the bound the relay takes from the global budget before each chunk.
+TEST_F(Hl7InspectorTest, HeldFramesStayWithinTheBoundAnnouncedBeforeEachChunk) {
+  make(true, oru_only());
+  std::string frame =
+      mllp(message("ORU^R01^ORU_R01", "MON1", "") + "\rNTE|1||" + std::string(300'000, 'x'));
+  const std::string head = frame.substr(0, frame.size() - 2);  // without its end
+  // Pieces of every size the relay may read, from one byte to a whole chunk.
+  const std::array<std::size_t, 5> pieces{1, 7, 4096, 65536, 131072};
+  std::size_t fed = 0;
+  for (std::size_t i = 0; fed < head.size(); ++i) {
+    const std::size_t n = std::min(pieces[i % pieces.size()], head.size() - fed);
+    const std::size_t bound = inspector_->held_bytes_after(n);
+    EXPECT_EQ(device_sends(head.substr(fed, n)), "");
+    fed += n;
+    ASSERT_LE(inspector_->held_bytes(), bound) << "after " << fed << " bytes";
+  }
+  EXPECT_GE(inspector_->held_bytes(), 2 * head.size() - 2);  // the framer's and the gate's copy
+  EXPECT_EQ(device_sends(frame.substr(head.size())), frame);
+  EXPECT_EQ(device_sends("\r"), "\r");
+  EXPECT_LT(inspector_->held_bytes(), head.size());  // forwarded: the frame is no longer held
+}
+
+TEST_F(Hl7InspectorTest, AConnectionClosedForADeadlineIsAudited) {
+  make(true, oru_only());
+  EXPECT_EQ(device_sends(mllp(message("ORU^R01^ORU_R01", "MON1")).substr(0, 10)), "");
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kMessageTimeout);
+  inspector_->on_close(Direction::kToDevice, CloseCause::kMessageTimeout);
+  const auto closed = events("connection-closed");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].outcome, audit::Outcome::kDenied);
+  EXPECT_EQ(text(closed[0], "reason"), "message-timeout");
+}
+
+TEST_F(Hl7InspectorTest, AnOrdinaryCloseIsNotAConnectionClosedEvent) {
+  make(true, oru_only());
+  inspector_->on_close(Direction::kFromDevice, CloseCause::kEof);
+  inspector_->on_close(Direction::kToDevice, CloseCause::kEof);
+  EXPECT_TRUE(events("connection-closed").empty());
 }
 
 }  // namespace

@@ -244,10 +244,15 @@ class GatingInspector : public Inspector {
       return answer(chunk);
     }
     out_.clear();
+    if (budget != nullptr) {
+      // What the relay took from the budget covers what this chunk makes the inspector hold.
+      EXPECT_GE(budget->held(), held_.size() + text.size());
+    }
     device_bytes_seen_.fetch_add(text.size());
     for (char c : text) {
       held_ += c;
       if (c != ';') continue;
+      ++completed_;
       if (held_ == "NO;") {
         reply_ += "REFUSED;";
       } else {
@@ -258,6 +263,15 @@ class GatingInspector : public Inspector {
     return answer({reinterpret_cast<const std::byte*>(out_.data()), out_.size()});
   }
   void on_close(Direction /*d*/, CloseCause /*c*/) override {}
+  // The device's records are followed; the other direction is not.
+  Progress progress(Direction d) const override {
+    if (d == Direction::kToDevice) return {};
+    return {true, completed_, !held_.empty()};
+  }
+  std::size_t held_bytes() const override { return held_.size(); }
+  std::size_t held_bytes_after(std::size_t n) const override { return held_.size() + n; }
+
+  const HeldBytesBudget* budget = nullptr;  // checked against what the inspector holds
 
   // Waits (bounded) until the relay has shown the inspector `n` bytes of the device's stream: a
   // test orders its writes after what the relay did, not after a sleep that a busy machine may
@@ -281,6 +295,7 @@ class GatingInspector : public Inspector {
   std::string held_, out_, reply_;
   bool to_device_at_boundary_ = true;
   std::atomic<std::size_t> device_bytes_seen_{0};
+  std::uint64_t completed_ = 0;
 };
 
 // Injects a marker into the device's stream for every chunk the device sends, and notes how many
@@ -638,6 +653,126 @@ TEST_P(RelayFixture, ShutdownEndsAnActiveRelay) {
   ASSERT_TRUE(finished());
   EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kShutdown);
   EXPECT_EQ(inspector_.closes, 2);
+}
+
+// Message deadlines and the held-bytes budget, with the gating inspector following the device's
+// ';'-terminated records.
+class RelayLimits : public RelayHarness, public ::testing::Test {
+ protected:
+  void start(RelayOptions options) {
+    other_inspector_ = &gate_;
+    start_relay({Mode::kSeesAll, true}, options, 16 * 1024);
+  }
+  void TearDown() override { stop_relay(); }
+  std::chrono::milliseconds since(std::chrono::steady_clock::time_point t) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t);
+  }
+  GatingInspector gate_;
+};
+
+TEST_F(RelayLimits, AConnectionThatNeverSendsIsClosedAtTheFirstMessageDeadline) {
+  RelayOptions options;
+  options.first_message_timeout = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  start(options);
+  ASSERT_TRUE(finished(5000ms));
+  EXPECT_GE(since(started), 300ms);
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kFirstMessageTimeout);
+  int err = 0;
+  EXPECT_EQ(read_until_eof(device_.peer, err), "");
+  EXPECT_EQ(err, 0);  // closed, not reset
+}
+
+TEST_F(RelayLimits, BytesThatCompleteNoMessageDoNotMeetTheFirstMessageDeadline) {
+  RelayOptions options;
+  options.first_message_timeout = 300ms;
+  start(options);
+  write_all(device_.peer, "partial");
+  ASSERT_TRUE(finished(5000ms));
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kFirstMessageTimeout);
+}
+
+TEST_F(RelayLimits, AFirstMessageInTimeKeepsTheSession) {
+  RelayOptions options;
+  options.first_message_timeout = 300ms;
+  start(options);
+  write_all(device_.peer, "hello;");
+  int err = 0;
+  EXPECT_EQ(read_until_eof(upstream_.peer, err, 6), "hello;");
+  EXPECT_FALSE(finished(800ms));
+}
+
+TEST_F(RelayLimits, ADeviceTricklingOneMessageIsClosedAtTheMessageDeadline) {
+  RelayOptions options;
+  options.message_timeout = 400ms;
+  const auto started = std::chrono::steady_clock::now();
+  start(options);
+  // One byte every 50 ms: never idle, never done.
+  for (int i = 0; i < 40 && !finished(50ms); ++i) {
+    if (::send(device_.peer, "x", 1, MSG_NOSIGNAL) != 1) break;
+  }
+  ASSERT_TRUE(finished(5000ms));
+  EXPECT_GE(since(started), 400ms);
+  EXPECT_LT(since(started), 1500ms);
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kMessageTimeout);
+  EXPECT_EQ(relay_->counters().bytes_from_device, 0u);  // the trickled record was never complete
+}
+
+TEST_F(RelayLimits, MessagesCompletedOneAfterAnotherNeverMissTheMessageDeadline) {
+  RelayOptions options;
+  options.message_timeout = 300ms;
+  start(options);
+  // Each chunk completes a record and begins the next: always inside one, never the same one.
+  write_all(device_.peer, "a");
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(100ms);
+    write_all(device_.peer, ";a");
+  }
+  EXPECT_FALSE(finished(0ms));
+  int err = 0;
+  std::string expected;
+  for (int i = 0; i < 10; ++i) expected += "a;";
+  EXPECT_EQ(read_until_eof(upstream_.peer, err, expected.size()), expected);
+}
+
+TEST_F(RelayLimits, ASessionNeedingMoreThanTheBudgetHasLeftIsClosedAndGivesItsShareBack) {
+  HeldBytesBudget budget(1000);
+  HeldBytes other(&budget);  // another session's share
+  ASSERT_TRUE(other.resize(300));
+  auto mine = std::make_unique<HeldBytes>(&budget);
+  gate_.budget = &budget;
+  RelayOptions options;
+  options.held = mine.get();
+  start(options);
+  write_all(device_.peer, std::string(500, 'h'));  // held: fits in the 700 left
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(finished(0ms));
+  EXPECT_EQ(budget.held(), 800u);
+  write_all(device_.peer, std::string(300, 'h'));  // 800 would not fit
+  ASSERT_TRUE(finished());
+  EXPECT_EQ(relay_->counters().from_device_end, CloseCause::kHeldBytesBudget);
+  EXPECT_LE(budget.held(), budget.limit());
+  int err = 0;
+  EXPECT_EQ(read_until_eof(upstream_.peer, err), "");  // nothing of the unfinished record
+  mine.reset();                                        // the session ends
+  EXPECT_EQ(budget.held(), 300u);                      // the other session keeps its share
+}
+
+TEST_F(RelayLimits, HoldingsGoBackToTheBudgetOnceForwarded) {
+  HeldBytesBudget budget(1000);
+  HeldBytes mine(&budget);
+  gate_.budget = &budget;
+  RelayOptions options;
+  options.held = &mine;
+  start(options);
+  for (int i = 0; i < 5; ++i) {  // 5 x 600 bytes through a 1000-byte budget
+    write_all(device_.peer, std::string(599, 'r') + ";");
+    int err = 0;
+    EXPECT_EQ(read_until_eof(upstream_.peer, err, 600).size(), 600u);
+  }
+  EXPECT_FALSE(finished(0ms));
+  EXPECT_EQ(budget.held(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Inspection, RelayFixture,
