@@ -2,6 +2,7 @@
 // the interception rules, relay until SIGTERM/SIGINT, then drain and remove the rules again.
 // Listeners open before the rules go in, so no diverted connection ever meets a closed port.
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -26,6 +27,27 @@ namespace {
 // What the rest of the process may hold open besides the proxy: listeners of the admin, the
 // audit store and its spool, exporters' connections, netlink and tunnel sockets, logs.
 constexpr std::uint64_t kDescriptorsBesidesProxy = 256;
+
+// proxy.max_connections left at its default on a host whose descriptor limit cannot hold it
+// (a container's hard limit, an old service unit): lowered to what fits, loudly, rather than a
+// gateway that refuses to start and takes every device's traffic with it. A value the operator
+// wrote is never lowered: the check below then refuses to start, naming both numbers.
+void fit_default_max_connections(proxy::ProxyOptions& o) {
+  if (o.max_connections_configured) return;
+  ensure_descriptor_limit(0, "");  // raises the soft limit to the hard one
+  const std::uint64_t limit = descriptor_limit();
+  const std::uint64_t fixed = proxy::worker_count(o) + kDescriptorsBesidesProxy;
+  if (limit == UINT64_MAX || proxy::descriptors_needed(o) + kDescriptorsBesidesProxy <= limit) {
+    return;
+  }
+  const std::uint64_t fits = limit > fixed + 2 ? (limit - fixed) / 2 : 1;
+  spdlog::warn(
+      "the descriptor limit (RLIMIT_NOFILE) is {}: proxy.max_connections lowered from its default "
+      "{} to {}; raise the limit (LimitNOFILE= in the service unit) or set proxy.max_connections",
+      limit, o.max_connections, fits);
+  o.max_connections = static_cast<std::size_t>(fits);
+  o.max_connections_per_device = std::min(o.max_connections_per_device, o.max_connections);
+}
 
 std::string describe_services(const nat::InterceptionOptions& c) {
   std::string out;
@@ -77,6 +99,7 @@ int run_command(const std::string& path) {
   setup_logging(config.log_level);
   // Refused before anything is applied: a proxy that runs out of descriptors under load fails
   // its devices one accept at a time, long after the operator looked.
+  fit_default_max_connections(config.proxy.options);
   const std::uint64_t needed =
       proxy::descriptors_needed(config.proxy.options) + kDescriptorsBesidesProxy;
   if (const std::string error = ensure_descriptor_limit(

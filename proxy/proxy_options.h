@@ -42,6 +42,9 @@ struct ProxyOptions {
   std::size_t held_bytes_budget = std::size_t{256} << 20;
   // DESIGN.md's target; its two sockets each fit the 20 000-descriptor hard limits of containers.
   std::size_t max_connections = 5000;
+  // False while max_connections is the default: start-up may then fit it to the descriptor limit
+  // instead of refusing to start (an explicit value is never lowered behind the operator's back).
+  bool max_connections_configured = false;
   std::size_t max_connections_per_device = 256;
   std::size_t chunk_bytes = 128UL * 1024;  // relay read size, and the capacity of splice pipes
   bool zero_copy = true;                   // splice bytes no inspector needs to see

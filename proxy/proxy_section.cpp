@@ -31,6 +31,7 @@ ProxySection read_proxy_section(const nlohmann::json* section) {
   k.count = static_cast<int>(r.integer("keepalive_count", 1, 127, k.count));
   s.drain_timeout =
       std::chrono::seconds(r.integer("drain_timeout_s", 0, 3600, s.drain_timeout.count()));
+  o.max_connections_configured = section->contains("max_connections");
   o.max_connections = static_cast<std::size_t>(
       r.integer("max_connections", 1, 1000000, static_cast<std::int64_t>(o.max_connections)));
   o.max_connections_per_device =

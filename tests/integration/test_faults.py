@@ -788,7 +788,17 @@ class FaultTests(LabTestCase):
         wg = self.lab.start("gw", ["sh", "-c", f"ulimit -Sn 64 && ulimit -Hn 512 && exec "
                                    f"{wardgate_bin()} run --config {path}"],
                             ready_text=" ready: ", timeout=15)
+        wg.stop()
+        # Left at its default, max_connections is fitted to the limit instead (a gateway that
+        # refuses to start would cut every device off), with a warning naming the limit.
+        del config["proxy"]["max_connections"], config["proxy"]["max_connections_per_device"]
+        path = self.lab.write_config(config, "nofile-default.json")
+        wg = self.lab.start("gw", ["sh", "-c", f"ulimit -n 512 && exec {wardgate_bin()} run "
+                                   f"--config {path}"], ready_text=" ready: ", timeout=15)
         self.addCleanup(wg.stop)
+        # (512 - 1 worker - 256 for the rest) / 2 sockets per session.
+        self.assertIn("the descriptor limit (RLIMIT_NOFILE) is 512: proxy.max_connections lowered "
+                      "from its default 5000 to 127", wg.log())
 
 
 if __name__ == "__main__":
