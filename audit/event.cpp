@@ -353,6 +353,28 @@ void Fields::set_untrusted(std::string_view key, const std::vector<std::string>&
   set(key, std::move(kept));
 }
 
+void Fields::cap_values(std::size_t max_bytes, std::size_t max_items, std::size_t max_item_bytes) {
+  std::vector<std::pair<std::string, std::string>> cut;  // key, original size
+  for (auto& f : fields_) {
+    if (f.key == kTruncatedKey) continue;
+    if (auto* s = std::get_if<std::string>(&f.value)) {
+      if (s->size() <= max_bytes) continue;
+      cut.emplace_back(f.key, original_size(f.value));
+      s->resize(prefix_length(*s, max_bytes, false));
+    } else if (auto* list = std::get_if<std::vector<std::string>>(&f.value)) {
+      const bool long_item = std::any_of(list->begin(), list->end(), [&](const std::string& item) {
+        return item.size() > max_item_bytes;
+      });
+      if (list->size() <= max_items && !long_item) continue;
+      cut.emplace_back(f.key, original_size(f.value));
+      if (list->size() > max_items) list->resize(max_items);
+      for (auto& item : *list) item.resize(prefix_length(item, max_item_bytes, false));
+    }
+  }
+  // After the loop: marking may add kTruncatedKey to fields_.
+  for (const auto& [key, original] : cut) mark_truncated(key, original);
+}
+
 void Fields::mark_truncated(std::string_view key, std::string_view original) {
   std::string entry = std::string(key) + ':';
   for (auto& f : fields_) {

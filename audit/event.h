@@ -77,6 +77,10 @@ class Fields {
   void set_untrusted(std::string_view key, const std::vector<std::string>& items,
                      std::size_t max_items = kMaxListItems,
                      std::size_t max_item_bytes = kMaxListItemBytes);
+  // Applies set_untrusted()'s caps to every string and list value already set (kTruncatedKey
+  // aside): what an inspector records before it is emitted, whatever a peer sent.
+  void cap_values(std::size_t max_bytes = kMaxValueBytes, std::size_t max_items = kMaxListItems,
+                  std::size_t max_item_bytes = kMaxListItemBytes);
   // Lists `key` in kTruncatedKey with `original` ("<bytes>" or "<bytes>:<items>") unless it is
   // listed already: a value cut twice keeps the size it had first.
   void mark_truncated(std::string_view key, std::string_view original);

@@ -251,6 +251,21 @@ TEST(AuditEvent, UntrustedListIsCappedInCountAndItemSize) {
                                      std::to_string(many.size())});
 }
 
+TEST(AuditEvent, CapValuesCutsEveryLongValueAlreadySetAndLeavesTheRest) {
+  Fields f;
+  f.set("text", std::string(kMaxValueBytes + 1, 't'));
+  f.set("list", std::vector<std::string>(kMaxListItems + 1, "i"));
+  f.set("fine", "fine");
+  f.set("n", 7);
+  f.cap_values();
+  EXPECT_EQ(std::get<std::string>(*f.find("text")).size(), kMaxValueBytes);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find("list")).size(), kMaxListItems);
+  EXPECT_EQ(std::get<std::string>(*f.find("fine")), "fine");
+  EXPECT_EQ(
+      std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+      (std::vector<std::string>{"text:" + std::to_string(kMaxValueBytes + 1), "list:129:129"}));
+}
+
 TEST(AuditEvent, AValueCutTwiceKeepsItsFirstOriginalSize) {
   Fields f;
   f.set_untrusted("x", std::string(100, 'a'), 50);
