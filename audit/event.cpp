@@ -460,34 +460,34 @@ bool fits_store(const Event& event, std::string_view canonical) {
 Event fit_for_store(const Event& event) {
   Event e = event;
   for (std::string* s : {&e.appliance_id, &e.device, &e.category, &e.action}) *s = as_decoded(*s);
-  const std::size_t original_bytes = to_json(event).size();
-  if (to_json(e).size() <= kMaxCanonicalBytes) return e;
 
-  // A copy of the fields to cut, lists longer than kMaxListItems cut to that many items.
+  // The values that may be cut, copied; the list of cut values is kept apart and goes first so
+  // that marking a value never replaces it.
   const FieldValue* listed = event.fields.find(kTruncatedKey);
   std::vector<Field> work;
-  std::vector<std::string> changed;  // keys of the values cut
   for (const auto& f : event.fields) {
-    if (f.key == kTruncatedKey) continue;
-    const auto* list = std::get_if<std::vector<std::string>>(&f.value);
-    if (list != nullptr && list->size() > kMaxListItems) {
-      work.push_back(
-          {f.key, std::vector<std::string>(list->begin(), list->begin() + kMaxListItems)});
-      changed.push_back(f.key);
-    } else {
-      work.push_back(f);
-    }
+    if (f.key != kTruncatedKey) work.push_back(f);
   }
-  // The list of cut values goes first so that marking a value never replaces it.
-  const auto assemble = [&] {
+  const auto assemble = [&](bool empty_pieces) {
     Fields out;
     if (listed != nullptr) out.set(kTruncatedKey, *listed);
-    for (const auto& f : work) out.set(f.key, f.value);
+    for (const auto& f : work) {
+      if (!empty_pieces) {
+        out.set(f.key, f.value);
+      } else if (std::holds_alternative<std::string>(f.value)) {
+        out.set(f.key, std::string());
+      } else if (const auto* list = std::get_if<std::vector<std::string>>(&f.value)) {
+        out.set(f.key, std::vector<std::string>(list->size()));
+      } else {
+        out.set(f.key, f.value);
+      }
+    }
     return out;
   };
 
-  // Every string value and list item is a piece that may be cut. `fixed` is the record with all
-  // of them empty plus room for one kTruncatedKey entry per field that holds pieces.
+  // Every string value and list item is a piece that may be cut. The record's size is that of
+  // its skeleton (every piece empty) plus the pieces' encoded sizes, so the multi-megabyte
+  // record is never encoded.
   struct Piece {
     std::string* value;
     std::string_view key;
@@ -495,24 +495,45 @@ Event fit_for_store(const Event& event) {
   };
   std::vector<Piece> pieces;
   std::size_t pieces_bytes = 0;
+  std::size_t largest = 0;
   std::size_t reserve = kTruncatedKey.size() + 8;  // ,"truncated_fields":[] if it is new
   constexpr std::size_t kEntryBytes = 2 * std::numeric_limits<std::uint64_t>::digits10 + 8;
-  for (auto& f : work) {
-    const std::size_t before = pieces.size();
-    if (auto* s = std::get_if<std::string>(&f.value)) {
-      pieces.push_back({s, f.key, encoded_size(*s)});
-    } else if (auto* list = std::get_if<std::vector<std::string>>(&f.value)) {
-      for (auto& item : *list) pieces.push_back({&item, f.key, encoded_size(item)});
+  const auto measure = [&] {
+    pieces.clear();
+    pieces_bytes = 0;
+    largest = 0;
+    reserve = kTruncatedKey.size() + 8;
+    for (auto& f : work) {
+      const std::size_t before = pieces.size();
+      if (auto* s = std::get_if<std::string>(&f.value)) {
+        pieces.push_back({s, f.key, encoded_size(*s)});
+      } else if (auto* list = std::get_if<std::vector<std::string>>(&f.value)) {
+        for (auto& item : *list) pieces.push_back({&item, f.key, encoded_size(item)});
+      }
+      if (pieces.size() > before) reserve += encoded_size(f.key) + kEntryBytes;
     }
-    if (pieces.size() > before) reserve += encoded_size(f.key) + kEntryBytes;
+    for (const auto& p : pieces) {
+      pieces_bytes += p.encoded;
+      largest = std::max(largest, p.encoded);
+    }
+    Event skeleton = e;
+    skeleton.fields = assemble(true);
+    return to_json(skeleton).size();
+  };
+  const std::size_t original_bytes = measure() + pieces_bytes;
+  if (original_bytes <= kMaxCanonicalBytes) return e;
+
+  // Lists longer than kMaxListItems are cut to that many items first.
+  std::vector<std::string> changed;  // keys of the values cut
+  for (auto& f : work) {
+    auto* list = std::get_if<std::vector<std::string>>(&f.value);
+    if (list != nullptr && list->size() > kMaxListItems) {
+      list->resize(kMaxListItems);
+      changed.push_back(f.key);
+    }
   }
-  e.fields = assemble();
-  std::size_t largest = 0;
-  for (const auto& p : pieces) {
-    pieces_bytes += p.encoded;
-    largest = std::max(largest, p.encoded);
-  }
-  const std::size_t fixed = to_json(e).size() - pieces_bytes + reserve;
+  // Room for one kTruncatedKey entry per field that holds pieces.
+  const std::size_t fixed = measure() + reserve;
   if (fixed > kMaxCanonicalBytes) return oversized(event, original_bytes);
 
   // The largest per-piece cap (in encoded bytes) under which everything fits.
@@ -538,7 +559,7 @@ Event fit_for_store(const Event& event) {
       changed.emplace_back(p.key);
     }
   }
-  e.fields = assemble();
+  e.fields = assemble(false);
   for (const auto& key : changed) {
     e.fields.mark_truncated(key, original_size(*event.fields.find(key)));
   }
