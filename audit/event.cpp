@@ -472,11 +472,10 @@ Event fit_for_store(const Event& event) {
     Fields out;
     if (listed != nullptr) out.set(kTruncatedKey, *listed);
     for (const auto& f : work) {
-      if (!empty_pieces) {
-        out.set(f.key, f.value);
-      } else if (std::holds_alternative<std::string>(f.value)) {
+      const auto* list = std::get_if<std::vector<std::string>>(&f.value);
+      if (empty_pieces && std::holds_alternative<std::string>(f.value)) {
         out.set(f.key, std::string());
-      } else if (const auto* list = std::get_if<std::vector<std::string>>(&f.value)) {
+      } else if (empty_pieces && list != nullptr) {
         out.set(f.key, std::vector<std::string>(list->size()));
       } else {
         out.set(f.key, f.value);
