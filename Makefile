@@ -33,7 +33,7 @@ test-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan --target wardgate_unit_tests config_fuzz dicom_decoder_fuzz hl7_decoder_fuzz \
 		hl7_inspector_fuzz uapi_reply_fuzz wg_quick_fuzz netlink_dump_fuzz gateway_section_fuzz \
-		packet_summary_fuzz
+		packet_summary_fuzz audit_roundtrip_fuzz
 	@ctest --test-dir build/asan --output-on-failure --no-tests=error -L "unit|fuzz"
 
 test-integration: build

@@ -13,6 +13,20 @@
 
 namespace wardgate::audit {
 
+// The longest canonical record (to_json) the store keeps and its reader, `audit verify` and the
+// exporters accept; the store reduces a longer event to fit (fit_for_store) before it is written.
+constexpr std::size_t kMaxCanonicalBytes = 1u << 20;
+
+// Caps of values a device controls (docs/audit-events.md, "Values a device controls"): a string,
+// a list's number of items and each item, in bytes of the value before encoding. JSON escaping
+// grows a control byte up to six times, so one capped value stays below 6 KiB encoded.
+constexpr std::size_t kMaxValueBytes = 1024;
+constexpr std::size_t kMaxListItems = 128;  // a DICOM association proposes at most 128 contexts
+constexpr std::size_t kMaxListItemBytes = 256;
+// The field that lists the values that were cut, one entry per field: "<key>:<original bytes>"
+// for a string, "<key>:<original bytes>:<original items>" for a list (bytes summed over items).
+constexpr std::string_view kTruncatedKey = "truncated_fields";
+
 enum class Outcome : std::uint8_t { kSuccess, kWarning, kFailure, kDenied };
 enum class Severity : std::uint8_t { kInfo, kNotice, kWarning, kAlert };
 
@@ -53,6 +67,23 @@ class Fields {
       set(key, FieldValue(static_cast<std::uint64_t>(value)));
     }
   }
+
+  // A value a device controls: cut to at most `max_bytes` (at a UTF-8 character boundary) and,
+  // when cut, listed in kTruncatedKey with its original size.
+  void set_untrusted(std::string_view key, std::string_view value,
+                     std::size_t max_bytes = kMaxValueBytes);
+  // A list a device controls: at most `max_items` items of at most `max_item_bytes` each; when
+  // anything was cut, listed in kTruncatedKey with the original bytes and items.
+  void set_untrusted(std::string_view key, const std::vector<std::string>& items,
+                     std::size_t max_items = kMaxListItems,
+                     std::size_t max_item_bytes = kMaxListItemBytes);
+  // Applies set_untrusted()'s caps to every string and list value already set (kTruncatedKey
+  // aside): what an inspector records before it is emitted, whatever a peer sent.
+  void cap_values(std::size_t max_bytes = kMaxValueBytes, std::size_t max_items = kMaxListItems,
+                  std::size_t max_item_bytes = kMaxListItemBytes);
+  // Lists `key` in kTruncatedKey with `original` ("<bytes>" or "<bytes>:<items>") unless it is
+  // listed already: a value cut twice keeps the size it had first.
+  void mark_truncated(std::string_view key, std::string_view original);
 
   // The value of `key`, or null.
   const FieldValue* find(std::string_view key) const;
@@ -95,5 +126,18 @@ std::string format_time(std::chrono::system_clock::time_point time);
 // the same bytes. The store hashes exactly these bytes. Invalid UTF-8 in a string is replaced by
 // U+FFFD per byte; a non-finite double is written as null. Never throws except std::bad_alloc.
 std::string to_json(const Event& event);
+
+// Whether the store may keep `event` as it is, `canonical` being to_json(event): at most
+// kMaxCanonicalBytes, and appliance, device, category and action valid UTF-8 (the store's
+// columns repeat them and must equal what the record decodes to).
+bool fits_store(const Event& event, std::string_view canonical);
+
+// `event` as the store keeps it when fits_store() says no: top-level strings with U+FFFD for
+// bytes that are not UTF-8; lists of more than kMaxListItems items cut, then the longest string
+// values and list items cut evenly (in encoded bytes) until the record fits, each cut value
+// listed in kTruncatedKey. An event that cannot fit that way (its keys alone are too long)
+// becomes a fixed-size "record-oversized" alert of category "audit" naming what it was. The
+// result always fits; nothing is dropped silently.
+Event fit_for_store(const Event& event);
 
 }  // namespace wardgate::audit

@@ -70,7 +70,9 @@ int digits(std::string_view s, std::size_t pos, std::size_t n, bool& ok) {
 }  // namespace
 
 std::int64_t to_unix_us(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+  // floor, not duration_cast (which rounds toward zero): before 1970 the store's time_us column
+  // must still equal the time the canonical record says.
+  return std::chrono::floor<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
 std::chrono::system_clock::time_point from_unix_us(std::int64_t us) {

@@ -13,17 +13,15 @@
 
 namespace wardgate::audit {
 
-// Records longer than this are refused (the proxy's events are far below it).
-constexpr std::size_t kMaxCanonicalBytes = 1u << 20;
-
-// Nullopt (with `error` set when given) if `canonical` is not an event as to_json writes it.
+// Nullopt (with `error` set when given) if `canonical` is not an event as to_json writes it, or
+// is longer than kMaxCanonicalBytes.
 std::optional<Event> event_from_json(std::string_view canonical, std::string* error = nullptr);
 
 // "2026-11-22T02:03:04.123456Z" (format_time's form); also accepts fewer or no fraction digits,
 // "2026-11-22T02:03:04Z" and a date alone ("2026-11-22", midnight UTC).
 std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text);
 
-// Microseconds since the Unix epoch, and back.
+// Microseconds since the Unix epoch (rounded down, as format_time() writes them), and back.
 std::int64_t to_unix_us(std::chrono::system_clock::time_point time);
 std::chrono::system_clock::time_point from_unix_us(std::int64_t us);
 

@@ -63,6 +63,14 @@ void append_field(std::string& out, const audit::Field& field) {
       field.value);
 }
 
+// The longest prefix of `s` of at most `cap` bytes that ends at a UTF-8 character boundary.
+std::string_view utf8_prefix(std::string_view s, std::size_t cap) {
+  if (s.size() <= cap) return s;
+  std::size_t end = cap;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 std::string structured_data(const store::StoredRecord& record, const SyslogOptions& options,
                             bool with_fields, std::string_view truncated) {
   const std::string pen = number(options.enterprise_number);
@@ -83,9 +91,10 @@ std::string structured_data(const store::StoredRecord& record, const SyslogOptio
   append_param(out, "isSynced", options.clock_synced ? "1" : "0");
   out += "][wardgate@" + pen;
   append_param(out, "seq", number(record.seq));
-  // Bounded like the header's HOSTNAME, so the core structured data always fits a message.
-  append_param(out, "appliance", std::string_view(e.appliance_id).substr(0, kMaxHostname));
-  append_param(out, "device", std::string_view(e.device).substr(0, kMaxHostname));
+  // Bounded like the header's HOSTNAME, so the core structured data always fits a message; cut
+  // between characters, so that the value read back is a prefix of the stored one.
+  append_param(out, "appliance", utf8_prefix(e.appliance_id, kMaxHostname));
+  append_param(out, "device", utf8_prefix(e.device, kMaxHostname));
   append_param(out, "category", e.category);
   append_param(out, "action", e.action);
   append_param(out, "outcome", to_string(e.outcome));
@@ -100,14 +109,6 @@ std::string structured_data(const store::StoredRecord& record, const SyslogOptio
     out += ']';
   }
   return out;
-}
-
-// The longest prefix of `s` of at most `cap` bytes that ends at a UTF-8 character boundary.
-std::string_view utf8_prefix(std::string_view s, std::size_t cap) {
-  if (s.size() <= cap) return s;
-  std::size_t end = cap;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
-  return s.substr(0, end);
 }
 
 }  // namespace

@@ -33,7 +33,12 @@ class InspectorBase : public proxy::Inspector {
   // The event every record of this session starts from; `annotate()` adds the protocol's own
   // session fields.
   audit::Event event(const char* action, audit::Outcome outcome) const;
-  void emit(audit::Event e) { settings_.sink->record(std::move(e)); }
+  // Every value may come from a peer (AE titles, UIDs, HL7 header fields, free text, lists):
+  // each is capped in length and count, and marked when cut (audit::Fields::cap_values).
+  void emit(audit::Event e) {
+    e.fields.cap_values();
+    settings_.sink->record(std::move(e));
+  }
 
   // Both decoders name the two ends kClient and kServer; the device is the client of the
   // connections it opens, the server of those the core opens to a service it publishes.

@@ -68,7 +68,12 @@ void EventSpool::put(const audit::Event& event) const {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw StoreError(temp.string() + ": cannot create: " + errno_text());
   try {
-    write_all(fd, audit::to_json(event), temp);
+    // What the store will keep: an event too long for a spool file would be set aside unread.
+    const std::string canonical = audit::to_json(event);
+    write_all(fd,
+              audit::fits_store(event, canonical) ? canonical
+                                                  : audit::to_json(audit::fit_for_store(event)),
+              temp);
     if (::fsync(fd) != 0) throw StoreError(temp.string() + ": cannot sync: " + errno_text());
   } catch (...) {
     ::close(fd);

@@ -6,12 +6,13 @@
 
 namespace wardgate::store {
 
-PendingRecord PendingRecord::of(const audit::Event& event) {
+namespace {
+
+PendingRecord encoded(const audit::Event& event, const std::string& canonical) {
   PendingRecord p;
   p.time_us = audit::to_unix_us(event.time);
   p.outcome = event.outcome;
   p.severity = event.severity;
-  const std::string canonical = audit::to_json(event);
   const std::array<const std::string*, 4> parts = {&event.appliance_id, &event.device,
                                                    &event.category, &event.action};
   std::size_t size = canonical.size();
@@ -23,6 +24,16 @@ PendingRecord PendingRecord::of(const audit::Event& event) {
   }
   p.text += canonical;
   return p;
+}
+
+}  // namespace
+
+PendingRecord PendingRecord::of(const audit::Event& event) {
+  const std::string canonical = audit::to_json(event);
+  if (audit::fits_store(event, canonical)) return encoded(event, canonical);
+  // Too long for the reader, or columns that would not match the record: never stored as is.
+  const audit::Event fitted = audit::fit_for_store(event);
+  return encoded(fitted, audit::to_json(fitted));
 }
 
 std::string_view PendingRecord::part(int i) const {

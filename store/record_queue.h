@@ -30,6 +30,7 @@ struct PendingRecord {
   audit::Severity severity = audit::Severity::kInfo;
   std::array<std::uint32_t, 4> lengths{};  // appliance, device, category, action; canonical follows
   std::string text;
+  // The event as the store keeps it: made to fit (audit::fit_for_store) when it does not.
   static PendingRecord of(const audit::Event& event);
   std::string_view part(int i) const;
   std::string_view canonical() const;

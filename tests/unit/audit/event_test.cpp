@@ -1,5 +1,7 @@
 #include "audit/event.h"
 
+#include "audit/event_decode.h"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -200,6 +202,150 @@ TEST(AuditEvent, DefaultEventEncodesEveryTopLevelKey) {
             "{\"action\":\"\",\"appliance\":\"\",\"category\":\"\",\"device\":\"\",\"fields\":{},"
             "\"outcome\":\"success\",\"severity\":\"info\",\"time\":\"1970-01-01T00:00:00."
             "000000Z\"}");
+}
+
+const std::vector<std::string>* list_field(const Event& e, std::string_view key) {
+  const FieldValue* v = e.fields.find(key);
+  return v == nullptr ? nullptr : std::get_if<std::vector<std::string>>(v);
+}
+
+std::string string_field(const Event& e, std::string_view key) {
+  const FieldValue* v = e.fields.find(key);
+  const auto* s = v == nullptr ? nullptr : std::get_if<std::string>(v);
+  return s == nullptr ? "<absent>" : *s;
+}
+
+TEST(AuditEvent, UntrustedStringIsCutAtACharacterBoundaryAndMarkedWithItsSize) {
+  Fields f;
+  // 3 + 2 + 2 bytes: a cap of 6 must not split the second "é".
+  f.set_untrusted("name", "abc\xc3\xa9\xc3\xa9", 6);
+  f.set_untrusted("short", "fits", 6);
+  EXPECT_EQ(std::get<std::string>(*f.find("name")), "abc\xc3\xa9");
+  EXPECT_EQ(std::get<std::string>(*f.find("short")), "fits");
+  ASSERT_NE(f.find(kTruncatedKey), nullptr);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+            std::vector<std::string>{"name:7"});
+}
+
+TEST(AuditEvent, UntrustedStringOfBytesThatAreNotUtf8IsStillCut) {
+  Fields f;
+  f.set_untrusted("x", std::string(5000, '\x80'));
+  EXPECT_EQ(std::get<std::string>(*f.find("x")).size(), kMaxValueBytes);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+            std::vector<std::string>{"x:5000"});
+}
+
+TEST(AuditEvent, UntrustedListIsCappedInCountAndItemSize) {
+  Fields f;
+  std::vector<std::string> many(kMaxListItems + 5, "1.2.3");
+  many[0] = std::string(kMaxListItemBytes + 10, 'u');
+  f.set_untrusted("uids", many);
+  f.set_untrusted("few", std::vector<std::string>{"a", "b"});
+  const auto& kept = std::get<std::vector<std::string>>(*f.find("uids"));
+  EXPECT_EQ(kept.size(), kMaxListItems);
+  EXPECT_EQ(kept[0].size(), kMaxListItemBytes);
+  EXPECT_EQ(kept[1], "1.2.3");
+  const std::size_t bytes = (kMaxListItemBytes + 10) + (many.size() - 1) * 5;
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+            std::vector<std::string>{"uids:" + std::to_string(bytes) + ":" +
+                                     std::to_string(many.size())});
+}
+
+TEST(AuditEvent, CapValuesCutsEveryLongValueAlreadySetAndLeavesTheRest) {
+  Fields f;
+  f.set("text", std::string(kMaxValueBytes + 1, 't'));
+  f.set("list", std::vector<std::string>(kMaxListItems + 1, "i"));
+  f.set("fine", "fine");
+  f.set("n", 7);
+  f.cap_values();
+  EXPECT_EQ(std::get<std::string>(*f.find("text")).size(), kMaxValueBytes);
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find("list")).size(), kMaxListItems);
+  EXPECT_EQ(std::get<std::string>(*f.find("fine")), "fine");
+  EXPECT_EQ(
+      std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+      (std::vector<std::string>{"text:" + std::to_string(kMaxValueBytes + 1), "list:129:129"}));
+}
+
+TEST(AuditEvent, AValueCutTwiceKeepsItsFirstOriginalSize) {
+  Fields f;
+  f.set_untrusted("x", std::string(100, 'a'), 50);
+  f.mark_truncated("x", "50");
+  EXPECT_EQ(std::get<std::vector<std::string>>(*f.find(kTruncatedKey)),
+            std::vector<std::string>{"x:100"});
+}
+
+// The issue's attack: 900 KiB of 0x01 in a header field encodes to 5.4 MB of \u0001.
+TEST(AuditEvent, HostileFieldIsReducedToFitTheReaderAndStillDecodes) {
+  Event e = sample();
+  const std::string hostile(900 * 1024, '\x01');
+  e.fields.set("sending_application", hostile);
+  e.fields.set("notes", std::vector<std::string>{hostile, "short note"});
+  ASSERT_GT(to_json(e).size(), kMaxCanonicalBytes);
+  EXPECT_FALSE(fits_store(e, to_json(e)));
+
+  const Event fitted = fit_for_store(e);
+  const std::string canonical = to_json(fitted);
+  EXPECT_LE(canonical.size(), kMaxCanonicalBytes);
+  EXPECT_GT(canonical.size(), kMaxCanonicalBytes * 9 / 10);  // cut no more than needed
+  EXPECT_TRUE(fits_store(fitted, canonical));
+  const auto back = event_from_json(canonical);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(to_json(*back), canonical);
+  EXPECT_EQ(fitted.action, "association-accepted");
+  // Small values are untouched; the hostile ones are prefixes of what was sent, marked.
+  EXPECT_EQ(string_field(fitted, "calling_ae"), "CT01");
+  EXPECT_EQ(list_field(fitted, "notes")->at(1), "short note");
+  const std::string cut = string_field(fitted, "sending_application");
+  EXPECT_FALSE(cut.empty());
+  EXPECT_EQ(hostile.substr(0, cut.size()), cut);
+  const auto* marks = list_field(fitted, kTruncatedKey);
+  ASSERT_NE(marks, nullptr);
+  EXPECT_EQ(*marks,
+            (std::vector<std::string>{"sending_application:921600",
+                                      "notes:" + std::to_string(hostile.size() + 10) + ":2"}));
+}
+
+TEST(AuditEvent, TooManyItemsAreCutToTheListCapWhenTheRecordIsTooLong) {
+  Event e = sample();
+  e.fields.set("keys", std::vector<std::string>(400000, "ab"));
+  const Event fitted = fit_for_store(e);
+  EXPECT_LE(to_json(fitted).size(), kMaxCanonicalBytes);
+  EXPECT_EQ(list_field(fitted, "keys")->size(), kMaxListItems);
+  EXPECT_EQ(*list_field(fitted, kTruncatedKey), std::vector<std::string>{"keys:800000:400000"});
+}
+
+TEST(AuditEvent, AnEventThatCannotBeReducedBecomesAFixedSizeRecordOversized) {
+  Event e = sample();
+  e.device = std::string(2 * kMaxCanonicalBytes, 'd');  // not a field: cannot be cut there
+  const Event fitted = fit_for_store(e);
+  const std::string canonical = to_json(fitted);
+  EXPECT_LE(canonical.size(), 4096U);
+  EXPECT_EQ(fitted.category, "audit");
+  EXPECT_EQ(fitted.action, "record-oversized");
+  EXPECT_EQ(fitted.severity, Severity::kAlert);
+  EXPECT_EQ(fitted.time, e.time);
+  EXPECT_EQ(fitted.device, std::string(256, 'd'));
+  EXPECT_EQ(string_field(fitted, "original_action"), "association-accepted");
+  EXPECT_EQ(std::get<std::uint64_t>(*fitted.fields.find("original_bytes")), to_json(e).size());
+  EXPECT_TRUE(event_from_json(canonical).has_value());
+}
+
+TEST(AuditEvent, TopLevelStringsThatAreNotUtf8AreStoredAsTheRecordDecodes) {
+  Event e = sample();
+  e.device = "ct\xff-1";
+  EXPECT_FALSE(fits_store(e, to_json(e)));
+  const Event fitted = fit_for_store(e);
+  EXPECT_EQ(fitted.device, "ct\xef\xbf\xbd-1");
+  EXPECT_EQ(event_from_json(to_json(fitted))->device, fitted.device);
+}
+
+TEST(AuditEvent, MicrosecondsBefore1970RoundDownLikeTheEncodedTime) {
+  Event e = sample();
+  e.time = at(1969, 12, 31, 23, 59, 59, std::chrono::nanoseconds(999999500));
+  const auto back = event_from_json(to_json(e));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(to_unix_us(e.time), to_unix_us(back->time));
+  EXPECT_EQ(to_unix_us(e.time), -1);
 }
 
 }  // namespace

@@ -226,6 +226,48 @@ TEST_F(DicomInspectorTest, UnknownCallingAeIsRejectedByWardgate) {
   EXPECT_EQ(number(rejected[0], "reason"), 3U);
 }
 
+// Issue 13: an A-ASSOCIATE-RQ is all device text; its values reach the audit record capped
+// in length and count, each cut value listed with its original size.
+TEST_F(DicomInspectorTest, AHostileAssociationRequestIsRecordedCappedAndMarked) {
+  using dicom::testing::concat;
+  using dicom::testing::item;
+  make_inspector("CALLING", false);
+  std::vector<std::byte> contexts;
+  // Within what the decoder allows an A-ASSOCIATE-RQ (64 KiB, 128 contexts): one abstract syntax
+  // longer than a list item may be.
+  const std::string hostile_uid(300, '\x01');
+  for (int i = 0; i < 128; ++i) {
+    const auto id = static_cast<std::byte>(i + 1);  // distinct, as the parser requires
+    contexts = concat(
+        {contexts,
+         item(0x20, concat({{id, std::byte{0}, std::byte{0}, std::byte{0}},
+                            item(0x30, dicom::testing::bytes_of(
+                                           i == 0 ? hostile_uid : hostile_uid.substr(0, 100))),
+                            item(0x40, dicom::testing::bytes_of("1.2.840.10008.1.2"))}))});
+  }
+  const std::string version(20000, '\x01');
+  const auto user = item(0x50, concat({item(0x51, dicom::testing::be32(16384)),
+                                       item(0x52, dicom::testing::bytes_of("1.2.3.4")),
+                                       item(0x55, dicom::testing::bytes_of(version))}));
+  const auto rq = dicom::testing::associate(
+      0x01,
+      concat({item(0x10, dicom::testing::bytes_of("1.2.840.10008.3.1.1.1")), contexts, user}));
+  inspector_->on_data(Direction::kFromDevice, rq);
+
+  const auto requested = events("association-requested");
+  ASSERT_EQ(requested.size(), 1U);
+  const audit::Event& e = requested[0];
+  EXPECT_EQ(text(e, "client_implementation_version"), version.substr(0, audit::kMaxValueBytes));
+  const auto& proposed =
+      std::get<std::vector<std::string>>(*e.fields.find("proposed_abstract_syntaxes"));
+  ASSERT_EQ(proposed.size(), audit::kMaxListItems);
+  EXPECT_EQ(proposed[0], hostile_uid.substr(0, audit::kMaxListItemBytes));
+  EXPECT_EQ(std::get<std::vector<std::string>>(*e.fields.find(audit::kTruncatedKey)),
+            (std::vector<std::string>{"proposed_abstract_syntaxes:13000:128",
+                                      "client_implementation_version:20000"}));
+  EXPECT_LE(audit::to_json(e).size(), 200U * 1024);
+}
+
 // -- a connection the core opened to the device's published storage SCP ----------------------
 
 using dicom::testing::concat;

@@ -101,6 +101,24 @@ class Hl7InspectorTest : public ::testing::Test {
   std::string to_device_;
 };
 
+// Issue 13: 900 KiB of 0x01 as MSH-3 encoded to 5.4 MB of JSON, a record the store's reader
+// refused; the inspector records at most kMaxValueBytes of it and says how long it was.
+TEST_F(Hl7InspectorTest, AHostileHeaderFieldIsRecordedCappedAndMarked) {
+  make(false, oru_only());
+  const std::string hostile(900 * 1024, '\x01');
+  const std::string m = "MSH|^~\\&|" + hostile + "|WARD3|HL7ENGINE|HOSPITAL|20261122080000||" +
+                        "ORU^R01^ORU_R01|MON1|P|2.5\rOBX|1|NM|8867-4^HR^LN||72";
+  EXPECT_EQ(device_sends(mllp(m)), mllp(m));
+  const auto messages = events("message");
+  ASSERT_EQ(messages.size(), 1U);
+  const audit::Event& e = messages[0];
+  EXPECT_EQ(text(e, "sending_application"), hostile.substr(0, audit::kMaxValueBytes));
+  EXPECT_EQ(text(e, "control_id"), "MON1");
+  EXPECT_EQ(std::get<std::vector<std::string>>(*e.fields.find(audit::kTruncatedKey)),
+            std::vector<std::string>{"sending_application:921600"});
+  EXPECT_LE(audit::to_json(e).size(), 16U * 1024);
+}
+
 TEST_F(Hl7InspectorTest, EnforcedRefusalIsWithheldAnsweredAndTheConnectionGoesOn) {
   make(true, oru_only());
   const std::string oru = mllp(message("ORU^R01^ORU_R01", "MON1"));

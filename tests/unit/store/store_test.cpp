@@ -100,6 +100,48 @@ TEST(AuditStore, RecordsFromManyThreadsInOneChainThatVerifies) {
   EXPECT_GE(report.checkpoints, 10u);
 }
 
+// Issue 13: a device's header field of 900 KiB of 0x01 encodes to 5.4 MB; stored as is, the
+// reader refused it and verify reported wardgate's own record as modified.
+TEST(AuditStore, HostileFieldsAreStoredSoThatVerifyAndTheReaderAcceptThem) {
+  ScratchDir dir;
+  auto options = store_options(dir);
+  const std::string hostile(900 * 1024, '\x01');
+  {
+    AuditStore store(options);
+    audit::Event big = sample_event(1);
+    big.fields.set("sending_application", hostile);
+    audit::Event keys = sample_event(2);
+    keys.fields.set(std::string(2 * audit::kMaxCanonicalBytes, 'k'), "a key too long to cut");
+    audit::Event bad_device = sample_event(3);
+    bad_device.device = "ct\xff";
+    store.record(big);
+    store.record(keys);
+    store.record(bad_device);
+    store.record(sample_event(4));
+    ASSERT_TRUE(store.flush());
+    EXPECT_EQ(metric(store, "wardgate_audit_store_records_lost_total"), 0);
+
+    const auto records = read(store, 0, 10);
+    ASSERT_EQ(records.size(), 4u);
+    for (const auto& r : records) {
+      EXPECT_LE(r.canonical.size(), audit::kMaxCanonicalBytes);
+      EXPECT_NE(r.event.action, "record-unreadable") << r.seq;
+      EXPECT_EQ(r.canonical, audit::to_json(r.event));
+    }
+    const auto* app = std::get_if<std::string>(records[0].event.fields.find("sending_application"));
+    ASSERT_NE(app, nullptr);
+    EXPECT_EQ(hostile.compare(0, app->size(), *app), 0);
+    EXPECT_EQ(std::get<std::vector<std::string>>(*records[0].event.fields.find("truncated_fields")),
+              std::vector<std::string>{"sending_application:921600"});
+    EXPECT_EQ(records[1].event.action, "record-oversized");
+    EXPECT_EQ(records[2].event.device, "ct\xef\xbf\xbd");
+    EXPECT_EQ(records[3].event, sample_event(4));
+  }
+  const auto report = verify_store(options.path, {});
+  EXPECT_TRUE(report.intact()) << describe(report);
+  EXPECT_EQ(report.records, 4u);
+}
+
 TEST(AuditStore, ContinuesTheChainAfterARestartAndKeepsCursors) {
   ScratchDir dir;
   const auto options = store_options(dir);
