@@ -30,11 +30,12 @@ import hashlib
 import json
 import random
 import re
+import subprocess
 import threading
 import time
 import unittest
 
-from labkit import REPO, LabTestCase, wait_for
+from labkit import REPO, LabTestCase, wait_for, wardgate_bin
 
 PY = "/usr/bin/python3"
 ENGINE_PORT = 2575
@@ -619,6 +620,34 @@ class Hl7BadInputTests(LabTestCase):
         e = self.check_one_framing_error(events, "junk")
         self.assertIn("hl7 message sent without mllp framing", e["fields"]["detail"].lower(), e)
         self.assertEqual([e for e in events if e["action"] != "framing-error"], [])
+
+    def test_8_hostile_header_field_cannot_make_verify_report_tampering(self):
+        # MSH-3 of 900 KiB of control bytes: JSON escaping grows each to six bytes, 5.4 MB,
+        # beyond what the store's reader accepts. wardgate must record the message capped and
+        # marked, and `audit verify` must still find the store intact.
+        hostile = b"\x01" * (900 * 1024)
+        message = oru_r01("HOSTILE001", 3).replace(b"|MONITOR|", b"|" + hostile + b"|", 1)
+        self.assertLess(len(message), self.max_message)
+        result = self.client(ENGINE_PORT, [{"send": frame(message).hex()}, {"frames": 1}])
+        self.check_wardgate_alive()
+        self.assertEqual([msa(a) for a in mllp_frames(bytes.fromhex(result["received"]))],
+                         [("AA", "HOSTILE001")])
+        (record,) = self.engine_records({"HOSTILE001"})
+        self.assertEqual(record["sha256"], hashlib.sha256(message).hexdigest())  # not one byte changed
+
+        events, _, _ = self.session(result["local_port"], ENGINE_PORT)
+        (sent,) = [e for e in events if e["action"] == "message"]
+        f = sent["fields"]
+        self.assertEqual(f["control_id"], "HOSTILE001")
+        self.assertLessEqual(len(f["sending_application"].encode()), 1024)
+        self.assertTrue(set(f["sending_application"]) <= {"\x01"}, f["sending_application"][:40])
+        self.assertIn(f"sending_application:{len(hostile)}", f["truncated_fields"])
+
+        store = self.lab.running_config[1]["audit"]["store"]["path"]
+        verify = subprocess.run([wardgate_bin(), "audit", "verify", "--store", store],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(verify.returncode, 0, verify.stdout[-3000:] + verify.stderr[-2000:])
+        self.assertTrue(verify.stdout.rstrip().endswith("INTACT"), verify.stdout[-2000:])
 
     def test_7_wardgate_still_serves(self):
         # After all of it, the well-behaved monitor once more.
