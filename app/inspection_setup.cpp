@@ -14,7 +14,12 @@ AuditPipeline make_audit_pipeline(const Config& config, common::MetricsRegistry&
   std::vector<audit::AuditSink*> sinks{p.store.get()};
   if (config.audit.options.log != "off") {
     p.log = std::make_unique<audit::LoggingSink>(config.audit.options.log);
-    sinks.push_back(p.log.get());
+    if (config.audit.options.log_patient_data == "as-stored") {
+      sinks.push_back(p.log.get());
+    } else {
+      p.log_filter = std::make_unique<audit::PatientDataFilterSink>(*p.log);
+      sinks.push_back(p.log_filter.get());
+    }
   }
   p.sink = std::make_unique<audit::FanoutSink>(std::move(sinks));
   return p;

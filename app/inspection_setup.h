@@ -9,6 +9,7 @@
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
+#include "audit/patient_data_filter.h"
 #include "common/metrics.h"
 #include "inspect/byte_count_inspector.h"
 #include "inspect/protocol_inspectors.h"
@@ -20,7 +21,9 @@ namespace wardgate::app {
 struct AuditPipeline {
   std::unique_ptr<store::AuditStore> store;  // where every event is kept
   std::unique_ptr<audit::LoggingSink> log;   // audit.log mirror; null when "off"
-  std::unique_ptr<audit::FanoutSink> sink;   // what every module records to
+  // Between the fanout and the mirror unless audit.log_patient_data is "as-stored".
+  std::unique_ptr<audit::PatientDataFilterSink> log_filter;
+  std::unique_ptr<audit::FanoutSink> sink;  // what every module records to
 };
 
 // `metrics` receives the store's metrics; it must outlive the pipeline.
