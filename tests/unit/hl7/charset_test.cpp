@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hl7/charset.h"
@@ -26,7 +27,7 @@ struct Case {
 
 // Generated (see the file comment); PID-5 of message n is its family^given name.
 const std::vector<Case>& cases() {
-  static const std::vector<Case> kCases = {
+  static const std::vector<Case> all = {
       {"ASCII", "ASCII", "Smith^John",
        std::string("MSH|^~\x5c&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|20261122093000||ADT^A08|C00|P|2.5|"
                    "|||||ASCII\x0dPID|||PC00^^^HOSP^MR||Smith^John||19800304|M\x0d",
@@ -312,7 +313,7 @@ const std::vector<Case>& cases() {
                    "4\x00\x00\x00|\x00\x00\x00M\x00\x00\x00\x0d\x00\x00\x00",
                    572)},
   };
-  return kCases;
+  return all;
 }
 
 std::vector<Message> decode(const std::string& content, DecoderLimits limits = {},
@@ -386,12 +387,12 @@ TEST(Hl7Charset, TheTableSpellingsAndCommonVariantsAreKnown) {
   EXPECT_FALSE(resolve_charset("8859/10").has_value());
 }
 
-const std::string kUnknown =
+constexpr std::string_view kUnknown =
     "MSH|^~\\&|MON|W|ENG|H|2026||ADT^A08|C1|P|2.5||||||X-WINDOWS-936\rPID|||1||"
     "\xe5\xbc\xa0^\xe4\xbc\x9f\r";
 
 TEST(Hl7Charset, AnUnknownSetWithoutADeviceDefaultIsReadAsUtf8WithANote) {
-  const auto messages = decode(kUnknown);
+  const auto messages = decode(std::string(kUnknown));
   ASSERT_EQ(messages.size(), 1U);
   EXPECT_EQ(messages[0].patient_name, "张^伟");
   EXPECT_EQ(messages[0].charset_used, "UNICODE UTF-8");
@@ -400,8 +401,8 @@ TEST(Hl7Charset, AnUnknownSetWithoutADeviceDefaultIsReadAsUtf8WithANote) {
             std::vector<std::string>{"unknown MSH-18 'X-WINDOWS-936', decoded as UNICODE UTF-8 "
                                      "(no default for the device)"});
   // Bytes that are not UTF-8 stay visible, and say so.
-  std::string latin = kUnknown;
-  latin.replace(latin.find("\xe5"), 7, "M\xfcller");
+  std::string latin(kUnknown);
+  latin.replace(latin.find('\xe5'), 7, "M\xfcller");
   const auto m = decode(latin);
   ASSERT_EQ(m.size(), 1U);
   EXPECT_EQ(m[0].patient_name.substr(0, 8), "M\\x{fc}l");
@@ -409,8 +410,8 @@ TEST(Hl7Charset, AnUnknownSetWithoutADeviceDefaultIsReadAsUtf8WithANote) {
 }
 
 TEST(Hl7Charset, AnUnknownSetFallsBackToTheDevicesDefault) {
-  std::string gb = kUnknown;
-  gb.replace(gb.find("\xe5"), 7, "\xd5\xc5^\xce\xb0");
+  std::string gb(kUnknown);
+  gb.replace(gb.find('\xe5'), 7, "\xd5\xc5^\xce\xb0");
   DecoderLimits limits;
   limits.default_charset = "GB 18030";
   const auto messages = decode(gb, limits);
