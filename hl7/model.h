@@ -56,7 +56,7 @@ struct Message {
   // MSH-18 as declared (may be empty): its first repetition, or the ISO 2022 set of a later one
   // when the first is ASCII ("~ISO IR87").
   std::string character_set;
-  std::string charset_used;           // what the text was decoded as (declared or default)
+  std::string charset_used;  // what the text was decoded as (declared or default)
   std::vector<PatientIdentifier> patient_identifiers;  // PID-3, all repetitions
   std::string patient_name;           // PID-5, first repetition; raw: the caller applies its policy
   std::optional<Acknowledgment> ack;  // when an MSA segment is present
