@@ -17,7 +17,12 @@ AuditPipeline make_audit_pipeline(const Config& config, common::MetricsRegistry&
     log_options.appliance_id = config.appliance_id;
     log_options.metrics = &metrics;
     p.log = std::make_unique<audit::LoggingSink>(config.audit.options.log, log_options);
-    sinks.push_back(p.log.get());
+    if (config.audit.options.log_patient_data == "as-stored") {
+      sinks.push_back(p.log.get());
+    } else {
+      p.log_filter = std::make_unique<audit::PatientDataFilterSink>(*p.log);
+      sinks.push_back(p.log_filter.get());
+    }
   }
   p.fanout = std::make_unique<audit::FanoutSink>(std::move(sinks));
   p.sink =

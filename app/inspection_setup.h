@@ -10,6 +10,7 @@
 #include "audit/fanout_sink.h"
 #include "audit/logging_sink.h"
 #include "audit/patient_data.h"
+#include "audit/patient_data_filter.h"
 #include "common/metrics.h"
 #include "inspect/byte_count_inspector.h"
 #include "inspect/protocol_inspectors.h"
@@ -19,8 +20,10 @@
 namespace wardgate::app {
 
 struct AuditPipeline {
-  std::unique_ptr<store::AuditStore> store;   // where every event is kept
-  std::unique_ptr<audit::LoggingSink> log;    // audit.log mirror; null when "off"
+  std::unique_ptr<store::AuditStore> store;  // where every event is kept
+  std::unique_ptr<audit::LoggingSink> log;   // audit.log mirror; null when "off"
+  // Between the fanout and the mirror unless audit.log_patient_data is "as-stored".
+  std::unique_ptr<audit::PatientDataFilterSink> log_filter;
   std::unique_ptr<audit::FanoutSink> fanout;  // the store and the mirror
   // What every module records to: each device's events within its budget, the rest summarised.
   std::unique_ptr<audit::EventBudgetSink> sink;

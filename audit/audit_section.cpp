@@ -9,6 +9,7 @@ AuditOptions read_audit_options(common::ObjectReader& r) {
     r.fail("log", R"(must be "stderr", "off" or the absolute path of a file (got )" +
                       common::shown(nlohmann::json(o.log)) + ")");
   }
+  o.log_patient_data = r.choice("log_patient_data", {"omit", "as-stored"}, o.log_patient_data);
   o.patient_data =
       r.choice("patient_data",
                {PatientDataPolicy::kPlain, PatientDataPolicy::kKeyedHash, PatientDataPolicy::kOmit},

@@ -20,8 +20,9 @@ namespace wardgate::hl7 {
 struct DecoderLimits {
   // Largest frame content buffered; a longer frame is reported and skipped.
   std::size_t max_message_size = std::size_t{1024} * 1024;
-  // Character set (an MSH-18 name, e.g. "GB 18030") of messages that do not declare MSH-18;
-  // empty: ASCII as the standard says, bytes above 0x7F shown as \x{hh}.
+  // Character set (an MSH-18 name, e.g. "GB 18030") of messages that do not declare MSH-18 or
+  // declare one that is unknown; empty: ASCII as the standard says when undeclared, UTF-8 when
+  // unknown, bytes that do not decode shown as \x{hh} (and noted in Message::notes).
   std::string default_charset;
 };
 

@@ -16,11 +16,49 @@ constexpr int kNone = kNoSeparator;
 
 bool is_lead(unsigned char c) { return c >= 0x81 && c <= 0xFE; }
 
-// The index-th piece of `s` cut at `sep`; trail bytes of double-byte characters are never
-// separators. Empty when there are fewer pieces.
-std::string_view piece(std::string_view s, int sep, bool gb, std::size_t index) {
+// Finds the bytes of one string that can be delimiters: in a multi-byte set, the bytes of a
+// character after its first (and, in ISO 2022, every byte of a two-byte run and of the escape
+// sequences that shift in and out of it) never are. A string cut at a delimiter starts unshifted:
+// delimiters are only read unshifted.
+class CharScanner {
+ public:
+  explicit CharScanner(Multibyte mb) : mb_(mb) {}
+
+  // How many bytes from s[i] on belong to a character that holds no delimiter; 0 when s[i] is
+  // a one-byte ASCII character, which may be one.
+  std::size_t skip(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    switch (mb_) {
+      case Multibyte::kNone:
+        return 0;
+      case Multibyte::kLeadByte:
+        return is_lead(c) ? std::min<std::size_t>(2, s.size() - i) : 0;
+      case Multibyte::kIso2022:
+        break;
+    }
+    if (c == kEsc) {
+      // ESC, intermediate bytes (0x20-0x2F), a final byte: "ESC $ B" and "ESC $ ( D" shift to
+      // two bytes per character, "ESC ( B" and "ESC ( J" back to one.
+      std::size_t j = i + 1;
+      while (j < s.size() && s[j] >= 0x20 && s[j] <= 0x2F) ++j;
+      shifted_ = i + 1 < s.size() && s[i + 1] == '$';
+      return std::min(j + 1, s.size()) - i;
+    }
+    return shifted_ && c >= 0x21 && c <= 0x7E ? std::min<std::size_t>(2, s.size() - i) : 0;
+  }
+
+  static constexpr unsigned char kEsc = 0x1B;
+
+ private:
+  Multibyte mb_;
+  bool shifted_ = false;
+};
+
+// The index-th piece of `s` cut at `sep`; bytes of multi-byte characters are never separators.
+// Empty when there are fewer pieces.
+std::string_view piece(std::string_view s, int sep, Multibyte mb, std::size_t index) {
   if (sep == kNone) return index == 0 ? s : std::string_view{};
-  if (!gb) {
+  if (mb == Multibyte::kNone) {
     for (std::size_t start = 0, count = 0;; ++count) {
       const void* hit =
           start < s.size() ? std::memchr(s.data() + start, sep, s.size() - start) : nullptr;
@@ -34,13 +72,13 @@ std::string_view piece(std::string_view s, int sep, bool gb, std::size_t index) 
   }
   std::size_t start = 0;
   std::size_t count = 0;
+  CharScanner scanner(mb);
   for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (is_lead(c)) {
-      ++i;
+    if (const std::size_t n = scanner.skip(s, i); n > 0) {
+      i += n - 1;
       continue;
     }
-    if (c == sep) {
+    if (static_cast<unsigned char>(s[i]) == sep) {
       if (count == index) return s.substr(start, i - start);
       ++count;
       start = i + 1;
@@ -52,17 +90,16 @@ std::string_view piece(std::string_view s, int sep, bool gb, std::size_t index) 
 // Iterates over the pieces of `s` cut at `sep` in one pass.
 class Pieces {
  public:
-  Pieces(std::string_view s, int sep, bool gb) : s_(s), sep_(sep), gb_(gb) {}
+  Pieces(std::string_view s, int sep, Multibyte mb) : s_(s), sep_(sep), scanner_(mb) {}
 
   bool next(std::string_view& out) {
     if (done_) return false;
     for (std::size_t i = pos_; i < s_.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s_[i]);
-      if (gb_ && is_lead(c)) {
-        ++i;
+      if (const std::size_t n = scanner_.skip(s_, i); n > 0) {
+        i += n - 1;
         continue;
       }
-      if (sep_ != kNone && c == sep_) {
+      if (sep_ != kNone && static_cast<unsigned char>(s_[i]) == sep_) {
         out = s_.substr(pos_, i - pos_);
         pos_ = i + 1;
         return true;
@@ -76,7 +113,7 @@ class Pieces {
  private:
   std::string_view s_;
   int sep_;
-  bool gb_;
+  CharScanner scanner_;
   std::size_t pos_ = 0;
   bool done_ = false;
 };
@@ -87,10 +124,10 @@ constexpr std::size_t kPidFields = 6;  // PID-3, PID-5
 constexpr std::size_t kAckFields = 4;  // MSA-1..3, ERR-1..3
 // PID-3 repetitions kept (memory stays bounded whatever a message holds).
 constexpr std::size_t kMaxPatientIdentifiers = 64;
-void split(std::string_view s, int sep, bool gb, std::size_t count,
+void split(std::string_view s, int sep, Multibyte mb, std::size_t count,
            std::vector<std::string_view>& out) {
   out.clear();
-  if (!gb && sep != kNone && count > 0) {
+  if (mb == Multibyte::kNone && sep != kNone && count > 0) {
     std::size_t start = 0;
     detail::for_each_byte(s.data(), s.size(), static_cast<char>(sep), [&](std::size_t i) {
       out.push_back(s.substr(start, i - start));
@@ -100,7 +137,7 @@ void split(std::string_view s, int sep, bool gb, std::size_t count,
     if (out.size() < count) out.push_back(s.substr(start));
     return;
   }
-  Pieces pieces(s, sep, gb);
+  Pieces pieces(s, sep, mb);
   std::string_view p;
   while (out.size() < count && pieces.next(p)) out.push_back(p);
 }
@@ -167,13 +204,13 @@ class Text {
         converter_(converter),
         scratch_(scratch),
         clean_(clean),
-        gb_(charset.double_byte_lead),
+        mb_(charset.multibyte),
         // Joining pieces with '^' and '&' gives back the raw text: without escapes (and
         // double-byte characters) a value needs no splitting, only conversion.
         plain_components_(sep.component == '^' || sep.component == kNone),
         plain_subcomponents_(sep.subcomponent == '&' || sep.subcomponent == kNone) {}
 
-  bool gb() const { return gb_; }
+  Multibyte mb() const { return mb_; }
 
   // One subcomponent (or any value without separators): escapes decoded, then to UTF-8.
   void set_value(std::string_view raw, std::string& out) {
@@ -203,12 +240,13 @@ class Text {
         return;
       }
     }
-    const std::string_view rep = piece(field, sep_.repetition, gb_, 0);
-    if (!gb_ && plain_components_ && plain_subcomponents_ && !contains(rep, sep_.escape)) {
+    const std::string_view rep = piece(field, sep_.repetition, mb_, 0);
+    if (mb_ == Multibyte::kNone && plain_components_ && plain_subcomponents_ &&
+        !contains(rep, sep_.escape)) {
       convert(rep, out);
       return;
     }
-    Pieces comps(rep, sep_.component, gb_);
+    Pieces comps(rep, sep_.component, mb_);
     std::string_view comp;
     for (bool first = true; comps.next(comp); first = false) {
       if (!first) out += '^';
@@ -217,22 +255,23 @@ class Text {
   }
 
   std::string_view nth_component(std::string_view field, std::size_t index) const {
-    return piece(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, index);
+    return piece(piece(field, sep_.repetition, mb_, 0), sep_.component, mb_, index);
   }
   // The first `count` components of the first repetition of a field, in one pass.
   void components(std::string_view field, std::size_t count,
                   std::vector<std::string_view>& out) const {
-    split(piece(field, sep_.repetition, gb_, 0), sep_.component, gb_, count, out);
+    split(piece(field, sep_.repetition, mb_, 0), sep_.component, mb_, count, out);
   }
 
  private:
   // The length of the prefix of `s` up to `stop` that is plain ASCII without escapes: text the
-  // same in every charset, whatever the double-byte rules (lead bytes are not ASCII).
+  // same in every charset, whatever the multi-byte rules (lead bytes are not ASCII, ISO 2022
+  // shifts start with ESC).
   std::size_t plain_prefix(std::string_view s, int stop) const {
     std::size_t i = 0;
     for (; i < s.size(); ++i) {
       const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x80 || c == sep_.escape || c == stop) break;
+      if (c >= 0x80 || c == CharScanner::kEsc || c == sep_.escape || c == stop) break;
     }
     return i;
   }
@@ -242,7 +281,7 @@ class Text {
   }
 
   void append_value(std::string_view raw, std::string& out) {
-    if (!gb_ && !contains(raw, sep_.escape)) {
+    if (mb_ == Multibyte::kNone && !contains(raw, sep_.escape)) {
       convert(raw, out);
       return;
     }
@@ -252,11 +291,11 @@ class Text {
   }
 
   void append_component(std::string_view raw, std::string& out) {
-    if (!gb_ && plain_subcomponents_ && !contains(raw, sep_.escape)) {
+    if (mb_ == Multibyte::kNone && plain_subcomponents_ && !contains(raw, sep_.escape)) {
       convert(raw, out);
       return;
     }
-    Pieces subs(raw, sep_.subcomponent, gb_);
+    Pieces subs(raw, sep_.subcomponent, mb_);
     std::string_view sub;
     for (bool first = true; subs.next(sub); first = false) {
       if (!first) out += '&';
@@ -267,25 +306,29 @@ class Text {
   // HL7 v2.5.1 section 2.7: \F\ \S\ \T\ \R\ \E\ \Xhh..\ \.br\; highlighting (\H\ \N\) dropped;
   // anything else (\Cxxyy\, \Mxxyyzz\, \Z..\, empty, unterminated) kept verbatim.
   void unescape(std::string_view raw, std::string& out) const {
-    if (!gb_ && (sep_.escape == kNone || raw.find(static_cast<char>(sep_.escape)) == raw.npos)) {
+    if (mb_ == Multibyte::kNone &&
+        (sep_.escape == kNone || raw.find(static_cast<char>(sep_.escape)) == raw.npos)) {
       out.append(raw);
       return;
     }
+    CharScanner scanner(mb_);
     for (std::size_t i = 0; i < raw.size(); ++i) {
       const auto c = static_cast<unsigned char>(raw[i]);
-      if (gb_ && is_lead(c)) {
-        out += raw.substr(i, 2);
-        ++i;
+      if (const std::size_t n = scanner.skip(raw, i); n > 0) {
+        out += raw.substr(i, n);
+        i += n - 1;
         continue;
       }
       if (sep_.escape == kNone || c != sep_.escape) {
         out += raw[i];
         continue;
       }
+      // An escape sequence holds no shifted text (HL7 v2.5.1 2.7): its scan does not change
+      // the state of the text around it.
       std::size_t j = i + 1;
+      CharScanner inner(mb_ == Multibyte::kLeadByte ? mb_ : Multibyte::kNone);
       while (j < raw.size() && static_cast<unsigned char>(raw[j]) != sep_.escape) {
-        if (gb_ && is_lead(static_cast<unsigned char>(raw[j]))) ++j;
-        ++j;
+        j += std::max<std::size_t>(1, inner.skip(raw, j));
       }
       if (j >= raw.size()) {
         out += raw.substr(i);
@@ -348,7 +391,7 @@ class Text {
   TextConverter& converter_;
   std::string& scratch_;  // unescaped bytes before conversion
   bool& clean_;
-  bool gb_;
+  Multibyte mb_;
   bool plain_components_;
   bool plain_subcomponents_;
 };
@@ -382,9 +425,82 @@ std::string_view field(const std::vector<std::string_view>& fields, std::size_t 
 }  // namespace
 
 MessageParser::MessageParser(std::string_view default_charset)
-    : default_charset_(resolve_charset(default_charset).value_or(Charset{})) {}
+    : default_charset_(resolve_charset(default_charset).value_or(Charset{})),
+      has_default_(!default_charset.empty() && resolve_charset(default_charset).has_value()),
+      utf8_(*resolve_charset("UNICODE UTF-8")) {
+  // A UTF-16 or UTF-32 default cannot read a frame that is not: such frames are recognised by
+  // their bytes (see parse()), the default then only names the set.
+  if (default_charset_.wide != WideEncoding::kNone) default_charset_ = utf8_;
+}
+
+namespace {
+
+// The iconv name of a frame in UTF-16 or UTF-32 (its byte order mark, `bom` bytes long, or NULs
+// around the first ASCII letters: "M\0S\0H\0"); null for any other frame.
+const char* wide_encoding(std::string_view f, WideEncoding& wide, std::size_t& bom) {
+  using namespace std::string_view_literals;
+  const auto zero = [&](std::size_t i) { return i < f.size() && f[i] == '\0'; };
+  const auto other = [&](std::size_t i) { return i < f.size() && f[i] != '\0'; };
+  bom = 0;
+  wide = WideEncoding::kUtf32;
+  if (f.starts_with("\xFF\xFE\0\0"sv)) {
+    bom = 4;
+    return "UTF-32LE";
+  }
+  if (f.starts_with("\0\0\xFE\xFF"sv)) {
+    bom = 4;
+    return "UTF-32BE";
+  }
+  if (other(0) && zero(1) && zero(2) && zero(3) && other(4)) return "UTF-32LE";
+  if (zero(0) && zero(1) && zero(2) && other(3)) return "UTF-32BE";
+  wide = WideEncoding::kUtf16;
+  if (f.starts_with("\xFF\xFE"sv)) {
+    bom = 2;
+    return "UTF-16LE";
+  }
+  if (f.starts_with("\xFE\xFF"sv)) {
+    bom = 2;
+    return "UTF-16BE";
+  }
+  if (other(0) && zero(1) && other(2) && zero(3)) return "UTF-16LE";
+  if (zero(0) && other(1) && zero(2) && other(3)) return "UTF-16BE";
+  wide = WideEncoding::kNone;
+  return nullptr;
+}
+
+// The bytes UTF-8 `text` takes in `wide`.
+std::size_t wide_size(std::string_view text, WideEncoding wide) {
+  std::size_t size = 0;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u & 0xC0) == 0x80) continue;  // continuation byte
+    size += wide == WideEncoding::kUtf32 || u >= 0xF0 ? 4 : 2;
+  }
+  return size;
+}
+
+}  // namespace
 
 std::string MessageParser::parse(std::string_view frame, MessageSink& sink) {
+  std::size_t bom = 0;
+  const char* from = wide_encoding(frame, wide_, bom);
+  if (from == nullptr) return parse_text(frame, sink);
+  Charset source;
+  source.kind = Charset::Kind::kIconv;
+  source.iconv_name = from;
+  source.wide = wide_;
+  wide_text_.clear();
+  converter_.append_utf8(source, frame.substr(bom), wide_text_);
+  wide_charset_ = utf8_;
+  wide_charset_.wide = wide_;
+  wide_charset_.name = wide_ == WideEncoding::kUtf16 ? "UNICODE UTF-16" : "UNICODE UTF-32";
+  std::string error = parse_text(wide_text_, sink);
+  wide_ = WideEncoding::kNone;
+  release_if_large(wide_text_);
+  return error;
+}
+
+std::string MessageParser::parse_text(std::string_view frame, MessageSink& sink) {
   std::string error;
   bool batch = false;
   bool any_message = false;
@@ -394,7 +510,12 @@ std::string MessageParser::parse(std::string_view frame, MessageSink& sink) {
   std::size_t first = 0;   // offset of its MSH
   const auto finish = [&](std::size_t end) {
     if (!open) return;
-    if (usable) end_message(end - first, line_feed, sink);
+    if (usable) {
+      const std::size_t size = wide_ == WideEncoding::kNone
+                                   ? end - first
+                                   : wide_size(frame.substr(first, end - first), wide_);
+      end_message(size, line_feed, sink);
+    }
     any_message = true;
     open = false;
   };
@@ -493,36 +614,63 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
   seen_pid_ = false;
   clean_ = true;
 
-  // MSH-18 is ASCII, but a double-byte charset decides where the fields before it end: read it
+  // MSH-18 is ASCII, but a multi-byte charset decides where the fields before it end: read it
   // with the default's rules, then again with the declared set's rules if they differ.
-  const auto declared = [&](bool gb) {
-    split(msh, sep.field, gb, kMshFields, fields_);
+  Multibyte rules = default_charset_.multibyte;
+  const auto declared = [&](Multibyte mb) {
+    rules = mb;
+    split(msh, sep.field, mb, kMshFields, fields_);
     const std::string_view f = field(fields_, 17);
-    return piece(piece(f, sep.repetition, gb, 0), sep.component, gb, 0);
+    const std::string_view first = piece(piece(f, sep.repetition, mb, 0), sep.component, mb, 0);
+    const Charset* c = resolve(first);
+    if (c == nullptr || c->kind != Charset::Kind::kAscii) return first;
+    // ASCII switching to an ISO 2022 set by escape sequences: Japanese systems declare
+    // "~ISO IR87" (HL7 v2.5.1 2.15.9.18, the first repetition the default, then alternates).
+    Pieces reps(f, sep.repetition, mb);
+    std::string_view rep;
+    reps.next(rep);
+    while (reps.next(rep)) {
+      const std::string_view alternate = piece(rep, sep.component, mb, 0);
+      const Charset* a = resolve(alternate);
+      if (a != nullptr && a->multibyte == Multibyte::kIso2022) return alternate;
+    }
+    return first;
   };
-  std::string_view name = declared(default_charset_.double_byte_lead);
+  const Multibyte base = default_charset_.multibyte;
+  std::string_view name = declared(base);
   const Charset* charset = resolve(name);
-  // A double-byte set declared after double-byte text (a facility "東院": 東 is 0x96 0x7C, its
-  // trail byte a '|') is found only when the MSH is read with double-byte rules.
-  if (!default_charset_.double_byte_lead && (charset == nullptr || !charset->double_byte_lead) &&
-      std::any_of(msh.begin(), msh.end(),
-                  [](char c) { return static_cast<unsigned char>(c) > 0x80; })) {
-    const std::string_view gb_name = declared(true);
-    if (const Charset* gb = resolve(gb_name); gb != nullptr && gb->double_byte_lead) {
-      name = gb_name;
-      charset = gb;
-    } else {
-      name = declared(false);
+  // A multi-byte set declared after multi-byte text (a facility "東院": 東 is 0x96 0x7C, its
+  // trail byte a '|') is found only when the MSH is read with that set's rules.
+  if ((charset == nullptr || charset->multibyte == Multibyte::kNone) &&
+      std::any_of(msh.begin(), msh.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x80 || u == CharScanner::kEsc;
+      })) {
+    bool found = false;
+    for (const Multibyte mb : {Multibyte::kLeadByte, Multibyte::kIso2022}) {
+      if (mb == base) continue;
+      const std::string_view other = declared(mb);
+      if (const Charset* c = resolve(other); c != nullptr && c->multibyte == mb) {
+        name = other;
+        charset = c;
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      name = declared(base);
       charset = resolve(name);
     }
   }
-  if (charset != nullptr && charset->double_byte_lead != default_charset_.double_byte_lead) {
-    const std::string_view again = declared(charset->double_byte_lead);
+  if (charset != nullptr && charset->multibyte != rules) {
+    const Multibyte wanted = charset->multibyte;
+    const std::string_view again = declared(wanted);
     const std::optional<Charset> second = resolve_charset(again);
-    if (second && second->double_byte_lead == charset->double_byte_lead) {
+    if (second && second->multibyte == wanted) {
       name = again;
+      charset = resolve(name);
     } else {
-      split(msh, sep.field, default_charset_.double_byte_lead, kMshFields, fields_);
+      split(msh, sep.field, base, kMshFields, fields_);
       charset = nullptr;
     }
   }
@@ -531,12 +679,25 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
     Text ascii(sep_, ascii_, converter_, unescaped_, ignored);
     ascii.set_value(name, m.character_set);
   }
-  if (name.empty() || charset == nullptr) {
-    if (!name.empty()) {
-      m.notes.push_back("unknown MSH-18 '" + m.character_set + "', decoded as " +
-                        default_charset_.name);
+  if (wide_ != WideEncoding::kNone) {
+    // The frame was UTF-16 or UTF-32 and is read as UTF-8 now, whatever MSH-18 says.
+    if (charset == nullptr || charset->wide != wide_) {
+      m.notes.push_back("MSH-18 '" + m.character_set + "' but the frame is encoded in " +
+                        wide_charset_.name);
     }
-    charset = &default_charset_;
+    charset = &wide_charset_;
+  } else if (charset != nullptr && charset->wide != WideEncoding::kNone) {
+    charset = has_default_ ? &default_charset_ : &utf8_;
+    m.notes.push_back("MSH-18 '" + m.character_set +
+                      "' but the message is not encoded in it, decoded as " + charset->name);
+  }
+  if (name.empty() && charset != &wide_charset_) charset = &default_charset_;
+  if (charset == nullptr) {
+    // Unknown: the device's configured set, else UTF-8 where the bytes are UTF-8 (what most
+    // devices that send an unregistered name use), the rest shown as \x{hh}.
+    charset = has_default_ ? &default_charset_ : &utf8_;
+    m.notes.push_back("unknown MSH-18 '" + m.character_set + "', decoded as " + charset->name +
+                      (has_default_ ? " (the device's default)" : " (no default for the device)"));
   }
   // Points into resolved_ or at default_charset_: nothing resolves again until the next MSH.
   charset_ = charset;
@@ -560,10 +721,10 @@ bool MessageParser::begin_message(std::string_view msh, bool in_batch, std::stri
   t.set_composite(msh_field(16), m.application_ack_type);
   // Whole fields, not their first repetition: MSH-5 and MSH-9 do not repeat, and an engine that
   // reads "ORU~ADT" as one type must not see the type checked be "ORU".
-  m.raw_message_type = piece(msh_field(9), sep_.component, t.gb(), 0);
-  m.raw_trigger_event = piece(msh_field(9), sep_.component, t.gb(), 1);
+  m.raw_message_type = piece(msh_field(9), sep_.component, t.mb(), 0);
+  m.raw_trigger_event = piece(msh_field(9), sep_.component, t.mb(), 1);
   m.raw_receiving_application = msh_field(5);
-  m.raw_receiving_namespace = piece(msh_field(5), sep_.component, t.gb(), 0);
+  m.raw_receiving_namespace = piece(msh_field(5), sep_.component, t.mb(), 0);
   m.component_separator = sep_.component;
   return true;
 }
@@ -575,7 +736,7 @@ void MessageParser::message_segment(std::string_view segment) {
   const bool simple = segment.size() >= 4 && static_cast<unsigned char>(segment[3]) == sep_.field &&
                       plain_id(segment.substr(0, 3), sep_.field);
   const std::string_view id =
-      simple ? segment.substr(0, 3) : piece(segment, sep_.field, charset_->double_byte_lead, 0);
+      simple ? segment.substr(0, 3) : piece(segment, sep_.field, charset_->multibyte, 0);
   if (id == "OBX") {
     ++m.obx_count;
   } else if (!id.empty() && id[0] == 'Z') {
@@ -585,7 +746,7 @@ void MessageParser::message_segment(std::string_view segment) {
     parse_pid(segment);
   } else if (id == "MSA" && !m.ack) {
     Text t(sep_, *charset_, converter_, unescaped_, clean_);
-    split(segment, sep_.field, t.gb(), kAckFields, fields_);
+    split(segment, sep_.field, t.mb(), kAckFields, fields_);
     Acknowledgment& ack = m.ack.emplace(std::move(spare_ack_));
     t.set_component(t.nth_component(field(fields_, 1), 0), ack.code_text);
     ack.code = parse_ack_code(ack.code_text);
@@ -597,14 +758,14 @@ void MessageParser::message_segment(std::string_view segment) {
   } else if (id == "ERR" && m.ack && m.ack->error_segments++ == 0) {
     // ERR only matters in acknowledgments; the first one is reported.
     Text t(sep_, *charset_, converter_, unescaped_, clean_);
-    split(segment, sep_.field, t.gb(), kAckFields, fields_);
+    split(segment, sep_.field, t.mb(), kAckFields, fields_);
     const std::string_view err = field(fields_, 3);
     t.set_component(t.nth_component(err, 0), m.ack->error_code);
     t.set_component(t.nth_component(err, 1), m.ack->error_text);
     if (m.ack->error_code.empty() && m.ack->error_text.empty()) {
       const std::string_view location = t.nth_component(field(fields_, 1), 3);
-      t.set_value(piece(location, sep_.subcomponent, t.gb(), 0), m.ack->error_code);
-      t.set_value(piece(location, sep_.subcomponent, t.gb(), 1), m.ack->error_text);
+      t.set_value(piece(location, sep_.subcomponent, t.mb(), 0), m.ack->error_code);
+      t.set_value(piece(location, sep_.subcomponent, t.mb(), 1), m.ack->error_text);
     }
   }
 }
@@ -612,9 +773,9 @@ void MessageParser::message_segment(std::string_view segment) {
 void MessageParser::parse_pid(std::string_view segment) {
   Message& m = message_;
   Text t(sep_, *charset_, converter_, unescaped_, clean_);
-  split(segment, sep_.field, t.gb(), kPidFields, fields_);
+  split(segment, sep_.field, t.mb(), kPidFields, fields_);
   if (fields_.size() > 3) {
-    Pieces reps(fields_[3], sep_.repetition, t.gb());
+    Pieces reps(fields_[3], sep_.repetition, t.mb());
     std::string_view rep;
     while (reps.next(rep)) {
       if (rep.empty()) continue;
@@ -626,7 +787,7 @@ void MessageParser::parse_pid(std::string_view segment) {
       // The elements left from earlier messages are overwritten, their strings reused.
       if (identifiers_ == m.patient_identifiers.size()) m.patient_identifiers.emplace_back();
       PatientIdentifier& pi = m.patient_identifiers[identifiers_++];
-      split(rep, sep_.component, t.gb(), 5, parts_);
+      split(rep, sep_.component, t.mb(), 5, parts_);
       t.set_component(field(parts_, 0), pi.id);
       t.set_component(field(parts_, 3), pi.assigning_authority);
       t.set_component(field(parts_, 4), pi.identifier_type);

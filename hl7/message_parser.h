@@ -40,7 +40,10 @@ class MessageParser {
 
   // Reports each message of `frame` as soon as it is parsed (memory stays bounded by one
   // message, whatever the number of messages or segments). Returns the first problem that made
-  // (part of) the frame unusable; empty if none.
+  // (part of) the frame unusable; empty if none. A frame in UTF-16 or UTF-32 (MSH-18
+  // "UNICODE UTF-16"/"UNICODE UTF-32": delimiters too are two or four bytes) is recognised by its
+  // byte order mark or its NUL bytes and read converted to UTF-8 (at most 6 bytes of text per
+  // byte of the frame); Message::header and the raw_ fields are then that UTF-8 text.
   std::string parse(std::string_view frame, MessageSink& sink);
 
  private:
@@ -52,8 +55,17 @@ class MessageParser {
   void parse_pid(std::string_view segment);
   const Charset* resolve(std::string_view name);
 
+  // Reads `frame` once parse() has made it single-byte readable (UTF-16/UTF-32 to UTF-8).
+  std::string parse_text(std::string_view frame, MessageSink& sink);
+
   Charset default_charset_;
+  bool has_default_;  // the device has a default_charset: unknown names fall back to it
+  Charset utf8_;      // the fallback for unknown names without a default
   Charset ascii_;
+  // A UTF-16 or UTF-32 frame: converted to UTF-8 in wide_text_ and read as wide_charset_.
+  WideEncoding wide_ = WideEncoding::kNone;
+  Charset wide_charset_;
+  std::string wide_text_;
   TextConverter converter_;
   Message message_;           // reused; see above
   Acknowledgment spare_ack_;  // message_.ack's strings while no MSA is reported

@@ -53,8 +53,10 @@ struct Message {
   std::string version;                // MSH-12
   std::string accept_ack_type;        // MSH-15
   std::string application_ack_type;   // MSH-16
-  std::string character_set;          // MSH-18 first repetition, as declared (may be empty)
-  std::string charset_used;           // what the text was decoded as (declared or default)
+  // MSH-18 as declared (may be empty): its first repetition, or the ISO 2022 set of a later one
+  // when the first is ASCII ("~ISO IR87").
+  std::string character_set;
+  std::string charset_used;  // what the text was decoded as (declared or default)
   std::vector<PatientIdentifier> patient_identifiers;  // PID-3, all repetitions
   std::string patient_name;           // PID-5, first repetition; raw: the caller applies its policy
   std::optional<Acknowledgment> ack;  // when an MSA segment is present

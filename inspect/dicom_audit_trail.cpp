@@ -190,7 +190,8 @@ void DicomAuditTrail::emit_operation(const dicom::Operation& op) {
     }
     if (r.failed_suboperations) e.fields.set("suboperations_failed", *r.failed_suboperations);
     if (r.warning_suboperations) e.fields.set("suboperations_warning", *r.warning_suboperations);
-    if (!r.error_comment.empty()) e.fields.set("error_comment", r.error_comment);
+    // Free text of the PACS, which often names the patient: kept as patient identifiers are.
+    if (auto c = patients_.protect(r.error_comment)) e.fields.set("error_comment", *c);
   }
   session_.emit(std::move(e));
 }

@@ -328,9 +328,11 @@ class Hl7Inspector final : public InspectorBase,
     } else {
       e.fields.set("matched", false);  // no message with that control ID is waiting
     }
-    if (!a.text.empty()) e.fields.set("text", a.text);
+    // The engine's free text often names the patient ("no order for SMITH^JOHN"): it is kept
+    // as the patient-data policy keeps identifiers. The code is from a table, not free text.
+    if (auto t = patients().protect(a.text)) e.fields.set("text", *t);
     if (!a.error_code.empty()) e.fields.set("error_code", a.error_code);
-    if (!a.error_text.empty()) e.fields.set("error_text", a.error_text);
+    if (auto t = patients().protect(a.error_text)) e.fields.set("error_text", *t);
     emit(std::move(e));
   }
 

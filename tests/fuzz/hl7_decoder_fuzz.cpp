@@ -1,6 +1,6 @@
 // Fuzz target: the HL7/MLLP decoder fed both directions as a relay would.
 //
-// Input: one configuration byte (bits 0-1: maximum message size, bits 2-3: default charset),
+// Input: one configuration byte (bits 0-1: maximum message size, bits 2-4: default charset),
 // then the records of tests/fuzz/fuzz_records.h (side, bytes, and the pieces they go in as).
 // Oracle: a second decoder gets the same bytes, each record in one feed() call; both must report
 // exactly the same callbacks. Any divergence, a crash, a sanitizer report, text that is not
@@ -80,11 +80,13 @@ class Log final : public wardgate::hl7::DecoderCallbacks {
 
 wardgate::hl7::DecoderLimits limits_for(std::uint8_t config) {
   static constexpr std::array<std::size_t, 4> kSizes = {std::size_t{1024} * 1024, 64, 256, 4096};
-  static constexpr std::array<const char*, 4> kCharsets = {"", "GB 18030", "UNICODE UTF-8",
-                                                           "8859/1"};
+  // One of each way of finding delimiters (single byte, lead byte, ISO 2022 shifts, wide).
+  static constexpr std::array<const char*, 8> kCharsets = {
+      "",         "GB 18030", "UNICODE UTF-8",  "8859/1",
+      "ISO IR87", "BIG-5",    "UNICODE UTF-16", "KS X 1001"};
   wardgate::hl7::DecoderLimits limits;
   limits.max_message_size = kSizes[config & 3];
-  limits.default_charset = kCharsets[(config >> 2) & 3];
+  limits.default_charset = kCharsets[(config >> 2) & 7];
   return limits;
 }
 

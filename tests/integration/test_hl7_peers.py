@@ -24,6 +24,7 @@ separator), 誠 is D5 5C (\\ escape character), 瑋 is AC 7C, and 㛃 is the fou
 import base64
 import json
 import re
+import subprocess
 import time
 import unittest
 
@@ -33,6 +34,7 @@ NODE = "node"
 NPM_DIR = REPO / "tests" / "peers" / "npm"
 SENDER = NPM_DIR / "hl7-sender.js"
 RECEIVER = NPM_DIR / "hl7-receiver.js"
+ACK_SERVER = REPO / "tests" / "peers" / "mllp_ack_server.py"
 PORT = 2575
 NPM_COUNT = 10_000
 MLLP_SEND_COUNT = 10_000
@@ -95,6 +97,56 @@ def charset_message(control_id, encoding, msh18, facility, name, patient_id):
         "OBX|2|NM|59408-5^血氧饱和度^LN||97|%^%^UCUM|||||F",
     ]
     return "\r".join(segments).encode(encoding)
+
+
+# HL7 table 0211: (MSH-18 as sent, Python codec, family name, given name, wardgate's name of the
+# set). The names are in each set's own script; several are delimiter traps: 五 is 38 5E ('^') and
+# 亨 35 7C ('|') in JIS X 0208, 許 B3 5C and 功 A5 5C ('\\') in Big5, 東 96 7C in GB 18030.
+TABLE_0211 = [
+    ("ASCII", "ascii", "Smith", "John", "ASCII"),
+    ("8859/1", "latin-1", "Müller", "Jürgen", "8859/1"),
+    ("8859/2", "iso8859_2", "Dvořák", "Antonín", "8859/2"),
+    ("8859/3", "iso8859_3", "Borġ", "Ġużeppi", "8859/3"),
+    ("8859/4", "iso8859_4", "Ķēniņš", "Jānis", "8859/4"),
+    ("8859/5", "iso8859_5", "Иванов", "Иван", "8859/5"),
+    ("8859/6", "iso8859_6", "محمد", "علي", "8859/6"),
+    ("8859/7", "iso8859_7", "Παπαδόπουλος", "Γιώργος", "8859/7"),
+    ("8859/8", "iso8859_8", "כהן", "דוד", "8859/8"),
+    ("8859/9", "iso8859_9", "Yılmaz", "Ayşe", "8859/9"),
+    ("8859/15", "iso8859_15", "Lœuf", "Zoë", "8859/15"),
+    ("ISO IR14", "shift_jis", "ﾔﾏﾀﾞ", "ﾀﾛｳ", "ISO IR14"),
+    ("ISO IR87", "iso2022_jp", "五十嵐", "亨", "ISO IR87"),
+    ("~ISO IR87", "iso2022_jp", "五十嵐", "亨", "ISO IR87"),
+    ("ISO IR159", "iso2022_jp_2", "丂", "五十嵐", "ISO IR159"),
+    ("GB 18030-2000", "gb18030", "東方", "誠瑋", "GB 18030"),
+    ("KS X 1001", "euc_kr", "홍", "길동", "KS X 1001"),
+    ("CNS 11643-1992", "EUC-TW", "王", "小明", "CNS 11643-1992"),
+    ("BIG-5", "big5", "許", "功", "BIG-5"),
+    ("UNICODE", "utf-8", "张", "伟", "UNICODE UTF-8"),
+    ("UNICODE UTF-8", "utf-8", "Ωμέγα", "Ελένη", "UNICODE UTF-8"),
+    ("UNICODE UTF-16", "utf-16-le", "山田", "花子", "UNICODE UTF-16"),
+    ("UNICODE UTF-16", "utf-16-be", "Ng", "Wing Kai", "UNICODE UTF-16"),
+    ("UNICODE UTF-32", "utf-32-le", "Øvregård", "Åse", "UNICODE UTF-32"),
+]
+
+
+def table_0211_message(n, msh18, codec, family, given):
+    """An ORU^R01 whose PID-5 is family^given, the whole message in `codec`. Text in a set other
+    than UTF-16/32 is encoded piece by piece between delimiters, so that ISO 2022 text shifts back
+    to ASCII before each delimiter as the standard wants. Python has no EUC-TW: iconv encodes it."""
+    text = (f"MSH|^~\\&|MONITOR|WARD3|HL7ENGINE|HOSPITAL|20261122093000||ORU^R01^ORU_R01|"
+            f"CS{n:02d}|P|2.5||||||{msh18}\rPID|||P{n:02d}^^^HOSP^MR||{family}^{given}||19800304|M"
+            "\rOBX|1|NM|8867-4^HR^LN||72|/min|||||F\r")
+    if codec.startswith(("utf-16", "utf-32")):
+        return text.encode(codec)
+
+    def encode(part):
+        if codec == "EUC-TW":
+            return subprocess.run(["iconv", "-f", "UTF-8", "-t", "EUC-TW"], input=part.encode(),
+                                  capture_output=True, check=True).stdout
+        return part.encode(codec)
+    return b"".join(p.encode() if p in ("|", "^", "\r") else encode(p)
+                    for p in re.split(r"([|^\r])", text) if p)
 
 
 class Hl7PeersTests(LabTestCase):
@@ -404,6 +456,85 @@ class Hl7PeersTests(LabTestCase):
                                   len(message))
         self.assertEqual(fields[1]["charset"], "ASCII", fields[1])
         self.assertNotEqual(fields[1].get("patient_name"), GB_NAME, fields[1])
+
+    # -- (d) the record of authority -------------------------------------------------------------
+    def store_records(self, category="hl7"):
+        """The durable store's records (`wardgate audit export`), not the mirror."""
+        out = subprocess.run([wardgate_bin(), "audit", "export", "--store",
+                              str(self.lab.workdir / "audit.db"), "--category", category],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        return out, [json.loads(line)["record"] for line in out.splitlines()]
+
+    def start_ack_server(self, *extra):
+        return self.start("hl7", ["python3", ACK_SERVER, "--port", PORT, "--max-seconds", 600,
+                                  *extra], ready_port=PORT, ready_text="listening on")
+
+    def test_table_0211_names_reach_the_store_decoded(self):
+        """Every value of HL7 table 0211, a patient name in its script from the monitor through
+        wardgate to a real engine; the durable store (patient_data plain) holds the name decoded."""
+        self.start_ack_server()
+        wardgate, audit_log = self.start_wardgate("t0211", patient_data="plain")
+        messages = [table_0211_message(n, *case[:4]) for n, case in enumerate(TABLE_0211)]
+        for m in messages:  # bytes the MLLP framing or the sender's file would misread
+            self.assertFalse({0x0A, 0x0B, 0x1C} & set(m), m)
+        batch = self.write_batch("t0211", messages)
+        acks, _ = self.npm_send("mon", "t0211", batch, timeout=60)
+        self.assertEqual(len(acks), len(messages))
+        self.finish_wardgate(wardgate, audit_log, sessions=1)
+        _, records = self.store_records()
+        by_id = {r["fields"].get("control_id"): r["fields"] for r in records
+                 if r["action"] == "message"}
+        for n, (msh18, codec, family, given, reported) in enumerate(TABLE_0211):
+            with self.subTest(msh18=msh18, codec=codec):
+                f = by_id.get(f"CS{n:02d}")
+                self.assertIsNotNone(f, sorted(i for i in by_id if i))
+                self.assertEqual((f["patient_name"], f["charset"], f["patient_id"]),
+                                 (f"{family}^{given}", reported, f"P{n:02d}"), f)
+                self.assertNotIn("notes", f)
+
+    def test_engine_refusal_naming_the_patient_stays_out_of_store_and_journal(self):
+        """An engine that refuses with the patient's name in MSA-3 and ERR: under the default
+        configuration (keyed-hash store, mirror on stderr) neither the store nor the journal
+        holds the name, and the journal holds no patient identifier at all."""
+        lab = self.lab
+        self.start_ack_server("--code", "AE", "--text", "No visit for SMITH^JOHN MRN 4711",
+                              "--err-text", "Unknown patient SMITH JOHN")
+        config = lab.wardgate_config()  # audit.log "stderr", patient_data "keyed-hash"
+        self.assertEqual(config["audit"].get("log"), "stderr")
+        self.assertNotIn("log_patient_data", config["audit"])
+        path = lab.write_config(config, "refusal-wardgate.json")
+        wardgate = self.start("gw", [wardgate_bin(), "run", "--config", path],
+                              ready_text=" ready: ")
+        control_id, message, _ = oru_r01(4711)
+        self.assertIn(b"|Synthetic^Patient", message)
+        acks, _ = self.npm_send("mon", "refusal", self.write_batch("refusal", [message]),
+                                timeout=30)
+        self.assertEqual([a["ack_code"] for a in acks], ["AE"])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and " closed after " not in wardgate.log():
+            time.sleep(0.05)
+        self.assertEqual(wardgate.stop(), 0, wardgate.log()[-3000:])
+        journal = wardgate.log()
+
+        exported, records = self.store_records()
+        acked = [r for r in records if r["action"] == "acknowledgement"
+                 and r["fields"].get("acknowledged_control_id") == control_id]
+        self.assertEqual(len(acked), 1, exported[-3000:])
+        f = acked[0]["fields"]
+        self.assertEqual(f["code"], "AE")
+        self.assertRegex(f["text"], r"^b2:[0-9a-f]{64}$")
+        self.assertRegex(f["error_text"], r"^b2:[0-9a-f]{64}$")
+        self.assertNotIn("SMITH", exported)
+
+        mirrored = [json.loads(line[line.index("{"):]) for line in journal.splitlines()
+                    if '"category":"hl7"' in line]
+        actions = {e["action"] for e in mirrored}
+        self.assertTrue({"message", "acknowledgement"} <= actions, journal[-3000:])
+        self.assertNotIn("SMITH", journal)
+        self.assertNotIn("Synthetic", journal)
+        for e in mirrored:
+            self.assertFalse({"patient_id", "patient_name", "text", "error_text"} & e["fields"].keys(),
+                             e)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ Every message is answered with an HL7 ACK in an MLLP frame:
 built with the field separator and encoding characters of the received MSH. A message without an
 MSH segment is answered with MSA|AR and an empty control id.
 
+With --code AE --text TEXT --err-text TEXT the engine refuses instead: MSA|AE|<MSH-10>|TEXT and
+ERR|||207^TEXT^HL70357 (ERR-3, HL7 v2.5), as engines do that name the patient they cannot place.
+
 With --out FILE, one JSON line per received message is appended to FILE (and flushed):
     {"n": <0-based index in order of receipt>, "len": <bytes without MLLP framing>,
      "sha256": <hex of those bytes>, "control_id": <MSH-10 or null>, "ack": "AA"|"AR",
@@ -66,8 +69,9 @@ def field(fields, n):
     return fields[i] if 0 <= i < len(fields) else ""
 
 
-def build_ack(message: bytes):
-    """Returns (ack_bytes, control_id or None, ack_code)."""
+def build_ack(message: bytes, answer=None):
+    """Returns (ack_bytes, control_id or None, ack_code); `answer` (code, MSA-3, ERR text)
+    replaces MSA|AA."""
     text = message.decode("latin-1")
     segments = [s for s in text.replace("\r\n", "\r").replace("\n", "\r").split("\r") if s]
     msh = next((s for s in segments if s.startswith("MSH") and len(s) >= 8), None)
@@ -93,8 +97,12 @@ def build_ack(message: bytes):
         "ACK" + (comp + trigger if trigger else ""),
         ack_id, "P", field(fields, 12),
     ]
-    ack = fs.join(hdr) + "\r" + fs.join(["MSA", "AA", control_id]) + "\r"
-    return ack.encode("latin-1"), control_id, "AA"
+    code, text, err_text = answer or ("AA", "", "")
+    msa = ["MSA", code, control_id] + ([text] if text else [])
+    ack = fs.join(hdr) + "\r" + fs.join(msa) + "\r"
+    if err_text:
+        ack += fs.join(["ERR", "", "", comp.join(["207", err_text, "HL70357"])]) + "\r"
+    return ack.encode("latin-1"), control_id, code
 
 
 class Recorder:
@@ -138,7 +146,7 @@ class Handler(socketserver.BaseRequestHandler):
                 break
             buf += data
             for message in split_frames(buf):
-                ack, control_id, code = build_ack(message)
+                ack, control_id, code = build_ack(message, srv.answer)
                 n = srv.recorder.record(message, control_id, code, peer)
                 if srv.verbose:
                     log(f"#{n} from {peer}: {len(message)} bytes, control id {control_id!r}, {code}")
@@ -166,6 +174,9 @@ def main():
     ap.add_argument("--out", help="append one JSON line per received message to this file")
     ap.add_argument("--max-seconds", type=float, default=3600.0,
                     help="exit by itself after this many seconds (default 3600)")
+    ap.add_argument("--code", default="AA", help="MSA-1 of every answer (default AA)")
+    ap.add_argument("--text", default="", help="MSA-3 of every answer")
+    ap.add_argument("--err-text", default="", help="ERR-3.2 of an ERR segment in every answer")
     ap.add_argument("-v", "--verbose", action="store_true", help="log connections and messages to stderr")
     args = ap.parse_args()
 
@@ -177,6 +188,7 @@ def main():
 
     server = Server((args.host, args.port), Handler)
     server.verbose = args.verbose
+    server.answer = (args.code, args.text, args.err_text)
     server.stopping = stop
     server.recorder = Recorder(args.out)
     host, port = server.server_address[:2]

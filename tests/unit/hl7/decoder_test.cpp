@@ -320,7 +320,7 @@ TEST(Hl7Decoder, UndecodableGbBytesEscaped) {
 TEST(Hl7Decoder, UnknownCharsetNoted) {
   const Message m = one("MSH|^~\\&|A|B|C|D|1||ADT^A08|X|P|2.5||||||KLINGON\rPID|||1||abc\r");
   EXPECT_EQ(m.character_set, "KLINGON");
-  EXPECT_EQ(m.charset_used, "ASCII");
+  EXPECT_EQ(m.charset_used, "UNICODE UTF-8");  // no default charset for the device
   EXPECT_EQ(m.patient_name, "abc");
   ASSERT_EQ(m.notes.size(), 1U);
 }

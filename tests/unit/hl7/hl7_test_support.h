@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hl7/decoder.h"
@@ -72,7 +73,7 @@ inline std::string run(std::string_view stream, const std::vector<std::size_t>& 
                        DecoderLimits limits = {}, Side side = Side::kClient,
                        std::size_t* max_buffered = nullptr) {
   LogCallbacks cb;
-  Decoder d(cb, limits);
+  Decoder d(cb, std::move(limits));
   const std::vector<std::byte> bytes = bytes_of(stream);
   std::size_t pos = 0;
   std::size_t peak = 0;

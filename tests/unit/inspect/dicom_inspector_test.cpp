@@ -551,5 +551,36 @@ TEST_F(DicomInspectorTest, ProgressFollowsPdusAndHoldingsStayWithinTheAnnouncedB
   EXPECT_EQ(inspector_->progress(Direction::kToDevice).completed, 0U);  // the server said nothing
 }
 
+// The PACS's Error Comment (0000,0902) is free text that often names the patient: it follows
+// audit.patient_data like the identifiers do.
+TEST_F(DicomInspectorTest, ThePacsErrorCommentFollowsThePatientDataPolicy) {
+  const std::string comment = "No MPPS for patient SMITH^JOHN ID 4711";
+  const auto failure = command_set(
+      concat({element(0x0000, 0x0002, padded("1.2.840.10008.3.1.2.3.3", '\0')),
+              element(0x0000, 0x0100, le16(0x8140)), element(0x0000, 0x0120, le16(1)),
+              element(0x0000, 0x0800, le16(0x0101)), element(0x0000, 0x0900, le16(0x0110)),
+              element(0x0000, 0x0902, padded(comment, ' '))}));
+  const audit::Secret secret{7};
+  std::size_t round = 0;
+  for (const auto policy : {audit::PatientDataPolicy::kPlain, audit::PatientDataPolicy::kKeyedHash,
+                            audit::PatientDataPolicy::kOmit}) {
+    SCOPED_TRACE(audit::to_string(policy));
+    patients_ = audit::PatientDataProtector(policy, secret);
+    make_inspector();
+    feed(dicom::testing::normalized_association(false));
+    feed({{Side::kClient, dicom::testing::pdata(1, 3, mpps_create(1))},
+          {Side::kServer, dicom::testing::pdata(1, 3, failure)}});
+    const auto ops = events("operation");
+    ASSERT_EQ(ops.size(), ++round);
+    EXPECT_EQ(number(ops.back(), "status"), 0x0110U);
+    EXPECT_EQ(text(ops.back(), "error_comment"), patients_.protect(comment).value_or("<absent>"));
+    if (policy == audit::PatientDataPolicy::kPlain) {
+      EXPECT_EQ(text(ops.back(), "error_comment"), comment);
+    } else {
+      EXPECT_EQ(text(ops.back(), "error_comment").find("SMITH"), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wardgate::inspect

@@ -315,6 +315,44 @@ TEST_F(Hl7InspectorTest, TheDevicesDefaultCharsetDecodesUndeclaredText) {
   EXPECT_EQ(text(messages[0], "patient_name"), "\xe5\xbc\xa0^\xe4\xbc\x9f");
 }
 
+// The engine's acknowledgement text (MSA-3, ERR-3.2 / ERR-1.4.2) often names the patient: it
+// follows audit.patient_data like PID-3 and PID-5 do.
+TEST_F(Hl7InspectorTest, EngineAcknowledgementTextFollowsThePatientDataPolicy) {
+  const std::string ack =
+      "MSH|^~\\&|HL7ENGINE|HOSPITAL|MONITOR|WARD3|20261122080001||ACK^R01|A1|P|2.5\r"
+      "MSA|AE|MON1|No visit for SMITH^JOHN MRN 4711\r"
+      "ERR|||204^Unknown patient SMITH JOHN^HL70357";
+  const audit::Secret secret{1, 2, 3};
+  std::size_t round = 0;
+  for (const auto policy : {audit::PatientDataPolicy::kPlain, audit::PatientDataPolicy::kKeyedHash,
+                            audit::PatientDataPolicy::kOmit}) {
+    SCOPED_TRACE(audit::to_string(policy));
+    patients_ = audit::PatientDataProtector(policy, secret);
+    make(false, {});
+    device_sends(mllp(message("ORU^R01", "MON1")));
+    server_sends(mllp(ack));
+    const auto acks = events("acknowledgement");
+    ASSERT_EQ(acks.size(), ++round);
+    const audit::Event& a = acks.back();
+    EXPECT_EQ(text(a, "code"), "AE");
+    EXPECT_EQ(text(a, "error_code"), "204");
+    EXPECT_EQ(text(a, "text"),
+              patients_.protect("No visit for SMITH^JOHN MRN 4711").value_or("<absent>"));
+    EXPECT_EQ(text(a, "error_text"),
+              patients_.protect("Unknown patient SMITH JOHN").value_or("<absent>"));
+    if (policy == audit::PatientDataPolicy::kPlain) {
+      EXPECT_EQ(text(a, "text"), "No visit for SMITH^JOHN MRN 4711");
+      continue;
+    }
+    for (const auto& field : a.fields) {
+      const auto* value = std::get_if<std::string>(&field.value);
+      if (value != nullptr) {
+        EXPECT_EQ(value->find("SMITH"), std::string::npos) << field.key;
+      }
+    }
+  }
+}
+
 // The core (the HL7 engine) connected to the monitor's published listener: the core is the
 // sender, the service's message types apply, and wardgate's refusal goes back to the core.
 TEST_F(Hl7InspectorTest, OnTheMonitorsListenerTheCoresMessagesAreCheckedAndAnswered) {
