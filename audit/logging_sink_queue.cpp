@@ -1,11 +1,11 @@
 #include "audit/logging_sink_queue.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <spdlog/details/log_msg.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 
