@@ -343,7 +343,6 @@ TEST_P(Table0211, ThePatientNameIsDecodedFromItsScript) {
     EXPECT_EQ(m.message_type + "^" + m.trigger_event, "ADT^A08");
     EXPECT_EQ(m.control_id,
               "C" + std::string(GetParam() < 10 ? "0" : "") + std::to_string(GetParam()));
-    EXPECT_EQ(m.raw_message_type, "ADT");
     ASSERT_EQ(m.patient_identifiers.size(), 1U);
     EXPECT_EQ(m.patient_identifiers[0].id, "P" + m.control_id);
     EXPECT_EQ(m.size, c.message.size());
